@@ -1,0 +1,4 @@
+// The command table. Each entry's module owns its flags, help text and exit codes.
+import type { Command } from "./command.js";
+
+export const COMMANDS: readonly Command[] = [];

@@ -1,0 +1,78 @@
+// quorate's command line: dispatch, --help, --version, and the mapping from
+// errors to exit codes. Each command lives in its own file and parses its own flags.
+import { readFileSync } from "node:fs";
+import { describeError } from "../errors.js";
+import type { Command, CommandContext } from "./command.js";
+import { COMMANDS } from "./commands.js";
+import { EXIT, EXIT_CODE_HELP, exitCodeFor } from "./exitCodes.js";
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
+export function topLevelHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `quorate: GitOps for etcd clusters on EC2 Auto Scaling Groups, with etcd health gates on every rollout step
+
+Usage: quorate <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Options:
+  -h, --help     show help (also after any command)
+  --version      print the version
+
+AWS is reached through the standard SDK configuration (AWS_REGION, AWS_PROFILE,
+AWS_ENDPOINT_URL...). --local is shorthand for the local cloud at http://127.0.0.1:4566.
+
+${EXIT_CODE_HELP}
+`;
+}
+
+export async function runCli(
+  argv: string[],
+  context: Partial<CommandContext> = {},
+): Promise<number> {
+  const controller = new AbortController();
+  const ctx: CommandContext = {
+    stdout: context.stdout ?? process.stdout,
+    stderr: context.stderr ?? process.stderr,
+    env: context.env ?? process.env,
+    cwd: context.cwd ?? process.cwd(),
+    signal: context.signal ?? controller.signal,
+  };
+  if (!context.signal) {
+    const stop = () => controller.abort();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  }
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const wanted = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    ctx.stdout.write(wanted ? wanted.help : topLevelHelp(COMMANDS));
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-v") {
+    ctx.stdout.write(`${version()}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    ctx.stderr.write(`quorate: unknown command "${name}"; see \`quorate --help\`\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    ctx.stdout.write(command.help);
+    return EXIT.ok;
+  }
+  try {
+    return await command.run(rest, ctx);
+  } catch (error) {
+    ctx.stderr.write(`quorate ${name}: ${describeError(error)}\n`);
+    if (ctx.env.QUORATE_DEBUG) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,107 @@
+// The typed, defaulted form of an EtcdCluster manifest. Everything downstream
+// (render, plan, gates, reconcile) takes a ClusterSpec and never the raw YAML.
+// Field meanings are documented once, in schemas/cluster.schema.json.
+
+export const API_VERSION = "quorate.dev/v1alpha1";
+export const KIND = "EtcdCluster";
+
+/** Where a manifest came from, so that every later error can point back at it. */
+export interface SourceLocation {
+  file: string;
+  /** 1-based line of the document's first key. */
+  line: number;
+  column: number;
+  /** 0-based index of the YAML document within the file. */
+  document: number;
+}
+
+export type FlatcarChannel = "stable" | "beta" | "alpha" | "lts";
+export type ImageOs = "flatcar" | "coreos-legacy";
+
+/**
+ * The image, as written. `imageId` pins an AMI; otherwise a Flatcar
+ * `channel` + `version` is resolved to an AMI through the release feed.
+ */
+export interface ImageSpec {
+  os: ImageOs;
+  channel: FlatcarChannel;
+  version?: string;
+  imageId?: string;
+}
+
+export interface NetworkSpec {
+  vpcId: string;
+  subnetIds: string[];
+  /** CIDRs allowed to reach the client port. Peers always reach each other. */
+  clientCidrs: string[];
+}
+
+export interface DataVolumeSpec {
+  sizeGiB: number;
+  type: "gp3" | "gp2" | "io1" | "io2";
+  iops?: number;
+  throughput?: number;
+  deviceName: string;
+}
+
+export interface TlsSpec {
+  enabled: boolean;
+  /** SSM Parameter Store prefix the instance reads its certificates from. */
+  parameterPrefix?: string;
+}
+
+export interface EtcdSpec {
+  version: string;
+  clientPort: number;
+  peerPort: number;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  quotaBackendBytes: number;
+  snapshotCount: number;
+  tls: TlsSpec;
+  dataVolume: DataVolumeSpec;
+}
+
+export interface UpdatePolicySpec {
+  maxBatchSize: number;
+  minInstancesInService: number;
+  /** ISO 8601 duration, CloudFormation's PauseTime and CreationPolicy timeout. */
+  signalTimeout: string;
+  /** ISO 8601 duration, each lifecycle hook's HeartbeatTimeout. */
+  lifecycleHookTimeout: string;
+}
+
+export interface GatePolicy {
+  /** ISO 8601 duration every check must hold before a step proceeds. */
+  stableFor: string;
+  /** Largest raft applied-index distance between a member and the leader. */
+  maxAppliedIndexLag: number;
+  /** ISO 8601 duration a failed gate may hold a rollout before it is cancelled. */
+  abortAfter: string;
+  /** ISO 8601 duration after which a member whose instance is gone is removed. */
+  deadMemberGrace: string;
+  /** ISO 8601 duration each probe of a member may take. */
+  probeTimeout: string;
+}
+
+export interface ClusterSpec {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  source: SourceLocation;
+  region: string;
+  stackName: string;
+  size: number;
+  instanceType: string;
+  keyName?: string;
+  image: ImageSpec;
+  network: NetworkSpec;
+  etcd: EtcdSpec;
+  updatePolicy: UpdatePolicySpec;
+  gates: GatePolicy;
+  suspend: boolean;
+  prune: boolean;
+  terminationProtection: boolean;
+  /** Extra stack tags; they reach the instances, so keys follow IMDS tag rules. */
+  tags: Record<string, string>;
+}

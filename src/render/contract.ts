@@ -1,0 +1,163 @@
+// The names and formats that the rendered stack shares with everything that
+// reads it: quorate's supervisor, the instance bootstrap, and the local cloud.
+// Keeping them in one module is what stops those three from drifting apart.
+
+/**
+ * Stack tags. CloudFormation copies stack tags onto every instance of the
+ * group, and instances with metadata tags on refuse tag keys containing "/"
+ * (EC2 User Guide, "View tags for your EC2 instances using instance metadata":
+ * such launches fail). So the keys use ":" where DESIGN.md wrote "/".
+ */
+export const STACK_TAG = {
+  cluster: "quorate.dev:cluster",
+  revision: "quorate.dev:revision",
+  templateSha256: "quorate.dev:template-sha256",
+  managedBy: "quorate.dev:managed-by",
+} as const;
+
+/** Instance tags through which quorate hands a new member its peer list. */
+export const INSTANCE_TAG = {
+  initialClusterState: "quorate.dev:initial-cluster-state",
+  initialClusterToken: "quorate.dev:initial-cluster-token",
+  initialClusterParts: "quorate.dev:initial-cluster-parts",
+  initialClusterPartPrefix: "quorate.dev:initial-cluster.",
+} as const;
+
+/** EC2 tag values hold at most 256 characters. */
+export const TAG_VALUE_MAX = 256;
+
+export const LOGICAL_ID = {
+  securityGroup: "EtcdSecurityGroup",
+  peerIngress: "EtcdPeerIngress",
+  peerClientIngress: "EtcdPeerClientIngress",
+  role: "EtcdRole",
+  instanceProfile: "EtcdInstanceProfile",
+  launchTemplate: "EtcdLaunchTemplate",
+  group: "EtcdGroup",
+} as const;
+
+export const HOOK_NAME = {
+  launching: "quorate-launching",
+  terminating: "quorate-terminating",
+} as const;
+
+/** Path, inside the user-data, of the etcd settings file the bootstrap reads. */
+export const BOOT_SETTINGS_PATH = "/etc/quorate/etcd.env";
+
+/** What an instance needs to start its etcd member, besides its peer list. */
+export interface BootSettings {
+  cluster: string;
+  stackName: string;
+  region: string;
+  /** Logical id of the group, which the bootstrap signals. */
+  signalResource: string;
+  etcdVersion: string;
+  clientPort: number;
+  peerPort: number;
+  scheme: "http" | "https";
+  dataDir: string;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  quotaBackendBytes: number;
+  snapshotCount: number;
+}
+
+const BOOT_KEYS: Record<keyof BootSettings, string> = {
+  cluster: "QUORATE_CLUSTER",
+  stackName: "QUORATE_STACK_NAME",
+  region: "QUORATE_REGION",
+  signalResource: "QUORATE_SIGNAL_RESOURCE",
+  etcdVersion: "QUORATE_ETCD_VERSION",
+  clientPort: "QUORATE_CLIENT_PORT",
+  peerPort: "QUORATE_PEER_PORT",
+  scheme: "QUORATE_SCHEME",
+  dataDir: "ETCD_DATA_DIR",
+  heartbeatIntervalMs: "ETCD_HEARTBEAT_INTERVAL",
+  electionTimeoutMs: "ETCD_ELECTION_TIMEOUT",
+  quotaBackendBytes: "ETCD_QUOTA_BACKEND_BYTES",
+  snapshotCount: "ETCD_SNAPSHOT_COUNT",
+};
+
+const NUMERIC: ReadonlySet<keyof BootSettings> = new Set([
+  "clientPort",
+  "peerPort",
+  "heartbeatIntervalMs",
+  "electionTimeoutMs",
+  "quotaBackendBytes",
+  "snapshotCount",
+]);
+
+/** An environment file (KEY=VALUE lines, fixed order) for systemd's EnvironmentFile=. */
+export function encodeBootSettings(settings: BootSettings): string {
+  const fields = Object.keys(BOOT_KEYS) as (keyof BootSettings)[];
+  return `${fields.map((field) => `${BOOT_KEYS[field]}=${settings[field]}`).join("\n")}\n`;
+}
+
+export function decodeBootSettings(text: string): BootSettings {
+  const env = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0 && !line.startsWith("#"))
+      env.set(line.slice(0, eq).trim(), line.slice(eq + 1).trim());
+  }
+  const out: Record<string, string | number> = {};
+  for (const [field, key] of Object.entries(BOOT_KEYS) as [keyof BootSettings, string][]) {
+    const value = env.get(key);
+    if (value === undefined) throw new Error(`boot settings: ${key} is missing`);
+    out[field] = NUMERIC.has(field) ? Number(value) : value;
+  }
+  if (out.scheme !== "http" && out.scheme !== "https") {
+    throw new Error(`boot settings: QUORATE_SCHEME must be http or https (got ${out.scheme})`);
+  }
+  return out as unknown as BootSettings;
+}
+
+/** The peer list quorate publishes to a new instance. */
+export interface PeerList {
+  state: "new" | "existing";
+  token: string;
+  /** etcd --initial-cluster: name=peerURL pairs joined by commas. */
+  initialCluster: string;
+}
+
+/** Tags that carry a peer list; a long list is split across numbered tags. */
+export function peerListTags(peers: PeerList): Record<string, string> {
+  const parts: string[] = [];
+  for (let i = 0; i < peers.initialCluster.length; i += TAG_VALUE_MAX) {
+    parts.push(peers.initialCluster.slice(i, i + TAG_VALUE_MAX));
+  }
+  const tags: Record<string, string> = {
+    [INSTANCE_TAG.initialClusterState]: peers.state,
+    [INSTANCE_TAG.initialClusterToken]: peers.token,
+    [INSTANCE_TAG.initialClusterParts]: String(parts.length),
+  };
+  parts.forEach((part, i) => {
+    tags[`${INSTANCE_TAG.initialClusterPartPrefix}${i}`] = part;
+  });
+  return tags;
+}
+
+/**
+ * Reads a peer list back from instance tags. Returns undefined until every
+ * part is present, because tags may become visible one at a time.
+ */
+export function readPeerListTags(tags: Record<string, string>): PeerList | undefined {
+  const state = tags[INSTANCE_TAG.initialClusterState];
+  const token = tags[INSTANCE_TAG.initialClusterToken];
+  const count = Number(tags[INSTANCE_TAG.initialClusterParts]);
+  if (
+    (state !== "new" && state !== "existing") ||
+    !token ||
+    !Number.isInteger(count) ||
+    count < 1
+  ) {
+    return undefined;
+  }
+  let initialCluster = "";
+  for (let i = 0; i < count; i++) {
+    const part = tags[`${INSTANCE_TAG.initialClusterPartPrefix}${i}`];
+    if (part === undefined) return undefined;
+    initialCluster += part;
+  }
+  return { state, token, initialCluster };
+}

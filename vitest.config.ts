@@ -1,0 +1,27 @@
+import { defineConfig } from "vitest/config";
+
+// Integration tests start real etcd processes and a local cloud on loopback;
+// they get their own project so `npm run test:unit` stays fast.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/integration/**"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          // Each file starts its own etcd members and local cloud; two at a time fit two cores.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
