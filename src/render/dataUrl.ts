@@ -1,0 +1,18 @@
+// Ignition carries file contents as RFC 2397 data URLs
+// (https://coreos.github.io/ignition/configuration-v3_3/ : contents.source).
+
+/** `data:,` followed by the percent-encoded text, as Butane writes small files. */
+export function encodeDataUrl(text: string): string {
+  return `data:,${encodeURIComponent(text)}`;
+}
+
+/** Decodes a `data:` URL, plain (percent-encoded) or `;base64`. */
+export function decodeDataUrl(url: string): string {
+  if (!url.startsWith("data:")) throw new Error(`not a data URL: ${url.slice(0, 40)}`);
+  const comma = url.indexOf(",");
+  if (comma < 0) throw new Error("data URL has no comma before its payload");
+  const header = url.slice("data:".length, comma);
+  const payload = url.slice(comma + 1);
+  if (header.split(";").includes("base64")) return Buffer.from(payload, "base64").toString("utf8");
+  return decodeURIComponent(payload);
+}
