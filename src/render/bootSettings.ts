@@ -1,11 +1,26 @@
-// The settings an instance reads at boot, derived from the manifest. The same
-// values reach the real bootstrap (through user-data) and the local cloud
-// (through readBootSettingsFromUserData), so they are computed in one place.
+// The settings an instance reads at boot, derived from the manifest, and the
+// paths on the instance that the user-data, the systemd units and the
+// bootstrap script share. The same settings reach the real bootstrap (through
+// user-data) and the local cloud (through readBootSettingsFromUserData).
 import type { ClusterSpec } from "../manifest/types.js";
 import { type BootSettings, LOGICAL_ID } from "./contract.js";
 
-/** Where etcd keeps its data; the data volume is mounted here. */
+/** Where etcd keeps its data: the etcd-wrapper default, and where the data volume is mounted. */
 export const ETCD_DATA_DIR = "/var/lib/etcd";
+/** Written by the bootstrap: ETCD_NAME, ETCD_INITIAL_CLUSTER*, URLs, TLS files. */
+export const PEERS_ENV_PATH = "/etc/quorate/peers.env";
+/** Only with TLS: QUORATE_TLS_PARAMETER_PREFIX, kept apart so BootSettings stays as it is. */
+export const TLS_SETTINGS_PATH = "/etc/quorate/tls.env";
+/**
+ * TLS files fetched from SSM. Under /etc/ssl/certs because etcd-wrapper mounts
+ * that directory into the etcd container at the same path, so one path works
+ * for etcd and for the bootstrap's own curl.
+ */
+export const TLS_DIR = "/etc/ssl/certs/etcd";
+export const BOOTSTRAP_PATH = "/opt/quorate/bin/bootstrap";
+export const UPDATE_CONF_PATH = "/etc/flatcar/update.conf";
+/** Filesystem label of the data volume, so the mount does not depend on the device name. */
+export const DATA_VOLUME_LABEL = "etcd-data";
 
 export function bootSettingsFor(spec: ClusterSpec): BootSettings {
   return {
@@ -23,4 +38,10 @@ export function bootSettingsFor(spec: ClusterSpec): BootSettings {
     quotaBackendBytes: spec.etcd.quotaBackendBytes,
     snapshotCount: spec.etcd.snapshotCount,
   };
+}
+
+/** The TLS settings file, or undefined when TLS is off. */
+export function tlsSettingsFor(spec: ClusterSpec): string | undefined {
+  if (!spec.etcd.tls.enabled) return undefined;
+  return `QUORATE_TLS_PARAMETER_PREFIX=${spec.etcd.tls.parameterPrefix ?? ""}\n`;
 }
