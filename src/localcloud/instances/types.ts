@@ -13,6 +13,7 @@ export type InstancePhase =
   | "running" // etcd is up; the bootstrap waits until it is healthy and voting
   | "signalled" // the success signal was sent
   | "etcd-exited" // etcd stopped on its own or was killed
+  | "boot-failed" // the bootstrap gave up (unreadable user-data, etcd would not start); it signalled FAILURE
   | "paused" // SIGSTOP by fault injection
   | "stopping"
   | "terminated";
@@ -46,6 +47,8 @@ export interface RuntimeRecord {
   pid?: number;
   /** True once etcd has been started with a peer list (its data dir then holds a member). */
   etcdStarted: boolean;
+  /** The signal the bootstrap sent, if any: it signals once, and a restore must not signal again. */
+  signal?: SignalStatus;
 }
 
 export interface InstanceRuntimeOptions {
@@ -81,4 +84,10 @@ export interface InstanceRuntime {
   records(): RuntimeRecord[];
   /** Stops every process (local down); the data stays. */
   stopAll(): Promise<void>;
+  /**
+   * Forgets every instance without stopping its etcd and closes the metadata
+   * services: what a local cloud killed with SIGKILL leaves behind, for a later
+   * restore to adopt (crash tests use it to simulate that crash in-process).
+   */
+  detach(): Promise<void>;
 }
