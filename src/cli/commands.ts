@@ -1,4 +1,5 @@
 // The command table. Each entry's module owns its flags, help text and exit codes.
 import type { Command } from "./command.js";
+import { validateCommand } from "./validate.js";
 
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [validateCommand];

@@ -1,0 +1,49 @@
+// A problem in a manifest, located in its source and explained for the person
+// who has to fix it: FILE:LINE:COL: field.path: what is wrong (got X): why / what to do.
+
+export interface ManifestError {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted field path such as spec.network.subnetIds[0]; empty for a whole document. */
+  path: string;
+  /** What is wrong. */
+  problem: string;
+  /** The offending value, shown as (got X). */
+  got?: string;
+  /** Why it matters or what to do. */
+  hint: string;
+  /** Stable rule id, for scripts (--format json) and tests. */
+  rule: string;
+  /** metadata.name of the document, when it has one. */
+  cluster?: string;
+}
+
+export function formatManifestError(error: ManifestError): string {
+  const where = `${error.file}:${error.line}:${error.column}`;
+  const field = error.path ? ` ${error.path}:` : "";
+  const got = error.got === undefined ? "" : ` (got ${error.got})`;
+  return `${where}:${field} ${error.problem}${got}: ${error.hint}`;
+}
+
+export function compareManifestErrors(a: ManifestError, b: ManifestError): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column || a.rule.localeCompare(b.rule);
+}
+
+/** Shows a value the way it was written: strings quoted, long values shortened. */
+export function showValue(value: unknown): string {
+  const text =
+    typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? "null");
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** ["spec","network","subnetIds",0] -> spec.network.subnetIds[0] */
+export function dottedPath(path: readonly (string | number)[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += out ? `.${segment}` : segment;
+  }
+  return out;
+}

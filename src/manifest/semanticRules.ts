@@ -1,0 +1,207 @@
+// Rules a JSON Schema cannot say: relations between fields, bounds on
+// durations, and version comparisons. Each returns errors in operator words.
+// They run on a document that already passed the schema (defaults applied).
+import { parseIsoDuration } from "./duration.js";
+import { dottedPath, type ManifestError } from "./manifestError.js";
+import type { YamlDocument } from "./yamlSource.js";
+
+/** CloudFormation's maximum PauseTime and ResourceSignal Timeout. */
+export const MAX_SIGNAL_TIMEOUT_MS = 60 * 60 * 1000;
+/** Auto Scaling lifecycle hook HeartbeatTimeout bounds: 30 to 7200 seconds. */
+export const HOOK_TIMEOUT_MIN_MS = 30_000;
+export const HOOK_TIMEOUT_MAX_MS = 7_200_000;
+
+// biome-ignore lint/suspicious/noExplicitAny: the document passed the schema; fields are read defensively below
+type Raw = any;
+
+interface RuleFinding {
+  path: (string | number)[];
+  problem: string;
+  got?: string;
+  hint: string;
+  rule: string;
+}
+
+export function semanticErrors(document: YamlDocument, file: string): ManifestError[] {
+  const manifest = document.value as Raw;
+  const findings = [
+    ...imageRules(manifest.spec),
+    ...updatePolicyRules(manifest.spec),
+    ...etcdRules(manifest.spec),
+    ...gateRules(manifest.spec),
+  ];
+  const cluster = typeof manifest.metadata?.name === "string" ? manifest.metadata.name : undefined;
+  return findings.map((finding) => {
+    const position = document.locate(finding.path);
+    return {
+      file,
+      line: position.line,
+      column: position.column,
+      path: dottedPath(finding.path),
+      problem: finding.problem,
+      ...(finding.got === undefined ? {} : { got: finding.got }),
+      hint: finding.hint,
+      rule: finding.rule,
+      ...(cluster ? { cluster } : {}),
+    };
+  });
+}
+
+function imageRules(spec: Raw): RuleFinding[] {
+  const image = spec.image ?? {};
+  if (image.os === "coreos-legacy" && !image.imageId) {
+    return [
+      {
+        path: ["spec", "image"],
+        problem: "needs imageId for os coreos-legacy",
+        hint: "CoreOS Container Linux has no release feed any more; pin the AMI with spec.image.imageId",
+        rule: "image.legacyNeedsImageId",
+      },
+    ];
+  }
+  if (image.os === "flatcar" && !image.imageId && !image.version) {
+    return [
+      {
+        path: ["spec", "image"],
+        problem: "needs version or imageId",
+        hint: "set spec.image.version to a Flatcar release (for example 4081.2.0) or pin spec.image.imageId",
+        rule: "image.versionOrImageId",
+      },
+    ];
+  }
+  return [];
+}
+
+function updatePolicyRules(spec: Raw): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  const policy = spec.updatePolicy ?? {};
+  const size: number = spec.size;
+  if (typeof policy.minInstancesInService === "number" && policy.minInstancesInService > size - 1) {
+    findings.push({
+      path: ["spec", "updatePolicy", "minInstancesInService"],
+      problem: `must be at most size-1 (${size - 1})`,
+      got: String(policy.minInstancesInService),
+      hint: "with size-1 CloudFormation terminates an old member before launching its replacement, the order etcd needs; with size it would add a member first and raise quorum mid-rollout",
+      rule: "updatePolicy.minInstancesInService",
+    });
+  }
+  const signalTimeout = parseIsoDuration(policy.signalTimeout);
+  if (signalTimeout !== undefined && signalTimeout > MAX_SIGNAL_TIMEOUT_MS) {
+    findings.push({
+      path: ["spec", "updatePolicy", "signalTimeout"],
+      problem: "must be at most PT1H",
+      got: policy.signalTimeout,
+      hint: "CloudFormation refuses a PauseTime or signal Timeout above one hour",
+      rule: "updatePolicy.signalTimeoutMax",
+    });
+  }
+  const hookTimeout = parseIsoDuration(policy.lifecycleHookTimeout);
+  if (
+    hookTimeout !== undefined &&
+    (hookTimeout < HOOK_TIMEOUT_MIN_MS || hookTimeout > HOOK_TIMEOUT_MAX_MS)
+  ) {
+    findings.push({
+      path: ["spec", "updatePolicy", "lifecycleHookTimeout"],
+      problem: "must be between PT30S and PT2H",
+      got: policy.lifecycleHookTimeout,
+      hint: "Auto Scaling accepts a lifecycle hook HeartbeatTimeout of 30 to 7200 seconds",
+      rule: "updatePolicy.lifecycleHookTimeoutRange",
+    });
+  }
+  return findings;
+}
+
+function etcdRules(spec: Raw): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  const etcd = spec.etcd ?? {};
+  const [major = 0, minor = 0] = String(etcd.version ?? "")
+    .split(".")
+    .map(Number);
+  if (major < 3 || (major === 3 && minor < 4)) {
+    findings.push({
+      path: ["spec", "etcd", "version"],
+      problem: "must be at least 3.4",
+      got: JSON.stringify(etcd.version),
+      hint: "quorate adds each new member as a learner first, and learners arrived in etcd 3.4",
+      rule: "etcd.minimumVersion",
+    });
+  }
+  if (etcd.clientPort === etcd.peerPort) {
+    findings.push({
+      path: ["spec", "etcd", "peerPort"],
+      problem: "must differ from clientPort",
+      got: String(etcd.peerPort),
+      hint: "etcd serves clients and peers on separate listeners",
+      rule: "etcd.distinctPorts",
+    });
+  }
+  if (etcd.electionTimeoutMs < 5 * etcd.heartbeatIntervalMs) {
+    findings.push({
+      path: ["spec", "etcd", "electionTimeoutMs"],
+      problem: `must be at least 5 times heartbeatIntervalMs (${5 * etcd.heartbeatIntervalMs})`,
+      got: String(etcd.electionTimeoutMs),
+      hint: "etcd refuses to start otherwise; its tuning guide suggests about 10 times the heartbeat",
+      rule: "etcd.electionTimeout",
+    });
+  }
+  if (etcd.tls?.enabled && !etcd.tls.parameterPrefix) {
+    findings.push({
+      path: ["spec", "etcd", "tls"],
+      problem: "needs parameterPrefix when enabled",
+      hint: "members read their certificates from SSM Parameter Store under this prefix, for example /quorate/prod/",
+      rule: "etcd.tlsPrefix",
+    });
+  }
+  findings.push(...volumeRules(etcd.dataVolume ?? {}));
+  return findings;
+}
+
+function volumeRules(volume: Raw): RuleFinding[] {
+  const at = (field: string) => ["spec", "etcd", "dataVolume", field];
+  const findings: RuleFinding[] = [];
+  if (volume.throughput !== undefined && volume.type !== "gp3") {
+    findings.push({
+      path: at("throughput"),
+      problem: "applies to gp3 volumes only",
+      got: String(volume.throughput),
+      hint: "remove throughput or set type: gp3",
+      rule: "etcd.volumeThroughput",
+    });
+  }
+  if (volume.iops !== undefined && volume.type === "gp2") {
+    findings.push({
+      path: at("iops"),
+      problem: "cannot be set for gp2 volumes",
+      got: String(volume.iops),
+      hint: "gp2 IOPS follow the volume size; use gp3 or io2 to provision IOPS",
+      rule: "etcd.volumeIops",
+    });
+  }
+  if (volume.iops === undefined && (volume.type === "io1" || volume.type === "io2")) {
+    findings.push({
+      path: at("type"),
+      problem: `${volume.type} needs iops`,
+      hint: "provisioned-IOPS volumes need an iops value",
+      rule: "etcd.volumeIopsRequired",
+    });
+  }
+  return findings;
+}
+
+function gateRules(spec: Raw): RuleFinding[] {
+  const gates = spec.gates ?? {};
+  const stableFor = parseIsoDuration(gates.stableFor);
+  const abortAfter = parseIsoDuration(gates.abortAfter);
+  if (stableFor !== undefined && abortAfter !== undefined && abortAfter <= stableFor) {
+    return [
+      {
+        path: ["spec", "gates", "abortAfter"],
+        problem: `must be longer than stableFor (${gates.stableFor})`,
+        got: gates.abortAfter,
+        hint: "otherwise a rollout is cancelled before a healthy cluster could ever prove itself stable",
+        rule: "gates.abortAfterStableFor",
+      },
+    ];
+  }
+  return [];
+}
