@@ -1,0 +1,69 @@
+// Classifies SDK failures into quorate's error kinds, with operator words.
+import { QuorateError, terminal, transient } from "../errors.js";
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+const THROTTLING = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+]);
+
+/** True for CloudFormation's "Stack with id X does not exist". */
+export function isStackMissing(error: unknown): boolean {
+  const e = error as SdkError;
+  return e?.name === "ValidationError" && /does not exist/.test(e.message ?? "");
+}
+
+/** True for a change set that found nothing to change (both of AWS's wordings). */
+export function isNoChangeReason(reason: string | undefined): boolean {
+  return (
+    reason !== undefined &&
+    (reason.includes("didn't contain changes") || reason.includes("No updates are to be performed"))
+  );
+}
+
+export function classifyAwsError(error: unknown, doing: string, endpoint?: string): QuorateError {
+  if (error instanceof QuorateError) return error;
+  const e = error as SdkError;
+  const name = e?.name ?? "Error";
+  const message = e?.message ?? String(error);
+  if (THROTTLING.has(name)) {
+    return transient(
+      `${doing}: AWS throttled the call after retries (${name})`,
+      "quorate backs off and retries on the next pass",
+      error,
+    );
+  }
+  const network = e?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  if (network && /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN/.test(network)) {
+    const where = endpoint ? ` at ${endpoint}` : "";
+    const hint = endpoint?.includes("127.0.0.1")
+      ? "is the local cloud running? start it with `quorate local up`"
+      : "check network access to AWS and the endpoint settings";
+    return transient(`${doing}: cannot reach AWS${where} (${network})`, hint, error);
+  }
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  if (status >= 500) {
+    return transient(
+      `${doing}: AWS answered ${status} ${name}: ${message}`,
+      "retrying later",
+      error,
+    );
+  }
+  if (name === "ExpiredToken" || name === "InvalidClientTokenId" || name === "AccessDenied") {
+    return terminal(
+      `${doing}: ${name}: ${message}`,
+      "check the AWS credentials and the IAM permissions quorate runs with",
+      error,
+    );
+  }
+  return terminal(`${doing}: ${name}: ${message}`, undefined, error);
+}
