@@ -1,5 +1,6 @@
 // The command table. Each entry's module owns its flags, help text and exit codes.
 import type { Command } from "./command.js";
+import { renderCommand } from "./render.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: readonly Command[] = [validateCommand];
+export const COMMANDS: readonly Command[] = [validateCommand, renderCommand];
