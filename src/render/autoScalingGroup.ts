@@ -1,0 +1,74 @@
+// The Auto Scaling Group: fixed size, lifecycle hooks through which quorate
+// changes etcd membership, and a rolling update that replaces one member at a
+// time and waits for each new member's signal.
+// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html
+import type { ClusterSpec } from "../manifest/types.js";
+import { type CfnResource, getAtt, ref } from "./cfnTemplate.js";
+import { HOOK_NAME, LOGICAL_ID } from "./contract.js";
+import { isoDurationSeconds } from "./isoDuration.js";
+
+/** Processes that would fight a rolling update (AWS's recommended list). */
+export const SUSPENDED_PROCESSES = [
+  "HealthCheck",
+  "ReplaceUnhealthy",
+  "AZRebalance",
+  "AlarmNotification",
+  "ScheduledActions",
+] as const;
+
+export function autoScalingGroupResources(spec: ClusterSpec): Record<string, CfnResource> {
+  const size = String(spec.size);
+  const heartbeat = isoDurationSeconds(spec.updatePolicy.lifecycleHookTimeout);
+  return {
+    [LOGICAL_ID.group]: {
+      Type: "AWS::AutoScaling::AutoScalingGroup",
+      Properties: {
+        // etcd membership is quorate's to change: the group never scales.
+        MinSize: size,
+        MaxSize: size,
+        DesiredCapacity: size,
+        LaunchTemplate: {
+          LaunchTemplateId: ref(LOGICAL_ID.launchTemplate),
+          Version: getAtt(LOGICAL_ID.launchTemplate, "LatestVersionNumber"),
+        },
+        VPCZoneIdentifier: [...spec.network.subnetIds],
+        HealthCheckType: "EC2",
+        // Tag keys reach instance metadata, which refuses "/" in keys.
+        Tags: [{ Key: "Name", Value: `${spec.name}-etcd`, PropagateAtLaunch: true }],
+        LifecycleHookSpecificationList: [
+          {
+            LifecycleHookName: HOOK_NAME.launching,
+            LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+            // If quorate is gone, nobody publishes the peer list or adds the
+            // member: the new instance must not join.
+            DefaultResult: "ABANDON",
+            HeartbeatTimeout: heartbeat,
+          },
+          {
+            LifecycleHookName: HOOK_NAME.terminating,
+            LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+            // An instance that is going away goes away; quorate removes a
+            // member it could not remove in time as a dead member later.
+            DefaultResult: "CONTINUE",
+            HeartbeatTimeout: heartbeat,
+          },
+        ],
+      },
+      CreationPolicy: {
+        ResourceSignal: { Count: spec.size, Timeout: spec.updatePolicy.signalTimeout },
+      },
+      UpdatePolicy: {
+        AutoScalingRollingUpdate: {
+          MaxBatchSize: spec.updatePolicy.maxBatchSize,
+          // size-1 by default: terminate an old member first, then launch its
+          // replacement, the order etcd wants (remove, then add).
+          MinInstancesInService: spec.updatePolicy.minInstancesInService,
+          WaitOnResourceSignals: true,
+          PauseTime: spec.updatePolicy.signalTimeout,
+          SuspendProcesses: [...SUSPENDED_PROCESSES],
+        },
+        AutoScalingScheduledAction: { IgnoreUnmodifiedGroupSizeProperties: true },
+      },
+    },
+  };
+}

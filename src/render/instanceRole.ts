@@ -1,0 +1,59 @@
+// The members' IAM role: the least an instance needs. Peer lists reach it
+// through instance metadata tags, so it needs no EC2 or Auto Scaling rights;
+// only its own success signal, and its TLS material when TLS is on.
+import type { ClusterSpec } from "../manifest/types.js";
+import { type CfnResource, type CfnValue, ref, sub } from "./cfnTemplate.js";
+import { LOGICAL_ID } from "./contract.js";
+
+const POLICY_VERSION = "2012-10-17";
+
+export function instanceRoleResources(spec: ClusterSpec): Record<string, CfnResource> {
+  const statements: CfnValue[] = [
+    {
+      Sid: "SignalOwnStack",
+      Effect: "Allow",
+      Action: "cloudformation:SignalResource",
+      Resource: ref("AWS::StackId"),
+    },
+  ];
+  const prefix = spec.etcd.tls.enabled ? spec.etcd.tls.parameterPrefix : undefined;
+  if (prefix) {
+    statements.push({
+      Sid: "ReadTlsParameters",
+      Effect: "Allow",
+      Action: ["ssm:GetParameter", "ssm:GetParameters"],
+      // A parameter's ARN drops the leading "/" of its name.
+      Resource: sub(
+        `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${prefix}*`,
+      ),
+    });
+  }
+  return {
+    [LOGICAL_ID.role]: {
+      Type: "AWS::IAM::Role",
+      Properties: {
+        Description: `etcd members of quorate cluster ${spec.name}`,
+        AssumeRolePolicyDocument: {
+          Version: POLICY_VERSION,
+          Statement: [
+            {
+              Effect: "Allow",
+              Principal: { Service: "ec2.amazonaws.com" },
+              Action: "sts:AssumeRole",
+            },
+          ],
+        },
+        Policies: [
+          {
+            PolicyName: "quorate-etcd-member",
+            PolicyDocument: { Version: POLICY_VERSION, Statement: statements },
+          },
+        ],
+      },
+    },
+    [LOGICAL_ID.instanceProfile]: {
+      Type: "AWS::IAM::InstanceProfile",
+      Properties: { Roles: [ref(LOGICAL_ID.role)] },
+    },
+  };
+}
