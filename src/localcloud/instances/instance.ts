@@ -98,7 +98,7 @@ export class Instance {
     this.ctx.host.onPhase(this.spec.instanceId, phase, detail);
   }
 
-  /** The bootstrap signals once: SUCCESS when healthy and voting, or FAILURE. */
+  /** The bootstrap signals once, and only SUCCESS (src/render/bootstrapScript.ts). */
   private sendSignal(status: SignalStatus, reason: string): void {
     if (this.silent || this.signal) return;
     this.signal = status;
@@ -106,10 +106,10 @@ export class Instance {
     this.ctx.host.signal(this.spec.instanceId, status, reason);
   }
 
+  /** Like the script's `die`: it stops and sends no signal; CloudFormation times the batch out. */
   private fail(reason: string): void {
     this.log("boot-failed", { reason });
     this.setPhase("boot-failed", reason);
-    this.sendSignal("FAILURE", reason);
   }
 
   /** Runs a background step; an error in it fails the boot unless the instance is going away. */
@@ -254,21 +254,18 @@ export class Instance {
   private onExit(proc: EtcdProcess, exit: EtcdExit): void {
     if (this.etcd !== proc || this.abort.signal.aborted) return; // replaced or being stopped
     this.etcd = undefined;
-    const reason = etcdFailureReason(readLogSince(this.paths, proc.logOffset));
+    // A kill says all there is to say; an error exit's cause is in etcd's log.
+    const reason =
+      exit.signal || exit.code === 0
+        ? undefined
+        : etcdFailureReason(readLogSince(this.paths, proc.logOffset));
     this.log("etcd-exited", { pid: proc.pid, ...exit, reason });
     const how = exit.signal
       ? `killed by ${exit.signal}`
-      : `exited with code ${exit.code ?? "unknown"}`;
+      : `exited with code ${exit.code ?? "unknown (adopted process)"}`;
     this.setPhase("etcd-exited", reason ? `${how}: ${reason}` : how);
-    // A crash with an error code and a logged cause fails the rollout now, as a
-    // bootstrap with `etcd ... || cfn-signal -e 1` would; a kill (fault
-    // injection) leaves the batch to time out on PauseTime, as on AWS.
-    if (!this.signal && exit.code !== null && exit.code !== 0) {
-      this.sendSignal(
-        "FAILURE",
-        `etcd exited with code ${exit.code}${reason ? `: ${reason}` : ""}`,
-      );
-    }
+    // No FAILURE signal: the bootstrap script sends none either (it exits, and
+    // CloudFormation fails the batch on PauseTime), so neither does this.
   }
 
   runningEtcd(action: string): EtcdProcess {

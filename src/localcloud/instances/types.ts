@@ -13,7 +13,7 @@ export type InstancePhase =
   | "running" // etcd is up; the bootstrap waits until it is healthy and voting
   | "signalled" // the success signal was sent
   | "etcd-exited" // etcd stopped on its own or was killed
-  | "boot-failed" // the bootstrap gave up (unreadable user-data, etcd would not start); it signalled FAILURE
+  | "boot-failed" // the bootstrap gave up (unreadable user-data, etcd would not start); no signal, as the script
   | "paused" // SIGSTOP by fault injection
   | "stopping"
   | "terminated";
