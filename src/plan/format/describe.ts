@@ -1,0 +1,163 @@
+// Words and short forms shared by the text and markdown formatters, so both say the same thing.
+import type { ClusterPlan, PlanSummary, PropertyDiff, ResourceChange, Warning } from "../model.js";
+
+/** /Properties/LaunchTemplateData/ImageId -> LaunchTemplateData.ImageId; other attributes keep their name. */
+export function displayPath(path: string): string {
+  const segments = path
+    .split("/")
+    .slice(1)
+    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
+  if (segments[0] === "Properties" && segments.length > 1) segments.shift();
+  return segments.join(".");
+}
+
+/** A value on one line, cut to max characters with the full length noted. */
+export function displayValue(value: unknown, max = 120): string {
+  if (value === undefined) return "(none)";
+  const text = JSON.stringify(value) ?? String(value);
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}… (${text.length} chars)`;
+}
+
+/** before -> after, or what is known of it. */
+export function displayChange(diff: PropertyDiff, max?: number): string {
+  if (diff.action === "add") return displayAfter(diff, max);
+  if (diff.action === "remove") return displayValue(diff.before, max);
+  if (diff.before === undefined && diff.after === undefined && diff.afterKnown) {
+    return "changed (CloudFormation shows no values)";
+  }
+  return `${displayValue(diff.before, max)} -> ${displayAfter(diff, max)}`;
+}
+
+export function displayAfter(diff: PropertyDiff, max?: number): string {
+  return diff.afterKnown ? displayValue(diff.after, max) : "(known after apply)";
+}
+
+/** 3660 -> "1h1m"; 600 -> "10m"; 45 -> "45s". */
+export function displayDuration(seconds: number): string {
+  if (seconds <= 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return `${h ? `${h}h` : ""}${m ? `${m}m` : ""}${s ? `${s}s` : ""}`;
+}
+
+/** rain-like markers: + added, ~ modified in place, ± replaced (or may be), - removed. */
+export function marker(change: ResourceChange): "+" | "~" | "±" | "-" {
+  if (change.action === "add") return "+";
+  if (change.action === "remove") return "-";
+  return change.replacement === "never" ? "~" : "±";
+}
+
+export function propertyMarker(diff: PropertyDiff): "+" | "~" | "-" {
+  return diff.action === "add" ? "+" : diff.action === "remove" ? "-" : "~";
+}
+
+/** What happens to the members, in a few words for the summary table. */
+export function membersCell(cluster: ClusterPlan): string {
+  const impact = cluster.impact;
+  if (cluster.status === "delete") {
+    return impact?.sizeBefore !== undefined ? `all ${impact.sizeBefore} deleted` : "all deleted";
+  }
+  if (!impact) return "—";
+  if (cluster.status === "create") return `${impact.sizeAfter ?? "?"} new`;
+  if (impact.newGroup) return `all ${impact.members} (new group)`;
+  if (impact.instancesReplaced) return `${impact.members} of ${impact.members}`;
+  const { sizeBefore, sizeAfter } = impact;
+  if (sizeBefore !== undefined && sizeAfter !== undefined && sizeBefore !== sizeAfter) {
+    return `none (${sizeAfter > sizeBefore ? "+" : "−"}${Math.abs(sizeAfter - sizeBefore)} members)`;
+  }
+  return "—";
+}
+
+/** One line saying what happens to a cluster. */
+export function clusterHeadline(cluster: ClusterPlan): string {
+  const impact = cluster.impact;
+  switch (cluster.status) {
+    case "create":
+      return `create: ${impact?.sizeAfter ?? "?"} new members (a new etcd cluster)`;
+    case "delete":
+      return "delete: the stack and every member are deleted";
+    case "orphaned":
+      return "orphaned: manifest removed, stack left running (prune is off)";
+    case "skipped":
+      return `skipped: ${cluster.error ?? "suspended"}`;
+    case "error":
+      return `error: ${cluster.error ?? "unknown error"}`;
+    case "no-change":
+      return "no changes";
+    case "update":
+      break;
+  }
+  const parts = [`update: ${countResources(cluster.changes)}`];
+  if (impact?.newGroup)
+    parts.push(`REPLACES the group (${impact.members} members, new etcd cluster)`);
+  else if (impact?.instancesReplaced)
+    parts.push(`${impact.members} of ${impact.members} members roll`);
+  else parts.push("no member is replaced");
+  const { sizeBefore, sizeAfter } = impact ?? {};
+  if (sizeBefore !== undefined && sizeAfter !== undefined && sizeBefore !== sizeAfter) {
+    const delta = Math.abs(sizeAfter - sizeBefore);
+    const verb = sizeAfter > sizeBefore ? "join" : "leave";
+    parts.push(
+      `size ${sizeBefore} -> ${sizeAfter} (${delta} member${delta === 1 ? "" : "s"} ${verb})`,
+    );
+  }
+  return parts.join(", ");
+}
+
+function countResources(changes: readonly ResourceChange[]): string {
+  const n = changes.length;
+  return `${n} resource${n === 1 ? "" : "s"} changed`;
+}
+
+/** How the members roll, or undefined when none does. */
+export function rolloutSentence(cluster: ClusterPlan): string | undefined {
+  const i = cluster.impact;
+  if (!i || cluster.status !== "update" || !i.instancesReplaced) return undefined;
+  if (i.newGroup) {
+    return `a new group of ${i.sizeAfter ?? "?"} instances is created, then the old group of ${i.members} is deleted; worst case ${displayDuration(i.worstCaseSeconds)} (creation signal timeout)`;
+  }
+  const order =
+    i.order === "terminate-then-launch" ? "terminate then launch" : "launch then terminate";
+  const batches = `${i.batches} batch${i.batches === 1 ? "" : "es"} of ${i.batchSize}`;
+  const hook =
+    i.hookTimeoutSeconds > 0 ? ` + ${displayDuration(i.hookTimeoutSeconds)} terminating hook` : "";
+  return `${i.members} members replaced in ${batches}, ${order}, at least ${i.minInService} in service; worst case ${displayDuration(i.worstCaseSeconds)} (${i.batches} x (${displayDuration(i.signalTimeoutSeconds)} signal timeout${hook}))`;
+}
+
+export function reasonsSentence(cluster: ClusterPlan): string | undefined {
+  const reasons = cluster.impact?.reasons ?? [];
+  if (reasons.length === 0) return undefined;
+  return reasons.map((r) => `${r.logicalId} ${displayPath(r.path)}`).join(", ");
+}
+
+/** A few words per warning kind, for the summary table. */
+export function warningLabel(warning: Warning): string {
+  switch (warning.kind) {
+    case "group-replacement":
+      return "new etcd cluster";
+    case "security-group-replacement":
+      return "security group replaced";
+    case "fault-tolerance-lowered":
+      return "fault tolerance lowered";
+    case "even-size":
+      return "even size";
+    case "stack-deletion":
+      return "stack deleted";
+    case "orphaned-stack":
+      return "stack orphaned";
+  }
+}
+
+export function summaryLine(summary: PlanSummary): string {
+  const parts = [
+    `${summary.toRoll} to roll`,
+    `${summary.changed} changed`,
+    `${summary.unchanged} unchanged`,
+  ];
+  if (summary.orphaned) parts.push(`${summary.orphaned} orphaned`);
+  if (summary.skipped) parts.push(`${summary.skipped} skipped`);
+  if (summary.errors) parts.push(`${summary.errors} failed`);
+  return parts.join(", ");
+}

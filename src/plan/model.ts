@@ -1,0 +1,200 @@
+// The Plan: what applying the rendered stacks would do, as plain data.
+// Built by planFromChangeSet (live AWS) or planFromTemplates (--offline), read by
+// the text, markdown and json formatters. Every state is a closed union, in the
+// manner of aws-cdk's cloudformation-diff (ResourceImpact, ReplacementModes).
+
+/** What happens to one resource. */
+export type ChangeAction = "add" | "modify" | "remove";
+
+/**
+ * Whether a modified resource is replaced (a new physical resource, then the old one deleted).
+ * - always: CloudFormation reports Replacement True and every value that causes it is known.
+ * - conditional: Replacement Conditional (RequiresRecreation Always with Dynamic evaluation,
+ *   or Conditionally): it depends on a value known only during the update.
+ * - unknown-after-apply: Replacement True, but every property that causes it has the after
+ *   value {{changeSet:KNOWN_AFTER_APPLY}}; shown as "may be replaced", since CloudFormation
+ *   reports this for references that end up unchanged (cloudformation-coverage-roadmap #2113).
+ * - never: updated in place.
+ * Added and removed resources carry "never": they are created or deleted, not replaced.
+ */
+export type Replacement = "always" | "conditional" | "unknown-after-apply" | "never";
+
+/** The part of a resource definition a change is in (CloudFormation's change Scope). */
+export type ChangeAttribute =
+  | "Properties"
+  | "Metadata"
+  | "CreationPolicy"
+  | "UpdatePolicy"
+  | "DeletionPolicy"
+  | "UpdateReplacePolicy"
+  | "Tags";
+
+/** One changed value inside a resource. */
+export interface PropertyDiff {
+  attribute: ChangeAttribute;
+  /** Slash path as CloudFormation writes it, e.g. /Properties/LaunchTemplateData/ImageId. */
+  path: string;
+  action: ChangeAction;
+  /** Value before; undefined when added or unknown. */
+  before?: unknown;
+  /** Value after; undefined when removed or not known before the update runs. */
+  after?: unknown;
+  /** False when the after value is {{changeSet:KNOWN_AFTER_APPLY}} (or a reference offline). */
+  afterKnown: boolean;
+  replacement: Replacement;
+  /** What caused the change when it is not a direct edit, e.g. EtcdLaunchTemplate.LatestVersionNumber. */
+  causedBy?: string;
+}
+
+export interface ResourceChange {
+  logicalId: string;
+  type: string;
+  physicalId?: string;
+  action: ChangeAction;
+  replacement: Replacement;
+  /** Paths of the properties that cause the replacement (empty when replacement is never). */
+  causes: string[];
+  properties: PropertyDiff[];
+}
+
+/**
+ * Which instance goes first in a rolling update. With MinInstancesInService <= size - MaxBatchSize
+ * CloudFormation terminates and then launches (the order etcd wants: remove a member, add one);
+ * otherwise it launches first, temporarily raising the group above its size.
+ */
+export type RolloutOrder = "terminate-then-launch" | "launch-then-terminate";
+
+/** What the change does to the etcd members. */
+export interface RolloutImpact {
+  /** Existing instances are terminated and replaced (a rolling update, or a new group). */
+  instancesReplaced: boolean;
+  /** How many existing members are replaced (0 when none). */
+  members: number;
+  /** Group size before (undefined for a new stack) and after (undefined when deleted). */
+  sizeBefore?: number;
+  sizeAfter?: number;
+  /** The group itself is created or replaced: its instances form a NEW etcd cluster. */
+  newGroup: boolean;
+  order: RolloutOrder;
+  minInService: number;
+  batchSize: number;
+  batches: number;
+  /** PauseTime with WaitOnResourceSignals: how long each batch may take to signal. */
+  signalTimeoutSeconds: number;
+  /** The terminating lifecycle hook's HeartbeatTimeout, which can hold each termination. */
+  hookTimeoutSeconds: number;
+  /** batches x (signal timeout + terminating hook timeout); 0 when nothing rolls. */
+  worstCaseSeconds: number;
+  /** The changed properties that replace the instances (empty when none are replaced). */
+  reasons: RolloutReason[];
+}
+
+/** A property whose change replaces instances, e.g. EtcdLaunchTemplate /Properties/LaunchTemplateData/ImageId. */
+export interface RolloutReason {
+  logicalId: string;
+  path: string;
+}
+
+export type WarningKind =
+  | "group-replacement"
+  | "security-group-replacement"
+  | "fault-tolerance-lowered"
+  | "even-size"
+  | "stack-deletion"
+  | "orphaned-stack";
+
+export type WarningSeverity = "danger" | "caution";
+
+export interface Warning {
+  kind: WarningKind;
+  severity: WarningSeverity;
+  message: string;
+  /** The resource the warning is about, when there is one. */
+  logicalId?: string;
+}
+
+/**
+ * - create: no stack yet; update: the stack changes; no-change: nothing to do;
+ * - delete: the manifest is gone and prune is on, so the stack is deleted;
+ * - orphaned: the manifest is gone and prune is off, so the stack is left alone;
+ * - skipped: suspended, not planned; error: planning failed (see error).
+ */
+export type ClusterStatus =
+  | "create"
+  | "update"
+  | "no-change"
+  | "delete"
+  | "orphaned"
+  | "skipped"
+  | "error";
+
+export interface ClusterPlan {
+  cluster: string;
+  stackName: string;
+  status: ClusterStatus;
+  /** What went wrong, for status error; why, for status skipped. */
+  error?: string;
+  changes: ResourceChange[];
+  /** Undefined when there is no group to speak of (error, skipped, no-change with no template). */
+  impact?: RolloutImpact;
+  warnings: Warning[];
+}
+
+/** Where the plan's changes came from. */
+export type PlanSource = "change-set" | "offline";
+
+export interface Plan {
+  source: PlanSource;
+  /** The git revision planned (the head of the pull request). */
+  revision?: string;
+  /** With --offline: the base revision the templates were compared with. */
+  baseRevision?: string;
+  /** ISO 8601 time; left out of golden tests. */
+  generatedAt?: string;
+  clusters: ClusterPlan[];
+}
+
+/** The after value CloudFormation writes when a value is known only during the update. */
+export const KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}";
+
+/** Statuses that mean "applying would do something". */
+export function hasChanges(cluster: ClusterPlan): boolean {
+  return cluster.status === "create" || cluster.status === "update" || cluster.status === "delete";
+}
+
+export interface PlanSummary {
+  /** Clusters whose instances will be replaced (rolled, or built anew by a replaced group). */
+  toRoll: number;
+  /** Other clusters with changes (created, updated in place, deleted). */
+  changed: number;
+  unchanged: number;
+  orphaned: number;
+  skipped: number;
+  errors: number;
+}
+
+export function summarize(plan: Plan): PlanSummary {
+  const summary: PlanSummary = {
+    toRoll: 0,
+    changed: 0,
+    unchanged: 0,
+    orphaned: 0,
+    skipped: 0,
+    errors: 0,
+  };
+  for (const cluster of plan.clusters) {
+    if (cluster.status === "error") summary.errors++;
+    else if (cluster.status === "skipped") summary.skipped++;
+    else if (cluster.status === "orphaned") summary.orphaned++;
+    else if (cluster.status === "no-change") summary.unchanged++;
+    else if (cluster.impact?.instancesReplaced && cluster.status === "update") summary.toRoll++;
+    else summary.changed++;
+  }
+  return summary;
+}
+
+/** terraform plan -detailed-exitcode: 0 no changes, 2 changes, 1 when any cluster failed to plan. */
+export function planExitCode(plan: Plan): 0 | 1 | 2 {
+  if (plan.clusters.some((c) => c.status === "error")) return 1;
+  return plan.clusters.some(hasChanges) ? 2 : 0;
+}
