@@ -1,0 +1,260 @@
+// The checks of the etcd health gate, each a pure function of a probe (joined
+// into a roster) that returns the problems it found in operator words. The
+// gate (gate.ts) runs them all and adds the stableFor clock.
+import { safeToRemove } from "./quorum.js";
+import { isHealthyVoter, labelOf, type Roster, type RosterEntry } from "./roster.js";
+import type { ClusterProbe, EndpointProbe } from "./types.js";
+import { hexId } from "./wire.js";
+
+export interface CheckContext {
+  probe: ClusterProbe;
+  roster: Roster;
+  desiredSize: number;
+  /** Counted as gone already. */
+  departing: ReadonlySet<bigint>;
+  /** May be learners, unstarted or catching up. */
+  joining: ReadonlySet<bigint>;
+  maxAppliedIndexLag: number;
+}
+
+export interface CheckOutcome {
+  problems: string[];
+  /** What a pass means, for the result when there are no problems. */
+  passed: string;
+}
+
+/** A joining member is left out of the voter checks while it is still a learner or unstarted. */
+export function isExemptJoining(ctx: CheckContext, entry: RosterEntry): boolean {
+  return (
+    ctx.joining.has(entry.member.id) &&
+    (entry.member.isLearner || entry.unstarted || entry.probe?.status?.isLearner === true)
+  );
+}
+
+/** Members the gate holds to the voter standard: in the list, not departing, not an exempt joiner. */
+export function judgedMembers(ctx: CheckContext): RosterEntry[] {
+  return ctx.roster.entries.filter(
+    (e) => !ctx.departing.has(e.member.id) && !isExemptJoining(ctx, e),
+  );
+}
+
+function endpointLabel(roster: Roster, ep: EndpointProbe): string {
+  return roster.entries.find((e) => e.probe === ep)?.label ?? ep.endpoint;
+}
+
+/** What is wrong with one expected member's endpoint, if anything. */
+function endpointProblem(
+  ctx: CheckContext,
+  label: string,
+  ep: EndpointProbe,
+  learner: boolean,
+): string | undefined {
+  if (!ep.reachable) {
+    return `${label} does not answer (${ep.error ?? "no answer"}); check the instance and its etcd service`;
+  }
+  if (!ep.health) {
+    return `${label} did not answer GET /health (${ep.error ?? "no answer"}); check its etcd service`;
+  }
+  if (!ep.health.healthy) {
+    const why = ep.health.reason ? `: ${ep.health.reason}` : "";
+    const errors = ep.status?.errors.length
+      ? ` (${ep.status.errors.map((e) => e.trim()).join("; ")})`
+      : "";
+    const todo =
+      (ctx.probe.alarms?.length ?? 0) > 0
+        ? "etcd reports unhealthy while an alarm is active; see no-alarms"
+        : ep.status?.leader === 0n
+          ? "it has no leader; check that a quorum of members is up"
+          : "check its log";
+    return `${label} reports unhealthy${why}${errors}; ${todo}`;
+  }
+  if (ep.linearizableRead && !ep.linearizableRead.ok) {
+    return `${label} cannot serve a linearizable read (${ep.linearizableRead.error ?? "failed"}); it may be cut off from the quorum`;
+  }
+  if (learner) {
+    return `${label} is a learner, not a voting member; promote it once it has caught up, or remove it`;
+  }
+  return undefined;
+}
+
+export function checkMembersHealthy(ctx: CheckContext): CheckOutcome {
+  const { roster, probe } = ctx;
+  const problems: string[] = [];
+  for (const entry of judgedMembers(ctx)) {
+    if (!entry.probe) continue; // a member no endpoint stands for is stale or unstarted: member-count says so
+    const learner = entry.member.isLearner || entry.probe.status?.isLearner === true;
+    const problem = endpointProblem(ctx, entry.label, entry.probe, learner);
+    if (problem) problems.push(problem);
+  }
+  for (const ep of roster.orphans) {
+    const self = ep.status?.header.memberId;
+    if (!probe.members) {
+      const problem = endpointProblem(ctx, ep.endpoint, ep, ep.status?.isLearner === true);
+      if (problem) problems.push(problem);
+    } else if (self !== undefined) {
+      problems.push(
+        `${ep.endpoint} answers as member ${hexId(self)}, which is not in the member list (cluster ${hexId(ep.status?.header.clusterId ?? 0n)}); it was removed or belongs to another cluster: replace its instance`,
+      );
+    } else {
+      problems.push(
+        `${ep.endpoint} ${ep.reachable ? "answers" : `does not answer (${ep.error ?? "no answer"})`} and no member in the list has this client URL; check the instance and add it as a member`,
+      );
+    }
+  }
+  if (ctx.departing.size > 0 && probe.members) {
+    const present = [...ctx.departing].filter((id) => roster.byId.has(id));
+    const verdict = safeToRemove(
+      roster.entries.map((e) => ({
+        id: e.member.id,
+        isLearner: e.member.isLearner,
+        healthy: isHealthyVoter(e),
+        label: e.label,
+      })),
+      present,
+    );
+    if (!verdict.safe) problems.push(verdict.reason);
+  }
+  const judged = judgedMembers(ctx);
+  const healthy = judged.filter(isHealthyVoter).length;
+  return { problems, passed: `${healthy}/${judged.length} members healthy and voting` };
+}
+
+export function checkSingleLeader(ctx: CheckContext): CheckOutcome {
+  const { roster } = ctx;
+  const reports = roster.leader.reports;
+  if (reports.size === 0) {
+    return {
+      problems: ["no member answers, so no leader can be seen; check that the members run"],
+      passed: "",
+    };
+  }
+  const problems: string[] = [];
+  const labels = (eps: EndpointProbe[]) => eps.map((ep) => endpointLabel(roster, ep)).join(", ");
+  const leaderless = reports.get(0n);
+  if (leaderless) {
+    problems.push(
+      `${labels(leaderless)} ${leaderless.length === 1 ? "knows" : "know"} no leader; wait for an election and check that a quorum of members is up`,
+    );
+  }
+  const leaders = [...reports.keys()].filter((id) => id !== 0n);
+  if (leaders.length > 1) {
+    const sides = leaders.map((id) => {
+      const eps = reports.get(id) ?? [];
+      return `${labels(eps)} ${eps.length === 1 ? "follows" : "follow"} ${labelOf(roster, id)}`;
+    });
+    problems.push(
+      `members disagree on the leader: ${sides.join("; ")}; wait for the election to settle`,
+    );
+  }
+  const id = roster.leader.id;
+  if (id !== undefined && ctx.probe.members && !roster.byId.has(id)) {
+    problems.push(
+      `the leader ${hexId(id)} is not in the member list; wait for the membership change to settle`,
+    );
+  }
+  const count = [...reports.values()].reduce((n, eps) => n + eps.length, 0);
+  const passed =
+    id === undefined ? "" : `leader ${labelOf(roster, id)}, agreed by ${count} members`;
+  return { problems, passed };
+}
+
+export function checkMemberCount(ctx: CheckContext): CheckOutcome {
+  const { probe, roster, departing } = ctx;
+  if (!probe.members) {
+    return {
+      problems: [
+        `the member list could not be read from any member (${probe.memberListError ?? "no answer"}); check that a quorum of members is up`,
+      ],
+      passed: "",
+    };
+  }
+  const problems: string[] = [];
+  const counted = roster.entries.filter((e) => !departing.has(e.member.id));
+  const gone = roster.entries.filter((e) => departing.has(e.member.id));
+  if (counted.length !== ctx.desiredSize) {
+    const note = gone.length
+      ? ` (not counting departing ${gone.map((e) => e.label).join(", ")})`
+      : "";
+    const todo =
+      counted.length > ctx.desiredSize
+        ? "remove the extra members"
+        : "add members (one at a time, as learners)";
+    problems.push(
+      `${counted.length} members in the list${note} but the desired size is ${ctx.desiredSize}; ${todo}`,
+    );
+  }
+  for (const e of counted) {
+    if (e.unstarted && !ctx.joining.has(e.member.id)) {
+      problems.push(
+        `${e.label} was added but never started; start its instance or remove the member`,
+      );
+    } else if (!e.unstarted && !e.probe) {
+      problems.push(
+        `${e.label} is in the member list but is not one of the expected instances; remove it (member id ${hexId(e.member.id)}) once its instance is gone`,
+      );
+    }
+  }
+  for (const d of probe.memberListDisagreements) {
+    const ids = d.memberIds.map((id) => labelOf(roster, id)).join(", ");
+    problems.push(
+      `${d.endpoint} lists different members (${ids}); a membership change may still be spreading, wait for it`,
+    );
+  }
+  return { problems, passed: `${counted.length} members, as desired` };
+}
+
+export function checkNoAlarms(ctx: CheckContext): CheckOutcome {
+  const { probe, roster } = ctx;
+  if (!probe.alarms) {
+    return {
+      problems: [
+        `the alarm list could not be read from any member (${probe.alarmsError ?? "no answer"}); check that a quorum of members is up`,
+      ],
+      passed: "",
+    };
+  }
+  const problems = probe.alarms.map((a) =>
+    a.alarm === "NOSPACE"
+      ? `NOSPACE alarm raised by ${labelOf(roster, a.memberId)}: the database exceeded its space quota and etcd refuses writes; compact and defragment, then disarm the alarm (etcdctl alarm disarm)`
+      : `CORRUPT alarm raised by ${labelOf(roster, a.memberId)}: etcd found inconsistent data; replace the corrupt member from a healthy one before disarming`,
+  );
+  return { problems, passed: "no alarms" };
+}
+
+export function checkAppliedIndexLag(ctx: CheckContext): CheckOutcome & { maxLag?: bigint } {
+  const { roster } = ctx;
+  const leaderId = roster.leader.id;
+  if (leaderId === undefined) {
+    return {
+      problems: ["cannot measure the lag without a leader all members agree on"],
+      passed: "",
+    };
+  }
+  const leaderStatus = roster.byId.get(leaderId)?.probe?.status;
+  if (!leaderStatus) {
+    return {
+      problems: [
+        `cannot measure the lag: the leader ${labelOf(roster, leaderId)} did not report its applied index`,
+      ],
+      passed: "",
+    };
+  }
+  const limit = BigInt(ctx.maxAppliedIndexLag);
+  const leaderApplied = leaderStatus.raftAppliedIndex;
+  const problems: string[] = [];
+  let maxLag = 0n;
+  for (const entry of judgedMembers(ctx)) {
+    const status = entry.probe?.status;
+    if (!status) continue; // members-healthy reports members that do not answer
+    // Statuses are read in parallel, so a follower may look ahead of the leader.
+    const lag =
+      leaderApplied > status.raftAppliedIndex ? leaderApplied - status.raftAppliedIndex : 0n;
+    if (lag > maxLag) maxLag = lag;
+    if (lag > limit) {
+      problems.push(
+        `${entry.label} is ${lag} entries behind the leader (applied ${status.raftAppliedIndex}, leader ${leaderApplied}, at most ${limit} allowed); wait for it to catch up, or check its disk and network`,
+      );
+    }
+  }
+  return { problems, passed: `lag ${maxLag} (at most ${limit})`, maxLag };
+}
