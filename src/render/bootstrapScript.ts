@@ -25,14 +25,17 @@ export function bootstrapScript(): string {
 # membership.
 set -eu
 
-SETTINGS=${BOOT_SETTINGS_PATH}
-TLS_SETTINGS=${TLS_SETTINGS_PATH}
-PEERS=${PEERS_ENV_PATH}
-TLS_DIR=${TLS_DIR}
-STATE_DIR=/var/lib/quorate
-IMDS=http://169.254.169.254/latest
+# The QUORATE_* overrides exist for quorate's own test of this script, which
+# runs it against a loopback metadata service; instances never set them.
+ROOT=\${QUORATE_ROOT:-}
+SETTINGS=$ROOT${BOOT_SETTINGS_PATH}
+TLS_SETTINGS=$ROOT${TLS_SETTINGS_PATH}
+PEERS=$ROOT${PEERS_ENV_PATH}
+TLS_DIR=$ROOT${TLS_DIR}
+STATE_DIR=$ROOT/var/lib/quorate
+IMDS=\${QUORATE_IMDS_ENDPOINT:-http://169.254.169.254}/latest
 AWS_CLI_IMAGE=${AWS_CLI_IMAGE}
-POLL_SECONDS=5
+POLL_SECONDS=\${QUORATE_POLL_SECONDS:-5}
 
 log() { echo "quorate-bootstrap: $*" >&2; }
 die() {
@@ -48,11 +51,12 @@ if [ -f "$TLS_SETTINGS" ]; then
 fi
 
 # IMDSv2 only (the launch template sets HttpTokens=required): every read needs
-# a session token from PUT /latest/api/token.
+# a session token from PUT /latest/api/token. Quiet (-s without -S): a tag that
+# is not there yet is a 404, and the loops below log what they wait for.
 imds() {
-  imds_token=$(curl -fsS --max-time 5 -X PUT \\
+  imds_token=$(curl -fs --max-time 5 -X PUT \\
     -H "X-aws-ec2-metadata-token-ttl-seconds: 300" "$IMDS/api/token") || return 1
-  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $imds_token" "$IMDS/$1"
+  curl -fs --max-time 5 -H "X-aws-ec2-metadata-token: $imds_token" "$IMDS/$1"
 }
 
 # Flatcar ships neither cfn-signal nor Python, so AWS calls run in the official
@@ -125,7 +129,7 @@ mkdir -p "$(dirname "$PEERS")"
   echo "ETCD_INITIAL_ADVERTISE_PEER_URLS=$PEER_URL"
   echo "ETCD_LISTEN_PEER_URLS=$PEER_URL"
   echo "ETCD_ADVERTISE_CLIENT_URLS=$CLIENT_URL"
-  echo "ETCD_LISTEN_CLIENT_URLS=$CLIENT_URL,$QUORATE_SCHEME://127.0.0.1:$QUORATE_CLIENT_PORT"
+  echo "ETCD_LISTEN_CLIENT_URLS=$CLIENT_URL"
   if [ "$QUORATE_SCHEME" = https ]; then
     echo "ETCD_TRUSTED_CA_FILE=$TLS_DIR/ca.crt"
     echo "ETCD_CERT_FILE=$TLS_DIR/server.crt"
@@ -145,13 +149,13 @@ systemctl start --no-block etcd-member.service
 
 healthy() {
   # shellcheck disable=SC2086 # CURL_TLS is a list of options
-  curl -fsS --max-time 5 $CURL_TLS "$CLIENT_URL/health" | grep -q '"health": *"true"'
+  curl -fs --max-time 5 $CURL_TLS "$CLIENT_URL/health" | grep -q '"health": *"true"'
 }
 
 # A learner does not vote: the gateway omits isLearner when it is false.
 voting() {
   # shellcheck disable=SC2086
-  status=$(curl -fsS --max-time 5 $CURL_TLS -X POST -d '{}' \\
+  status=$(curl -fs --max-time 5 $CURL_TLS -X POST -d '{}' \\
     "$CLIENT_URL/v3/maintenance/status") || return 1
   case "$status" in *'"header"'*) ;; *) return 1 ;; esac
   ! printf '%s' "$status" | grep -Eq '"isLearner": *true'
