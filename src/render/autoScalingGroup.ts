@@ -2,10 +2,10 @@
 // changes etcd membership, and a rolling update that replaces one member at a
 // time and waits for each new member's signal.
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html
+import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { type CfnResource, getAtt, ref } from "./cfnTemplate.js";
 import { HOOK_NAME, LOGICAL_ID } from "./contract.js";
-import { isoDurationSeconds } from "./isoDuration.js";
 
 /** Processes that would fight a rolling update (AWS's recommended list). */
 export const SUSPENDED_PROCESSES = [
@@ -18,7 +18,8 @@ export const SUSPENDED_PROCESSES = [
 
 export function autoScalingGroupResources(spec: ClusterSpec): Record<string, CfnResource> {
   const size = String(spec.size);
-  const heartbeat = isoDurationSeconds(spec.updatePolicy.lifecycleHookTimeout);
+  // Lifecycle hooks take whole seconds, not an ISO 8601 duration.
+  const heartbeat = Math.round(durationMs(spec.updatePolicy.lifecycleHookTimeout) / 1000);
   return {
     [LOGICAL_ID.group]: {
       Type: "AWS::AutoScaling::AutoScalingGroup",

@@ -54,16 +54,16 @@ export function devSpec(): ClusterSpec {
 }
 
 export function prodSpec(): ClusterSpec {
+  const dev = devSpec();
   return {
+    ...dev,
     name: "prod",
     labels: { env: "prod" },
     annotations: { owner: "platform-team@example.com" },
     source: { file: "clusters/prod.yaml", line: 6, column: 1, document: 0 },
-    region: "eu-west-1",
     stackName: "etcd-prod-euw1",
     size: 5,
     instanceType: "m6i.large",
-    image: { os: "flatcar", channel: "stable", version: "4081.2.0" },
     network: {
       vpcId: "vpc-0a1b2c3d4e5f60718",
       subnetIds: [
@@ -74,14 +74,8 @@ export function prodSpec(): ClusterSpec {
       clientCidrs: ["10.0.0.0/16", "10.1.0.0/16"],
     },
     etcd: {
-      version: "3.5.17",
-      clientPort: 2379,
-      peerPort: 2380,
-      heartbeatIntervalMs: 100,
-      electionTimeoutMs: 1000,
+      ...dev.etcd,
       quotaBackendBytes: 8589934592,
-      snapshotCount: 10000,
-      tls: { enabled: false },
       dataVolume: {
         sizeGiB: 50,
         type: "gp3",
@@ -103,8 +97,6 @@ export function prodSpec(): ClusterSpec {
       deadMemberGrace: "PT5M",
       probeTimeout: "PT2S",
     },
-    suspend: false,
-    prune: false,
     terminationProtection: true,
     tags: { "cost-center": "platform" },
   };
