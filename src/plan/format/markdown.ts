@@ -41,7 +41,12 @@ export function formatMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
     `### quorate plan: ${summaryLine(summarize(plan))}`,
     meta(plan),
   ];
-  const details = listed.filter((c) => c.status !== "skipped").map(detailsBlock);
+  const details = listed
+    .filter((c) => c.status !== "skipped")
+    .map((c) => ({
+      text: detailsBlock(c),
+      dangerous: c.warnings.some((w) => w.severity === "danger"),
+    }));
 
   for (const compact of [false, true]) {
     const head = [...intro, summaryTable(listed, compact), unchangedLine(unchanged)];
@@ -63,24 +68,35 @@ function meta(plan: Plan): string {
   return parts.join(" · ");
 }
 
-/** head plus every details block that fits, dropping the largest first; undefined if none can. */
-function fitDetails(head: string, details: string[], maxLength: number): string | undefined {
-  const join = (kept: string[], omitted: number) =>
-    `${[head, ...kept, ...(omitted > 0 ? [omittedNote(omitted)] : [])].join("\n\n")}\n`;
+interface DetailsBlock {
+  text: string;
+  /** Clusters with a danger warning keep their details longest. */
+  dangerous: boolean;
+}
+
+/**
+ * head plus every details block that fits: the largest blocks of clusters without a danger
+ * warning go first, then the others, later clusters before earlier ones on a tie.
+ * Undefined when not even the head fits.
+ */
+function fitDetails(head: string, details: DetailsBlock[], maxLength: number): string | undefined {
+  const join = (kept: DetailsBlock[], omitted: number) =>
+    `${[head, ...kept.map((d) => d.text), ...(omitted > 0 ? [omittedNote(omitted)] : [])].join("\n\n")}\n`;
   const all = join(details, 0);
   if (all.length <= maxLength) return all;
   const keep = details.map(() => true);
-  let length = join([], details.length).length + details.reduce((n, d) => n + d.length + 2, 0);
-  const largestFirst = details.map((d, i) => [d.length, i] as const).sort((a, b) => b[0] - a[0]);
-  for (const [size, i] of largestFirst) {
+  let length = join([], details.length).length + details.reduce((n, d) => n + d.text.length + 2, 0);
+  const dropOrder = details
+    .map((d, i) => ({ i, size: d.text.length, dangerous: d.dangerous }))
+    .sort((a, b) => Number(a.dangerous) - Number(b.dangerous) || b.size - a.size || b.i - a.i);
+  for (const { i, size } of dropOrder) {
     if (length <= maxLength) break;
     keep[i] = false;
     length -= size + 2;
   }
-  const omitted = keep.filter((k) => !k).length;
   const body = join(
     details.filter((_, i) => keep[i]),
-    omitted,
+    keep.filter((k) => !k).length,
   );
   return body.length <= maxLength ? body : undefined;
 }
