@@ -114,11 +114,20 @@ export class Instance {
 
   /** Runs a background step; an error in it fails the boot unless the instance is going away. */
   private track(task: () => Promise<void>): void {
-    const run = task().catch((error: unknown) => {
+    void this.hold(task()).catch((error: unknown) => {
       if (!this.abort.signal.aborted) this.fail((error as Error).message);
     });
-    this.tasks.add(run);
-    void run.finally(() => this.tasks.delete(run));
+  }
+
+  /** Makes shutdown wait for a step that may spawn etcd, so no process escapes it. */
+  private hold<T>(step: Promise<T>): Promise<T> {
+    const settled = step.then(
+      () => {},
+      () => {},
+    );
+    this.tasks.add(settled);
+    void settled.then(() => this.tasks.delete(settled));
+    return step;
   }
 
   private async openMetadata(): Promise<void> {
@@ -163,13 +172,14 @@ export class Instance {
     const signal = this.abort.signal;
     this.setPhase("booting");
     await sleep(this.ctx.bootDelayMs, undefined, { signal });
-    const settings = this.bootSettings();
     if (this.ctx.withoutEtcd) {
+      readBootSettingsFromUserData(this.spec.userDataBase64); // unreadable user-data still fails
       this.log("booted-without-etcd", { note: "scale-test mode: no etcd process runs" });
       this.sendSignal("SUCCESS", "booted (local cloud runs instances without etcd)");
       this.setPhase("signalled");
       return;
     }
+    const settings = this.bootSettings();
     this.setPhase("waiting-for-peers");
     const imds = await openMetadataClient(this.metadataUrl(), signal);
     const instanceId = (await imds.get("/latest/meta-data/instance-id")) ?? this.spec.instanceId;
@@ -217,6 +227,10 @@ export class Instance {
     this.setPhase("starting-etcd");
     const args = etcdArgs(member, this.peers, state);
     const proc = await spawnEtcd(this.ctx.etcdBinary, args, this.paths);
+    if (this.abort.signal.aborted && !this.silent) {
+      await proc.stop(this.ctx.stopGraceMs); // terminated while it was spawning
+      return;
+    }
     this.etcd = proc;
     this.etcdStarted = true;
     this.log("etcd-started", { pid: proc.pid, args, log: this.paths.etcdLog });
@@ -286,10 +300,17 @@ export class Instance {
         "wait until the boot has started etcd",
       );
     }
+    if (this.abort.signal.aborted) {
+      throw notReady(`cannot restart etcd on ${this.spec.instanceId}: it is stopping`);
+    }
     const old = this.etcd;
     this.etcd = undefined;
-    if (old) await old.stop(this.ctx.stopGraceMs);
-    await this.startOnDataDir();
+    await this.hold(
+      (async () => {
+        if (old) await old.stop(this.ctx.stopGraceMs);
+        await this.startOnDataDir();
+      })(),
+    );
   }
 
   private async startOnDataDir(): Promise<void> {

@@ -7,7 +7,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { QuorateError } from "../../../src/errors.js";
 import { createInstanceRuntime } from "../../../src/localcloud/instances/runtime.js";
-import type { InstanceRuntime } from "../../../src/localcloud/instances/types.js";
+import type {
+  InstanceRuntime,
+  InstanceRuntimeOptions,
+  RuntimeRecord,
+} from "../../../src/localcloud/instances/types.js";
 import { FakeHost, ignitionUserData, randomLoopbackPrefix, testBootSettings } from "./fakeHost.js";
 
 const prefix = randomLoopbackPrefix();
@@ -22,16 +26,19 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function runtime(host: FakeHost, withoutEtcd = false): InstanceRuntime {
+function runtime(
+  host: FakeHost,
+  extra: Pick<InstanceRuntimeOptions, "withoutEtcd" | "log"> = {},
+): InstanceRuntime {
   const r = createInstanceRuntime({
     dataDir,
     bootDelayMs: 20,
     stopGraceMs: 1_000,
     imdsPort: 8_081,
     host,
-    withoutEtcd,
     // A binary that does not exist: none of these tests may start etcd.
     etcdBinary: "/nonexistent/etcd",
+    ...extra,
   });
   runtimes.push(r);
   return r;
@@ -48,16 +55,7 @@ describe("instance runtime without etcd", () => {
   it("withoutEtcd: signals SUCCESS right after boot and runs no process", async () => {
     const host = new FakeHost();
     const logs: Record<string, unknown>[] = [];
-    const r = createInstanceRuntime({
-      dataDir,
-      bootDelayMs: 20,
-      stopGraceMs: 1_000,
-      imdsPort: 8_081,
-      host,
-      withoutEtcd: true,
-      log: (e) => logs.push(e),
-    });
-    runtimes.push(r);
+    const r = runtime(host, { withoutEtcd: true, log: (e) => logs.push(e) });
     expect(logs.some((e) => e.event === "runtime-without-etcd")).toBe(true);
     r.launch(spec(1));
     await vi.waitFor(() => expect(host.signalsOf("i-unit1")).toHaveLength(1));
@@ -119,6 +117,24 @@ describe("instance runtime without etcd", () => {
     expect(host.phases.at(-1)?.detail).toMatch(detail);
     expect(host.signals).toEqual([]);
     await r.terminate("i-unit3");
+  });
+
+  it("restores an instance that had not started etcd by booting it again", async () => {
+    const host = new FakeHost();
+    const before = runtime(host);
+    before.launch(spec(6));
+    await vi.waitFor(() => expect(host.lastPhase("i-unit6")).toBe("waiting-for-peers"));
+    const [record] = before.records();
+    expect(record).toMatchObject({ phase: "waiting-for-peers", etcdStarted: false });
+    await before.detach(); // the local cloud dies
+    expect(() => before.launch(spec(7))).toThrow(/detached/);
+
+    const after = runtime(host);
+    await after.restore(spec(6), record as RuntimeRecord);
+    await vi.waitFor(() =>
+      expect(host.phasesOf("i-unit6").slice(-2)).toEqual(["booting", "waiting-for-peers"]),
+    );
+    await after.terminate("i-unit6");
   });
 
   it("refuses to launch an instance twice, or after stopAll", async () => {
