@@ -10,6 +10,7 @@ import {
   DescribeChangeSetCommand,
   type DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateCommand,
@@ -323,4 +324,21 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** The physical id of one resource of a stack (the group's name, say), while it exists. */
+export async function stackResourceId(
+  cfn: CloudFormationClient,
+  stackName: string,
+  logicalId: string,
+): Promise<string | undefined> {
+  try {
+    const out = await cfn.send(
+      new DescribeStackResourcesCommand({ StackName: stackName, LogicalResourceId: logicalId }),
+    );
+    return out.StackResources?.[0]?.PhysicalResourceId || undefined;
+  } catch (error) {
+    if (isStackMissing(error)) return undefined;
+    throw classifyAwsError(error, `reading resource ${logicalId} of ${stackName}`);
+  }
 }

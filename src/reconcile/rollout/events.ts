@@ -1,0 +1,45 @@
+// What a person (or a script, with --format json) sees of a rollout: one event
+// per thing that happened to a member, plus the gate and stack status lines.
+
+export type RolloutEventType =
+  | "stack-status"
+  | "bootstrap"
+  | "learner-added"
+  | "peers-published"
+  | "hook-released"
+  | "hook-held"
+  | "leadership-moved"
+  | "member-removed"
+  | "dead-member-removed"
+  | "member-promoted"
+  | "member-healthy"
+  | "update-cancelled"
+  | "gate"
+  | "waiting"
+  | "error"
+  | "done";
+
+export interface RolloutEvent {
+  /** ISO 8601 time. */
+  at: string;
+  cluster: string;
+  type: RolloutEventType;
+  instanceId?: string;
+  /** Member id as 16 hex digits, like etcdctl prints it. */
+  memberId?: string;
+  message: string;
+}
+
+export type EventSink = (event: RolloutEvent) => void;
+
+/** `12:01:03 dev  i-0abc  joined as learner ...`: one line a person can follow. */
+export function formatEventLine(event: RolloutEvent): string {
+  const time = event.at.slice(11, 19);
+  const who = event.instanceId ? `  ${event.instanceId}` : "";
+  return `${time} ${event.cluster}${who}  ${event.message}`;
+}
+
+export function eventLineWriter(write: (text: string) => void, format: "text" | "json"): EventSink {
+  return (event) =>
+    write(format === "json" ? `${JSON.stringify(event)}\n` : `${formatEventLine(event)}\n`);
+}

@@ -1,0 +1,113 @@
+// What supervision sees of one cluster at one moment, as plain data: the
+// stack's status, the group's instances and their lifecycle states, and an
+// etcd probe. Built by observe.ts; read by the pure decide.ts.
+import type { ClusterProbe, Member } from "../../etcd/types.js";
+import type { GatePolicy } from "../../manifest/types.js";
+import type { PeerList } from "../../render/contract.js";
+
+export interface ObservedInstance {
+  instanceId: string;
+  /** Auto Scaling's LifecycleState: Pending, Pending:Wait, InService, Terminating:Wait, ... */
+  lifecycleState: string;
+  privateIp?: string;
+  imageId?: string;
+  /** The peer list quorate published in the instance's tags, when it did. */
+  peerList?: PeerList;
+}
+
+export interface RolloutObservation {
+  /** Wall-clock ms of the observation. */
+  at: number;
+  stack?: { stackId: string; status: string };
+  groupName?: string;
+  /** The group's DesiredCapacity: how many instances a new cluster waits for. */
+  desiredCapacity?: number;
+  instances: ObservedInstance[];
+  /** Undefined when no instance has an address to probe yet. */
+  probe?: ClusterProbe;
+}
+
+/** The facts of the manifest supervision needs, with durations in ms. */
+export interface RolloutFacts {
+  cluster: string;
+  stackName: string;
+  scheme: "http" | "https";
+  clientPort: number;
+  peerPort: number;
+  gates: GatePolicy;
+  deadMemberGraceMs: number;
+  abortAfterMs: number;
+  /** How often a held lifecycle hook gets a heartbeat. */
+  heartbeatEveryMs: number;
+}
+
+export const WAITING_TO_LAUNCH = new Set(["Pending", "Pending:Wait"]);
+export const HELD_LAUNCHING = "Pending:Wait";
+export const HELD_TERMINATING = "Terminating:Wait";
+/** States in which an instance is (or is about to be) a member. */
+export const MEMBER_STATES = new Set([
+  "Pending:Wait",
+  "Pending:Proceed",
+  "InService",
+  "Terminating",
+  "Terminating:Wait",
+  "Terminating:Proceed",
+]);
+
+export function peerURL(facts: RolloutFacts, ip: string): string {
+  return `${facts.scheme}://${ip}:${facts.peerPort}`;
+}
+
+export function clientURL(facts: RolloutFacts, ip: string): string {
+  return `${facts.scheme}://${ip}:${facts.clientPort}`;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The member an instance runs: named after the instance, or (before it starts) at its address. */
+export function memberOfInstance(
+  instance: ObservedInstance,
+  members: readonly Member[],
+): Member | undefined {
+  return (
+    members.find((m) => m.name === instance.instanceId) ??
+    members.find(
+      (m) =>
+        instance.privateIp !== undefined &&
+        m.peerURLs.some((u) => hostOf(u) === instance.privateIp),
+    )
+  );
+}
+
+/** The instance a member runs on, among the group's instances in member states. */
+export function instanceOfMember(
+  member: Member,
+  instances: readonly ObservedInstance[],
+): ObservedInstance | undefined {
+  return instances.find(
+    (i) =>
+      MEMBER_STATES.has(i.lifecycleState) &&
+      (member.name === i.instanceId ||
+        (i.privateIp !== undefined && member.peerURLs.some((u) => hostOf(u) === i.privateIp))),
+  );
+}
+
+/** Client URLs worth probing: every instance that may run a member, and every member's own. */
+export function probeEndpoints(
+  facts: RolloutFacts,
+  instances: readonly ObservedInstance[],
+  members: readonly Member[] = [],
+): string[] {
+  const urls = new Set<string>();
+  for (const i of instances) {
+    if (i.privateIp && MEMBER_STATES.has(i.lifecycleState)) urls.add(clientURL(facts, i.privateIp));
+  }
+  for (const m of members) for (const u of m.clientURLs) urls.add(u);
+  return [...urls].sort();
+}

@@ -1,0 +1,180 @@
+// The supervision loop for one cluster: observe, decide, act, until the stack
+// settles. It keeps no state that the live system does not also hold, so a
+// quorate started again mid-rollout picks up where the last one stopped.
+import type { AwsClients } from "../../aws/clients.js";
+import { sleep } from "../../aws/stacks.js";
+import { describeError, QuorateError } from "../../errors.js";
+import type { EtcdClientOptions } from "../../etcd/client.js";
+import { formatGateResult, type GateResult } from "../../etcd/gate.js";
+import { hexId } from "../../etcd/wire.js";
+import { act } from "./act.js";
+import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
+import type { EventSink, RolloutEventType } from "./events.js";
+import type { RolloutFacts, RolloutObservation } from "./observation.js";
+import { createObserver } from "./observe.js";
+
+export type RolloutResult =
+  | "complete" // the stack reached *_COMPLETE of what was asked
+  | "rolled-back" // the update failed or was cancelled, and the rollback completed
+  | "needs-operator" // UPDATE_ROLLBACK_FAILED and the like: only a person may go on
+  | "absent"; // no stack
+
+export interface RolloutOutcome {
+  result: RolloutResult;
+  stackStatus?: string;
+  gate?: GateResult;
+  message: string;
+}
+
+export interface SuperviseOptions {
+  aws: AwsClients;
+  facts: RolloutFacts;
+  etcd: EtcdClientOptions & { probeTimeoutMs: number };
+  onEvent: EventSink;
+  signal?: AbortSignal;
+  /** Pause between observations while nothing happens. */
+  tickMs?: number;
+  /** After the stack settles, how long to wait for the cluster to report healthy. */
+  settleMs?: number;
+  now?: () => number;
+}
+
+const COMPLETE = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"]);
+const ROLLED_BACK = new Set(["UPDATE_ROLLBACK_COMPLETE", "ROLLBACK_COMPLETE", "DELETE_COMPLETE"]);
+const HELD = new Set(["Pending:Wait", "Terminating:Wait"]);
+
+export async function superviseRollout(options: SuperviseOptions): Promise<RolloutOutcome> {
+  const { aws, facts } = options;
+  const now = options.now ?? Date.now;
+  const tickMs = options.tickMs ?? 1000;
+  const observer = createObserver(aws, facts, options.etcd, now);
+  const emit = (
+    type: RolloutEventType,
+    message: string,
+    who: { instanceId?: string; memberId?: bigint } = {},
+  ) =>
+    options.onEvent({
+      at: new Date(now()).toISOString(),
+      cluster: facts.cluster,
+      type,
+      ...(who.instanceId ? { instanceId: who.instanceId } : {}),
+      ...(who.memberId !== undefined ? { memberId: hexId(who.memberId) } : {}),
+      message,
+    });
+  let memory: RolloutMemory = emptyMemory();
+  let lastStatus: string | undefined;
+  let lastMessage: string | undefined;
+  let settledSince: number | undefined;
+  const promoted = new Set<string>();
+
+  for (;;) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    let observation: RolloutObservation;
+    try {
+      observation = await observer.observe(options.signal);
+    } catch (error) {
+      if (error instanceof QuorateError && error.kind === "terminal") throw error;
+      emit("error", `observing failed, retrying: ${describeError(error)}`);
+      await sleep(tickMs * 2, options.signal);
+      continue;
+    }
+    const status = observation.stack?.status;
+    if (!status) return { result: "absent", message: `stack ${facts.stackName} does not exist` };
+    if (status !== lastStatus) {
+      emit("stack-status", `stack ${status}`);
+      lastStatus = status;
+    }
+
+    const decision = decideRollout(observation, facts, memory);
+    memory = decision.memory;
+    reportHealthy(observation, promoted, emit);
+    if (decision.message !== lastMessage && decision.actions.every((a) => a.kind === "heartbeat")) {
+      emit(decision.gate && decision.phase === "idle" ? "gate" : "waiting", decision.message);
+    }
+    lastMessage = decision.message;
+
+    const endpoints = (observation.probe?.endpoints ?? [])
+      .filter((e) => e.reachable)
+      .map((e) => e.endpoint);
+    for (const action of decision.actions) {
+      try {
+        await act(action, {
+          aws,
+          facts,
+          groupName: observation.groupName ?? "",
+          endpoints,
+          etcd: options.etcd,
+          emit,
+          promoteAttemptMs: Math.max(tickMs, 1000),
+        });
+        if (action.kind === "promote") promoted.add(action.instanceId);
+      } catch (error) {
+        const waiting = error instanceof QuorateError && error.kind === "notReady";
+        emit(waiting ? "waiting" : "error", `${action.kind}: ${describeError(error)}`);
+        break;
+      }
+    }
+
+    const held = observation.instances.some((i) => HELD.has(i.lifecycleState));
+    const busy =
+      status.endsWith("_IN_PROGRESS") ||
+      held ||
+      decision.actions.some((a) => a.kind !== "heartbeat");
+    if (!busy) {
+      settledSince ??= now();
+      const healthy = decision.gate?.failed.every((name) => name === "stable") ?? false;
+      const waitedEnough = now() - settledSince >= (options.settleMs ?? 30_000);
+      if (healthy || waitedEnough || !COMPLETE.has(status)) {
+        return finish(status, decision.gate, emit);
+      }
+    } else {
+      settledSince = undefined;
+    }
+    if (decision.actions.length === 0 || decision.actions.every((a) => a.kind === "heartbeat")) {
+      await sleep(tickMs, options.signal);
+    }
+  }
+}
+
+function finish(
+  status: string,
+  gate: GateResult | undefined,
+  emit: (type: RolloutEventType, message: string) => void,
+): RolloutOutcome {
+  const gateLine = gate ? formatGateResult(gate) : "no gate evaluated";
+  const result: RolloutResult = COMPLETE.has(status)
+    ? "complete"
+    : ROLLED_BACK.has(status)
+      ? "rolled-back"
+      : "needs-operator";
+  const message =
+    result === "complete"
+      ? `stack ${status}; ${gateLine}`
+      : result === "rolled-back"
+        ? `stack ${status}: the change did not go through and was rolled back; ${gateLine}`
+        : `stack ${status}: a person must decide (quorate never runs ContinueUpdateRollback or deletes a stack on its own); ${gateLine}`;
+  emit("done", message);
+  return { result, stackStatus: status, ...(gate ? { gate } : {}), message };
+}
+
+/** Says once per promoted member when it answers as a healthy voter. */
+function reportHealthy(
+  observation: RolloutObservation,
+  promoted: Set<string>,
+  emit: (type: RolloutEventType, message: string, who?: { instanceId?: string }) => void,
+): void {
+  for (const instanceId of [...promoted]) {
+    const instance = observation.instances.find((i) => i.instanceId === instanceId);
+    const endpoint = observation.probe?.endpoints.find(
+      (e) => instance?.privateIp && e.endpoint.includes(`//${instance.privateIp}:`),
+    );
+    if (endpoint?.health?.healthy && endpoint.status && !endpoint.status.isLearner) {
+      emit(
+        "member-healthy",
+        `healthy voting member (applied index ${endpoint.status.raftAppliedIndex})`,
+        { instanceId },
+      );
+      promoted.delete(instanceId);
+    }
+  }
+}
