@@ -90,10 +90,14 @@ function diffResource(
   const oldProps = propertiesOf(before);
   const newProps = propertiesOf(after);
   for (const name of unionKeys(oldProps, newProps)) {
-    const replacement = replacementFor(updateBehaviour(after.Type, name), true);
-    diffValue(oldProps[name], newProps[name], `/Properties/${escapePathSegment(name)}`, (diff) =>
-      properties.push({ attribute: "Properties", ...diff, replacement }),
-    );
+    diffValue(oldProps[name], newProps[name], `/Properties/${escapePathSegment(name)}`, (diff) => {
+      const behaviour = updateBehaviour(after.Type, propertyNames(diff.path));
+      properties.push({
+        attribute: "Properties",
+        ...diff,
+        replacement: replacementFor(behaviour, true),
+      });
+    });
   }
   for (const attribute of POLICY_ATTRIBUTES) {
     diffValue(before[attribute], after[attribute], `/${attribute}`, (diff) =>
@@ -132,6 +136,15 @@ function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (!isRecord(value)) return false;
   const keys = Object.keys(value);
   return !(keys.length === 1 && (keys[0] === "Ref" || keys[0]?.startsWith("Fn::")));
+}
+
+/** /Properties/A/0/B -> ["A", "B"]: the property names the specification knows, without indexes. */
+function propertyNames(path: string): string[] {
+  return path
+    .split("/")
+    .slice(2)
+    .filter((segment) => !/^\d+$/.test(segment))
+    .map((segment) => segment.replaceAll("~1", "/").replaceAll("~0", "~"));
 }
 
 function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
@@ -180,10 +193,9 @@ function propagateReferences(
             (p) => ref.path === p.path || ref.path.startsWith(`${p.path}/`),
           );
           if (covered) continue;
-          const name = ref.path.split("/")[2] ?? "";
           const replacement =
             attribute === "Properties"
-              ? replacementFor(updateBehaviour(resource.Type, name), false)
+              ? replacementFor(updateBehaviour(resource.Type, propertyNames(ref.path)), false)
               : "never";
           added.push({
             attribute,

@@ -1,76 +1,63 @@
 // Whether changing a property replaces its resource, for --offline plans, from
-// the CloudFormation resource specification as the maintained npm package
-// @aws-cdk/aws-service-spec carries it ("Update requires: Replacement" in the
-// CloudFormation template reference becomes causesReplacement "yes").
+// the CloudFormation resource specification (src/render/resourceSpec.ts, over
+// @aws-cdk/aws-service-spec: "Update requires: Replacement" in the template
+// reference is causesReplacement "yes").
 //
 // The planner takes the lookup as a parameter, so it stays pure and tests can
 // pass a table; serviceSpecUpdateBehaviour() is the default the CLI passes.
-// TODO: switch to src/render/resourceSpec.ts (propertyUpdateBehaviour) once it lands.
-import { createRequire } from "node:module";
+import {
+  loadResourceSpec,
+  propertyUpdateBehaviour,
+  type UpdateBehaviour,
+} from "../render/resourceSpec.js";
 
-export type UpdateBehaviour = "replacement" | "conditional" | "none";
+export type { UpdateBehaviour };
 
-export type UpdateBehaviourLookup = (resourceType: string, propertyName: string) => UpdateBehaviour;
-
-interface SpecDatabaseLike {
-  lookup(
-    collection: "resource",
-    index: "cloudFormationType",
-    op: "equals",
-    value: string,
-  ): { only(): { properties: Record<string, { causesReplacement?: "yes" | "no" | "maybe" }> } };
-}
-
-let database: SpecDatabaseLike | undefined;
+/** propertyPath: property names from the top (array indexes left out), e.g. ["LaunchTemplateData", "ImageId"]. */
+export type UpdateBehaviourLookup = (
+  resourceType: string,
+  propertyPath: readonly string[],
+) => UpdateBehaviour;
 
 /**
- * A lookup over the bundled resource specification. The database (about 0.3 s to load) is read
- * on first use and each resource type once; a type the specification does not know may be
- * anything, so every change to it is "conditional".
+ * A lookup over the bundled resource specification (loaded on first use, about 0.3 s),
+ * memoised per path. It never throws: a type the specification does not know may be anything,
+ * so every change to it is "conditional"; a nested name it does not know is judged by the
+ * longest known part of its path.
  */
 export function serviceSpecUpdateBehaviour(): UpdateBehaviourLookup {
-  const byType = new Map<string, Record<string, UpdateBehaviour> | undefined>();
-  return (resourceType, propertyName) => {
-    if (!byType.has(resourceType)) byType.set(resourceType, loadType(resourceType));
-    const properties = byType.get(resourceType);
-    if (!properties) return "conditional";
-    return properties[propertyName] ?? "none";
+  const memo = new Map<string, UpdateBehaviour>();
+  return (resourceType, propertyPath) => {
+    const key = `${resourceType}\u0000${propertyPath.join("\u0000")}`;
+    let behaviour = memo.get(key);
+    if (behaviour === undefined) {
+      behaviour = lookup(resourceType, propertyPath);
+      memo.set(key, behaviour);
+    }
+    return behaviour;
   };
 }
 
-function loadType(resourceType: string): Record<string, UpdateBehaviour> | undefined {
-  if (!database) {
-    const require = createRequire(import.meta.url);
-    const spec = require("@aws-cdk/aws-service-spec") as {
-      loadAwsServiceSpecSync(): SpecDatabaseLike;
-    };
-    database = spec.loadAwsServiceSpecSync();
+function lookup(resourceType: string, propertyPath: readonly string[]): UpdateBehaviour {
+  const spec = loadResourceSpec();
+  if (!spec.resource(resourceType)) return "conditional";
+  for (let n = propertyPath.length; n >= 1; n--) {
+    try {
+      return propertyUpdateBehaviour(resourceType, propertyPath.slice(0, n), spec);
+    } catch {
+      // not in the specification at this depth: try the parent
+    }
   }
-  let resource: ReturnType<ReturnType<SpecDatabaseLike["lookup"]>["only"]>;
-  try {
-    resource = database.lookup("resource", "cloudFormationType", "equals", resourceType).only();
-  } catch {
-    return undefined; // not exactly one match: not a type the specification knows
-  }
-  const out: Record<string, UpdateBehaviour> = {};
-  for (const [name, property] of Object.entries(resource.properties)) {
-    out[name] =
-      property.causesReplacement === "yes"
-        ? "replacement"
-        : property.causesReplacement === "maybe"
-          ? "conditional"
-          : "none";
-  }
-  return out;
+  return "none";
 }
 
-/** A lookup from a fixed table, for tests and for callers that know their types. */
+/** A lookup from a fixed table of top-level properties, for tests and known types. */
 export function tableUpdateBehaviour(
   table: Record<string, Record<string, UpdateBehaviour>>,
 ): UpdateBehaviourLookup {
-  return (resourceType, propertyName) => {
+  return (resourceType, propertyPath) => {
     const properties = table[resourceType];
     if (!properties) return "conditional";
-    return properties[propertyName] ?? "none";
+    return properties[propertyPath[0] ?? ""] ?? "none";
   };
 }
