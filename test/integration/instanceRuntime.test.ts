@@ -308,4 +308,49 @@ describe("instance runtime with real etcd", () => {
     expect(host.signalsOf("i-etcd5")).toEqual([]);
     await runtime.terminate("i-etcd5");
   }, 30_000);
+
+  it("gives up on a learner whose etcd exited after it was healthy, as the bootstrap does", async () => {
+    // A one-member cluster, so that a learner can be added at once.
+    host.addTags(
+      "i-etcd6",
+      peerListTags({ state: "new", token: "solo", initialCluster: `i-etcd6=${peerUrl(6)}` }),
+    );
+    runtime.launch(spec(6));
+    await vi.waitFor(() => expect(host.signalsOf("i-etcd6")).toHaveLength(1), WAIT);
+    const added = await vi.waitFor(
+      () =>
+        gateway<{ member: Member }>(6, "/v3/cluster/member/add", {
+          peerURLs: [peerUrl(7)],
+          isLearner: true,
+        }),
+      WAIT,
+    );
+    host.addTags(
+      "i-etcd7",
+      peerListTags({
+        state: "existing",
+        token: "solo",
+        initialCluster: `i-etcd6=${peerUrl(6)},i-etcd7=${peerUrl(7)}`,
+      }),
+    );
+    runtime.launch(spec(7));
+    await vi.waitFor(() => {
+      expect(events.some((e) => e.instanceId === "i-etcd7" && e.reason === "learner")).toBe(true);
+    }, WAIT);
+    runtime.killEtcd("i-etcd7");
+    await vi.waitFor(() => expect(host.lastPhase("i-etcd7")).toBe("etcd-exited"), WAIT);
+    expect(events.some((e) => e.instanceId === "i-etcd7" && e.event === "bootstrap-gave-up")).toBe(
+      true,
+    );
+    await runtime.restartEtcd("i-etcd7");
+    await vi.waitFor(() => gateway(6, "/v3/cluster/member/promote", { ID: added.member.ID }), WAIT);
+    await vi.waitFor(async () => {
+      const status = await gateway<{ isLearner?: boolean }>(7, "/v3/maintenance/status");
+      expect(status.isLearner).toBeUndefined();
+      expect(await healthy(7)).toBe(true);
+    }, WAIT);
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // several readiness polls
+    expect(host.signalsOf("i-etcd7")).toEqual([]);
+    await runtime.stopAll();
+  }, 45_000);
 });

@@ -60,6 +60,9 @@ export class Instance {
   private readonly abort = new AbortController();
   private readonly tasks = new Set<Promise<void>>();
   private silent = false;
+  /** The bootstrap saw its member healthy; an etcd exit from then on makes it give up. */
+  private seenHealthy = false;
+  private bootstrapGaveUp = false;
 
   constructor(
     private readonly ctx: RuntimeContext,
@@ -240,7 +243,9 @@ export class Instance {
   private watch(proc: EtcdProcess, member: EtcdMember): void {
     void proc.exited.then((exit) => this.onExit(proc, exit));
     this.setPhase(isStopped(proc.pid) ? "paused" : this.upPhase());
-    if (!this.signal) this.track(() => this.awaitReady(proc, clientUrl(member)));
+    if (!this.signal && !this.bootstrapGaveUp) {
+      this.track(() => this.awaitReady(proc, clientUrl(member)));
+    }
   }
 
   private upPhase(): InstancePhase {
@@ -259,6 +264,7 @@ export class Instance {
         if (this.phase === "running") this.setPhase("signalled");
         return;
       }
+      if (readiness.reason === "learner") this.seenHealthy = true;
       if (readiness.reason !== last) this.log("etcd-not-ready", { ...readiness });
       last = readiness.reason;
       await sleep(POLL_MS, undefined, { signal });
@@ -279,7 +285,13 @@ export class Instance {
       : `exited with code ${exit.code ?? "unknown (adopted process)"}`;
     this.setPhase("etcd-exited", reason ? `${how}: ${reason}` : how);
     // No FAILURE signal: the bootstrap script sends none either (it exits, and
-    // CloudFormation fails the batch on PauseTime), so neither does this.
+    // CloudFormation fails the batch on PauseTime), so neither does this. Like
+    // the script, restarts before the member first answered healthy are start-up
+    // retries; an exit after that makes the bootstrap give up for good.
+    if (!this.signal && this.seenHealthy && !this.bootstrapGaveUp) {
+      this.bootstrapGaveUp = true;
+      this.log("bootstrap-gave-up", { reason: "etcd exited after it was healthy; no signal" });
+    }
   }
 
   runningEtcd(action: string): EtcdProcess {
