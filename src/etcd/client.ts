@@ -294,7 +294,13 @@ function transportFailure(
 ): { failure: "unreachable" | "tls"; detail: string; cause: unknown } {
   const code = err.code ?? "";
   if (TLS_CODE.test(code)) {
-    return { failure: "tls", detail: `TLS failed: ${err.message}`, cause: err };
+    // OpenSSL's text carries its internals; the alert name is what an operator needs.
+    const alert = /alert ([a-z ]+?)(?::|$)/i.exec(err.message)?.[1];
+    if (alert && /certificate/i.test(alert)) {
+      const ours = tls?.cert ? "did not accept our client certificate" : "wants a client certificate and we sent none";
+      return { failure: "tls", detail: `TLS refused (${alert}): the member ${ours}`, cause: err };
+    }
+    return { failure: "tls", detail: `TLS failed: ${alert ? `alert ${alert}` : err.message}`, cause: err };
   }
   if (code === "ECONNREFUSED")
     return { failure: "unreachable", detail: "connection refused", cause: err };
@@ -302,10 +308,10 @@ function transportFailure(
     return { failure: "unreachable", detail: `host not found (${code})`, cause: err };
   }
   if (code === "ECONNRESET" && secure && !tls?.cert) {
-    // A server with --client-cert-auth drops a handshake that has no client certificate.
+    // A server with --client-cert-auth may also just drop a handshake without a client certificate.
     return {
       failure: "tls",
-      detail: "connection reset during TLS; the member may require a client certificate",
+      detail: "connection reset during TLS; the member may want a client certificate and we sent none",
       cause: err,
     };
   }

@@ -187,8 +187,10 @@ export function createMembership(options: MembershipOptions): Membership {
       );
       return added.member.id;
     } catch (error) {
-      // Already added (also when an earlier attempt timed out after etcd applied it).
-      if (!isEtcdError(error, "peerURLExists")) throw error;
+      // Already added, also when an earlier attempt timed out after etcd applied it. etcd
+      // derives a new member's id from its peer URLs and the second of the add, so a
+      // repeat within the same second says "member ID already exist" instead.
+      if (!isEtcdError(error, "peerURLExists") && !isEtcdError(error, "memberExists")) throw error;
       const { members } = await run(op, (c, call) => c.memberList(call));
       const key = endpointKey(peerURL);
       const existing = members.find((m) => m.peerURLs.some((u) => endpointKey(u) === key));
