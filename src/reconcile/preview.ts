@@ -1,0 +1,186 @@
+// A cluster's change against its live stack, through a change set: what
+// `quorate plan` shows and what `quorate apply` executes. A stack whose
+// template-hash tag already matches costs one DescribeStacks and no change set.
+import { randomBytes } from "node:crypto";
+import type { AwsClients } from "../aws/clients.js";
+import {
+  createChangeSet,
+  deleteChangeSet,
+  deleteStack,
+  describeStack,
+  getTemplateBody,
+  type LiveStack,
+  waitForChangeSet,
+} from "../aws/stacks.js";
+import { describeError, QuorateError } from "../errors.js";
+import type { ClusterSpec } from "../manifest/types.js";
+import { errorClusterPlan, planFromChangeSet, skippedClusterPlan } from "../plan/index.js";
+import type { ClusterPlan } from "../plan/model.js";
+import { STACK_TAG } from "../render/contract.js";
+import { type RenderedStack, stackTags } from "../render/template.js";
+
+/** What the live stack's status means for a new change. */
+export type StackState =
+  | "absent" // no stack: CREATE
+  | "review" // REVIEW_IN_PROGRESS: an unexecuted CREATE change set's empty stack
+  | "settled" // a *_COMPLETE status: UPDATE
+  | "in-progress" // an operation is running: supervise it, never start another
+  | "failed-create" // ROLLBACK_COMPLETE / ROLLBACK_FAILED: only deleting it helps
+  | "needs-operator"; // UPDATE_ROLLBACK_FAILED, DELETE_FAILED...
+
+export function stackState(stack: LiveStack | undefined): StackState {
+  if (!stack) return "absent";
+  const s = stack.status;
+  if (s === "REVIEW_IN_PROGRESS") return "review";
+  if (s.endsWith("_IN_PROGRESS")) return "in-progress";
+  if (s === "ROLLBACK_COMPLETE" || s === "ROLLBACK_FAILED") return "failed-create";
+  if (s.endsWith("_FAILED")) return "needs-operator";
+  return "settled";
+}
+
+export interface ClusterPreview {
+  plan: ClusterPlan;
+  live?: LiveStack;
+  state: StackState;
+  /** The change set, when it has changes and was kept (--keep, or for apply). */
+  changeSet?: { id: string; type: "CREATE" | "UPDATE" };
+}
+
+export interface PreviewOptions {
+  revision: string;
+  /** Keep the change set (for apply, or `plan --keep`); by default it is deleted. */
+  keep?: boolean;
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+export async function previewCluster(
+  aws: AwsClients,
+  spec: ClusterSpec,
+  rendered: RenderedStack,
+  options: PreviewOptions,
+): Promise<ClusterPreview> {
+  const id = { cluster: spec.name, stackName: spec.stackName };
+  const live = await describeStack(aws.cloudFormation, spec.stackName);
+  const state = stackState(live);
+  const withLive = live ? { live } : {};
+  if (state === "in-progress") {
+    return {
+      ...withLive,
+      state,
+      plan: skippedClusterPlan({
+        ...id,
+        reason: `stack is ${live?.status}; quorate supervises it and plans again when it settles`,
+      }),
+    };
+  }
+  if (state === "failed-create") {
+    return {
+      ...withLive,
+      state,
+      plan: errorClusterPlan({
+        ...id,
+        error: `stack ${spec.stackName} is ${live?.status} after a failed creation; delete it (aws cloudformation delete-stack --stack-name ${spec.stackName}) and apply again`,
+      }),
+    };
+  }
+  if (state === "needs-operator") {
+    return {
+      ...withLive,
+      state,
+      plan: errorClusterPlan({
+        ...id,
+        error: `stack ${spec.stackName} is ${live?.status}${live?.statusReason ? ` (${live.statusReason})` : ""}; a person must continue the rollback or fix the stack, quorate never does that on its own`,
+      }),
+    };
+  }
+  if (state === "settled" && live?.tags[STACK_TAG.templateSha256] === rendered.templateSha256) {
+    return {
+      ...withLive,
+      state,
+      plan: planFromChangeSet({
+        ...id,
+        stackExists: true,
+        changes: [],
+        desired: { template: rendered.template },
+      }),
+    };
+  }
+
+  const type = state === "settled" ? "UPDATE" : "CREATE";
+  const changeSetName = `quorate-${rendered.templateSha256.slice(0, 10)}-${randomBytes(3).toString("hex")}`;
+  const changeSetId = await createChangeSet(aws.cloudFormation, {
+    stackName: spec.stackName,
+    changeSetName,
+    templateBody: rendered.templateBody,
+    tags: stackTags(rendered, options.revision),
+    type,
+    description: `quorate ${spec.name} at ${options.revision}`,
+  });
+  let keep = false;
+  try {
+    const outcome = await waitForChangeSet(aws.cloudFormation, changeSetId, {
+      stackName: spec.stackName,
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (outcome.kind === "failed") {
+      return {
+        ...withLive,
+        state,
+        plan: errorClusterPlan({ ...id, error: `change set failed: ${outcome.reason}` }),
+      };
+    }
+    if (outcome.kind === "no-changes") {
+      return {
+        ...withLive,
+        state,
+        plan: planFromChangeSet({
+          ...id,
+          stackExists: true,
+          changes: [],
+          desired: { template: rendered.template },
+        }),
+      };
+    }
+    const liveBody =
+      type === "UPDATE" ? await getTemplateBody(aws.cloudFormation, spec.stackName) : undefined;
+    const plan = planFromChangeSet({
+      ...id,
+      stackExists: type === "UPDATE",
+      changes: outcome.changes,
+      desired: { template: rendered.template },
+      ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
+    });
+    keep = options.keep === true;
+    return { ...withLive, state, plan, ...(keep ? { changeSet: { id: changeSetId, type } } : {}) };
+  } finally {
+    if (!keep) await discardChangeSet(aws, spec.stackName, changeSetId, type);
+  }
+}
+
+/**
+ * Deletes a preview change set. A CREATE change set leaves an empty stack in
+ * REVIEW_IN_PROGRESS behind (Sceptre had to handle the same leftover); that
+ * stack holds no resources and was made by this preview, so it goes too.
+ */
+export async function discardChangeSet(
+  aws: AwsClients,
+  stackName: string,
+  changeSetId: string,
+  type: "CREATE" | "UPDATE",
+): Promise<void> {
+  try {
+    await deleteChangeSet(aws.cloudFormation, changeSetId, stackName);
+    if (type === "CREATE") {
+      const stack = await describeStack(aws.cloudFormation, stackName);
+      if (stack?.status === "REVIEW_IN_PROGRESS") await deleteStack(aws.cloudFormation, stackName);
+    }
+  } catch (error) {
+    if (error instanceof QuorateError) throw error;
+    throw new QuorateError(
+      "transient",
+      `cleaning up change set ${changeSetId}: ${describeError(error)}`,
+    );
+  }
+}
