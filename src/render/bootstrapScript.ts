@@ -13,20 +13,13 @@ export const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.0";
 
 export function bootstrapScript(): string {
   return `#!/bin/sh
-# quorate bootstrap: starts this instance's etcd member with the peer list
-# quorate publishes, and tells CloudFormation the instance is ready only once
-# the member is healthy and a voting member. Rendered by quorate; run on every
-# boot by quorate-bootstrap.service.
-#
-# The peer list arrives as instance tags, written by quorate while the instance
-# waits in its launching lifecycle hook, and read here through the instance
-# metadata service (metadata tags are on). So the instance needs no AWS
-# permission to learn its peers, and quorate stays the only writer of etcd
-# membership.
+# quorate bootstrap (run on every boot by quorate-bootstrap.service): starts
+# etcd with the peer list quorate publishes as instance tags (read through
+# IMDS, so no AWS permission is needed), and signals CloudFormation only once
+# the member is healthy and voting.
 set -eu
 
-# The QUORATE_* overrides exist for quorate's own test of this script, which
-# runs it against a loopback metadata service; instances never set them.
+# QUORATE_ROOT/IMDS_ENDPOINT/POLL_SECONDS are for quorate's tests only.
 ROOT=\${QUORATE_ROOT:-}
 SETTINGS=$ROOT${BOOT_SETTINGS_PATH}
 TLS_SETTINGS=$ROOT${TLS_SETTINGS_PATH}
@@ -50,18 +43,16 @@ if [ -f "$TLS_SETTINGS" ]; then
   . "$TLS_SETTINGS"
 fi
 
-# IMDSv2 only (the launch template sets HttpTokens=required): every read needs
-# a session token from PUT /latest/api/token. Quiet (-s without -S): a tag that
-# is not there yet is a 404, and the loops below log what they wait for.
+# IMDSv2 only (HttpTokens=required): each read takes a session token. Quiet:
+# a tag not there yet is a 404; the loops below log what they wait for.
 imds() {
   imds_token=$(curl -fs --max-time 5 -X PUT \\
     -H "X-aws-ec2-metadata-token-ttl-seconds: 300" "$IMDS/api/token") || return 1
   curl -fs --max-time 5 -H "X-aws-ec2-metadata-token: $imds_token" "$IMDS/$1"
 }
 
-# Flatcar ships neither cfn-signal nor Python, so AWS calls run in the official
-# AWS CLI container. It takes credentials from the instance role through IMDS
-# (the launch template's hop limit of 2 lets containers reach it).
+# Flatcar has neither cfn-signal nor Python: AWS calls run in the AWS CLI
+# container, with the instance role's credentials from IMDS (hop limit 2).
 aws() {
   docker run --rm --network host "$AWS_CLI_IMAGE" "$@"
 }
@@ -74,8 +65,7 @@ until LOCAL_IP=$(imds meta-data/local-ipv4); do sleep "$POLL_SECONDS"; done
 
 tag() { imds "meta-data/tags/instance/$1"; }
 
-# Tags can become visible one at a time: accept the peer list only when the
-# state, the token, the part count and every numbered part are all there.
+# Tags can appear one at a time: wait until every part is there.
 read_peer_list() {
   CLUSTER_STATE=$(tag ${INSTANCE_TAG.initialClusterState}) || return 1
   CLUSTER_TOKEN=$(tag ${INSTANCE_TAG.initialClusterToken}) || return 1
@@ -97,8 +87,7 @@ until read_peer_list; do
 done
 log "peer list: state=$CLUSTER_STATE initial-cluster=$INITIAL_CLUSTER"
 
-# With TLS, certificates come from SSM Parameter Store under the prefix the
-# manifest names; the instance role may read only that prefix.
+# TLS files come from SSM under the manifest's prefix (all the role may read).
 CURL_TLS=""
 if [ "$QUORATE_SCHEME" = https ]; then
   mkdir -p "$TLS_DIR"
@@ -121,7 +110,7 @@ PEER_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_PEER_PORT"
 CLIENT_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_CLIENT_PORT"
 mkdir -p "$(dirname "$PEERS")"
 {
-  # The member is named after its instance, so quorate can map members to instances.
+  # Named after the instance, so quorate maps members to instances.
   echo "ETCD_NAME=$INSTANCE_ID"
   echo "ETCD_INITIAL_CLUSTER=$INITIAL_CLUSTER"
   echo "ETCD_INITIAL_CLUSTER_STATE=$CLUSTER_STATE"
@@ -143,8 +132,7 @@ mkdir -p "$(dirname "$PEERS")"
 } >"$PEERS.tmp"
 mv "$PEERS.tmp" "$PEERS"
 
-# --no-block: this script runs inside a start job itself; waiting for another
-# job here could deadlock on unit ordering. Readiness is checked below instead.
+# --no-block: waiting for a job from inside a start job can deadlock.
 systemctl start --no-block etcd-member.service
 
 healthy() {
@@ -161,22 +149,39 @@ voting() {
   ! printf '%s' "$status" | grep -Eq '"isLearner": *true'
 }
 
-# Wait until the member is healthy and quorate has promoted it. If etcd exits,
-# or is never promoted, no success signal is sent: CloudFormation's PauseTime
-# then fails the batch and rolls the update back.
-seen_active=no
-until [ "$seen_active" = yes ] && healthy && voting; do
+# Wait until the member is healthy and promoted. If etcd exits or is never
+# promoted, no signal is sent and CloudFormation's PauseTime fails the batch.
+# etcd-member.service restarts etcd (Restart=always): restarts before the
+# member is first healthy are start-up retries (an image pull); one after that
+# is a failed member. (systemd < 235 prints no NRestarts.)
+restarts() { systemctl show --property NRestarts --value etcd-member.service; }
+started=no
+restarts_when_healthy=""
+while :; do
+  if healthy; then
+    if [ -z "$restarts_when_healthy" ]; then
+      restarts_when_healthy=$(restarts)
+      log "etcd member $INSTANCE_ID is healthy; waiting until it is a voting member"
+    fi
+    if voting; then break; fi
+  fi
   state=$(systemctl show --property ActiveState --value etcd-member.service)
   case "$state" in
-  active) seen_active=yes ;;
   failed) die "etcd-member.service failed; not signalling success" ;;
-  *) [ "$seen_active" = no ] || die "etcd-member.service stopped ($state); not signalling success" ;;
+  inactive | deactivating)
+    [ "$started" = no ] || die "etcd-member.service stopped; not signalling success"
+    ;;
+  *) started=yes ;;
   esac
+  now=$(restarts)
+  if [ -n "$restarts_when_healthy" ] && [ "$now" != "$restarts_when_healthy" ]; then
+    die "etcd exited after it was healthy (restarts: $now); not signalling success"
+  fi
   sleep "$POLL_SECONDS"
 done
 log "etcd member $INSTANCE_ID is healthy and voting"
 
-# One success signal per instance: a later reboot must not signal again.
+# One signal per instance: a reboot must not signal again.
 if [ -f "$STATE_DIR/signalled" ]; then
   log "already signalled on an earlier boot"
   exit 0

@@ -1,9 +1,15 @@
 // Ignition carries file contents as RFC 2397 data URLs
 // (https://coreos.github.io/ignition/configuration-v3_3/ : contents.source).
 
-/** `data:,` followed by the percent-encoded text, as Butane writes small files. */
+/**
+ * `data:,` and the percent-encoded text, or `data:;base64,` and base64 when
+ * that is shorter (as Butane chooses): user-data is capped at 16 KB, and a
+ * shell script percent-encodes to half again its size.
+ */
 export function encodeDataUrl(text: string): string {
-  return `data:,${encodeURIComponent(text)}`;
+  const percent = `data:,${encodeURIComponent(text)}`;
+  const base64 = `data:;base64,${Buffer.from(text, "utf8").toString("base64")}`;
+  return base64.length < percent.length ? base64 : percent;
 }
 
 /** Decodes a `data:` URL, plain (percent-encoded) or `;base64`. */

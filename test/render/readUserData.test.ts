@@ -25,6 +25,13 @@ describe("data URLs", () => {
     expect(decodeDataUrl(encodeDataUrl(text))).toBe(text);
   });
 
+  it("uses percent-encoding, or base64 when that is shorter", () => {
+    expect(encodeDataUrl("SERVER=disabled\n")).toBe("data:,SERVER%3Ddisabled%0A");
+    const script = "#!/bin/sh\n  echo \"$x\" | grep -q 'y z'\n".repeat(20);
+    expect(encodeDataUrl(script).startsWith("data:;base64,")).toBe(true);
+    expect(decodeDataUrl(encodeDataUrl(script))).toBe(script);
+  });
+
   it("reads base64 data URLs too", () => {
     expect(decodeDataUrl(`data:text/plain;base64,${b64("hello")}`)).toBe("hello");
   });
