@@ -1,7 +1,13 @@
 // The command table. Each entry's module owns its flags, help text and exit codes.
+import { applyCommand } from "./apply.js";
 import type { Command } from "./command.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
 
-export const COMMANDS: readonly Command[] = [validateCommand, renderCommand, schemaCommand];
+export const COMMANDS: readonly Command[] = [
+  validateCommand,
+  renderCommand,
+  applyCommand,
+  schemaCommand,
+];

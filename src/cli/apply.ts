@@ -1,0 +1,151 @@
+// quorate apply: preview, gate, execute, and supervise the rollout member by member.
+import { createInterface } from "node:readline/promises";
+import { usage } from "../errors.js";
+import { formatText } from "../plan/index.js";
+import { type ApplyOutcome, applyCluster } from "../reconcile/apply.js";
+import { eventLineWriter } from "../reconcile/rollout/events.js";
+import { oneOf, parseCommandArgs } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup, loadValidClusters } from "./common.js";
+import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
+import { EXIT } from "./exitCodes.js";
+import { detectRevision } from "./revision.js";
+
+const HELP = `Usage: quorate apply [--cluster NAME...] [--path DIR] [--yes] [--format text|json]
+
+For each cluster (default: every manifest under --path): renders its stack,
+creates a change set against the live stack and shows the plan, checks the etcd
+health gate (every check must hold for gates.stableFor), executes the change
+set, and supervises the rollout member by member until the stack settles:
+  - a terminating instance's member is removed (leadership moved away first)
+    only while the rest of the cluster passes the gate; then its hook is released;
+  - a launching instance joins as a learner, gets its peer list, and is promoted
+    once it has caught up; its signal then lets CloudFormation go on;
+  - while the gate fails, hooks are held (with heartbeats); past gates.abortAfter
+    the update is cancelled and the rollback is supervised with the same care.
+A stack already mid-update is supervised, never executed again. quorate never
+runs ContinueUpdateRollback, deletes a stack, or removes a member that would
+cost quorum on its own.
+
+Options:
+  --cluster NAME       apply only this cluster (repeatable)
+  --path DIR           where manifests live (default: clusters)
+  --yes                do not ask before executing (needed without a terminal)
+  --format text|json   progress as lines for people, or JSON events (default: text)
+  --revision REV       git revision recorded in the stack tag (default: HEAD of --path)
+  --tick MS            observation interval while supervising (default: 1000)
+${AWS_FLAGS_HELP}
+${ETCD_FLAGS_HELP}
+  -h, --help           show this help
+
+Exit codes:
+  0   every cluster applied, or had no changes
+  1   error (invalid manifest, failed call, unusable stack)
+  3   a health gate failed before execution; nothing was executed for that cluster
+  4   a rollout failed and the stack rolled back
+  5   a stack needs a person (for example UPDATE_ROLLBACK_FAILED)
+  64  usage error
+`;
+
+const SEVERITY: Record<ApplyOutcome["result"], number> = {
+  "no-change": EXIT.ok,
+  applied: EXIT.ok,
+  declined: EXIT.ok,
+  error: EXIT.error,
+  "gate-blocked": EXIT.gateBlocked,
+  "rolled-back": EXIT.rolledBack,
+  "needs-operator": EXIT.needsOperator,
+};
+
+export const applyCommand: Command = {
+  name: "apply",
+  summary: "apply manifests with health-gated, supervised rollouts",
+  help: HELP,
+  async run(args, ctx) {
+    const { values } = parseCommandArgs("apply", args, {
+      ...AWS_FLAGS,
+      ...ETCD_FLAGS,
+      cluster: { type: "string", multiple: true },
+      path: { type: "string" },
+      yes: { type: "boolean" },
+      format: { type: "string" },
+      revision: { type: "string" },
+      tick: { type: "string" },
+    });
+    const format = oneOf("apply", "format", values.format, ["text", "json"] as const, "text");
+    const interactive =
+      Boolean((process.stdin as { isTTY?: boolean }).isTTY) && ctx.stdout === process.stdout;
+    if (!values.yes && !interactive) {
+      throw usage(
+        "quorate apply: pass --yes to apply without a terminal to confirm on",
+        "`quorate plan` previews without applying",
+      );
+    }
+    const path = values.path ?? "clusters";
+    const loaded = await loadValidClusters([path], ctx);
+    const wanted = values.cluster ?? [];
+    const unknown = wanted.filter((name) => !loaded.clusters.some((c) => c.name === name));
+    if (unknown.length > 0) {
+      throw usage(
+        `quorate apply: no cluster named ${unknown.join(", ")}`,
+        `known: ${loaded.clusters.map((c) => c.name).join(", ")}`,
+      );
+    }
+    const clusters = loaded.clusters.filter((c) => wanted.length === 0 || wanted.includes(c.name));
+    const { clients, amiFeed } = awsSetup(values, ctx);
+    const onEvent = eventLineWriter((text) => ctx.stdout.write(text), format);
+    const tickMs = values.tick ? Number(values.tick) : undefined;
+    const revision = values.revision ?? detectRevision(ctx.cwd, [path]);
+    let exit: number = EXIT.ok;
+    for (const spec of clusters) {
+      const outcome = await applyCluster(
+        {
+          aws: clients,
+          amiFeed,
+          etcd: etcdClientOptions(values, ctx.cwd),
+          onEvent,
+          signal: ctx.signal,
+          ...(tickMs ? { tickMs } : {}),
+        },
+        spec,
+        {
+          revision,
+          ...(values.yes
+            ? {}
+            : {
+                confirm: (plan) =>
+                  confirm(
+                    ctx,
+                    formatText({ source: "change-set", clusters: [plan] }, { color: true }),
+                  ),
+              }),
+        },
+      );
+      report(ctx, format, outcome);
+      exit = Math.max(exit, SEVERITY[outcome.result]);
+    }
+    return exit;
+  },
+};
+
+function report(ctx: CommandContext, format: "text" | "json", outcome: ApplyOutcome): void {
+  if (format === "json") {
+    const { plan: _plan, gate: _gate, ...rest } = outcome;
+    ctx.stdout.write(
+      `${JSON.stringify({ type: "result", ...rest, gatePassed: outcome.gate?.passed })}\n`,
+    );
+  } else {
+    ctx.stdout.write(`${outcome.cluster}: ${outcome.result}: ${outcome.message}\n`);
+  }
+}
+
+async function confirm(ctx: CommandContext, planText: string): Promise<boolean> {
+  ctx.stdout.write(planText);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question("Apply this change? Only 'yes' applies: ");
+    return answer.trim() === "yes";
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,260 @@
+// Applying one cluster: render, preview through a change set, check the gate,
+// execute, and supervise the rollout until the stack settles. A stack already
+// mid-operation is only supervised: nothing is executed twice.
+import type { AwsClients } from "../aws/clients.js";
+import { executeChangeSet, setTerminationProtection, sleep } from "../aws/stacks.js";
+import type { EtcdClientOptions } from "../etcd/client.js";
+import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
+import { durationMs } from "../manifest/duration.js";
+import type { ClusterSpec } from "../manifest/types.js";
+import type { ClusterPlan } from "../plan/model.js";
+import type { AmiFeed } from "../render/ami.js";
+import { renderStack } from "../render/template.js";
+import { type ClusterPreview, discardChangeSet, previewCluster } from "./preview.js";
+import type { EventSink } from "./rollout/events.js";
+import type { RolloutFacts } from "./rollout/observation.js";
+import { createObserver } from "./rollout/observe.js";
+import { type RolloutOutcome, superviseRollout } from "./rollout/supervisor.js";
+
+export type ApplyResult =
+  | "no-change"
+  | "applied"
+  | "declined"
+  | "gate-blocked"
+  | "rolled-back"
+  | "needs-operator"
+  | "error";
+
+export interface ApplyOutcome {
+  cluster: string;
+  result: ApplyResult;
+  message: string;
+  plan?: ClusterPlan;
+  gate?: GateResult;
+  /** True when this run executed a change set (false when it only supervised). */
+  executed: boolean;
+}
+
+export interface ApplyDeps {
+  aws: (region: string) => AwsClients;
+  amiFeed: AmiFeed;
+  etcd: EtcdClientOptions;
+  onEvent: EventSink;
+  signal?: AbortSignal;
+  now?: () => number;
+  /** Observation interval while supervising. */
+  tickMs?: number;
+  /** How often a held hook gets a heartbeat (default: a third of the hook timeout, at most 60 s). */
+  heartbeatEveryMs?: number;
+}
+
+export interface ApplyOptions {
+  revision: string;
+  /** Asked with the plan before anything is executed; absent means yes. */
+  confirm?: (plan: ClusterPlan) => Promise<boolean>;
+}
+
+export function rolloutFacts(spec: ClusterSpec, heartbeatEveryMs?: number): RolloutFacts {
+  const hookMs = durationMs(spec.updatePolicy.lifecycleHookTimeout);
+  return {
+    cluster: spec.name,
+    stackName: spec.stackName,
+    scheme: spec.etcd.tls.enabled ? "https" : "http",
+    clientPort: spec.etcd.clientPort,
+    peerPort: spec.etcd.peerPort,
+    gates: spec.gates,
+    deadMemberGraceMs: durationMs(spec.gates.deadMemberGrace),
+    abortAfterMs: durationMs(spec.gates.abortAfter),
+    heartbeatEveryMs: heartbeatEveryMs ?? Math.min(Math.floor(hookMs / 3), 60_000),
+  };
+}
+
+export async function applyCluster(
+  deps: ApplyDeps,
+  spec: ClusterSpec,
+  options: ApplyOptions,
+): Promise<ApplyOutcome> {
+  const aws = deps.aws(spec.region);
+  const facts = rolloutFacts(spec, deps.heartbeatEveryMs);
+  const imageId = await deps.amiFeed.resolve(spec);
+  const rendered = renderStack(spec, { imageId });
+  const preview = await previewCluster(aws, spec, rendered, {
+    revision: options.revision,
+    keep: true,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  const base = { cluster: spec.name, plan: preview.plan };
+
+  if (preview.state === "in-progress") {
+    emit(
+      deps,
+      spec,
+      "stack-status",
+      `stack is ${preview.live?.status}: supervising the operation under way, executing nothing`,
+    );
+    return fromRollout(base, await supervise(deps, aws, facts), false);
+  }
+  if (preview.plan.status === "error") {
+    const result = preview.state === "needs-operator" ? "needs-operator" : "error";
+    return { ...base, result, message: preview.plan.error ?? "planning failed", executed: false };
+  }
+  if (!preview.changeSet) {
+    await syncTerminationProtection(aws, spec, preview);
+    return { ...base, result: "no-change", message: "no changes", executed: false };
+  }
+  const { id: changeSetId, type } = preview.changeSet;
+  const discard = () => discardChangeSet(aws, spec.stackName, changeSetId, type);
+
+  if (options.confirm && !(await options.confirm(preview.plan))) {
+    await discard();
+    return { ...base, result: "declined", message: "not applied: declined", executed: false };
+  }
+  if (type === "UPDATE") {
+    const gate = await preExecutionGate(deps, aws, facts, spec);
+    emit(deps, spec, "gate", formatGateResult(gate));
+    if (!gate.passed) {
+      await discard();
+      const failed = gate.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
+      return {
+        ...base,
+        gate,
+        result: "gate-blocked",
+        message: `not applied, the health gate failed: ${failed.join("; ")}`,
+        executed: false,
+      };
+    }
+  }
+  await executeChangeSet(aws.cloudFormation, changeSetId, spec.stackName);
+  emit(
+    deps,
+    spec,
+    "stack-status",
+    `executed change set ${changeSetId.split("/").pop() ?? changeSetId}`,
+  );
+  const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
+  if (outcome.result === "applied") await syncTerminationProtection(aws, spec, preview);
+  return outcome;
+}
+
+function supervise(deps: ApplyDeps, aws: AwsClients, facts: RolloutFacts): Promise<RolloutOutcome> {
+  return superviseRollout({
+    aws,
+    facts,
+    etcd: { ...deps.etcd, probeTimeoutMs: durationMs(facts.gates.probeTimeout) },
+    onEvent: deps.onEvent,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.tickMs ? { tickMs: deps.tickMs } : {}),
+  });
+}
+
+/**
+ * Before executing against a live cluster: every check must hold for
+ * gates.stableFor. A check that fails twice in a row refuses the change (one
+ * failed probe may be a blip, such as a leader election in progress).
+ */
+async function preExecutionGate(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  facts: RolloutFacts,
+  spec: ClusterSpec,
+): Promise<GateResult> {
+  const now = deps.now ?? Date.now;
+  const observer = createObserver(
+    aws,
+    facts,
+    { ...deps.etcd, probeTimeoutMs: durationMs(spec.gates.probeTimeout) },
+    now,
+  );
+  const stableForMs = durationMs(spec.gates.stableFor);
+  const interval = Math.min(1000, Math.max(100, Math.floor(stableForMs / 5)));
+  let memory: GateMemory | undefined;
+  let failures = 0;
+  for (;;) {
+    const observation = await observer.observe(deps.signal);
+    const desiredSize = observation.desiredCapacity ?? spec.size;
+    if (!observation.probe) {
+      return syntheticFailure(now(), `no instance of ${spec.stackName} has an address to probe`);
+    }
+    const { result, memory: next } = evaluateGate(
+      observation.probe,
+      { desiredSize },
+      spec.gates,
+      memory,
+      now(),
+    );
+    memory = next;
+    if (result.passed) return result;
+    const onlyWaiting = result.failed.every((name) => name === "stable");
+    failures = onlyWaiting ? 0 : failures + 1;
+    if (failures >= 2) return result;
+    await sleep(interval, deps.signal);
+  }
+}
+
+function syntheticFailure(at: number, message: string): GateResult {
+  return {
+    passed: false,
+    at,
+    checks: [{ name: "members-healthy", passed: false, message }],
+    failed: ["members-healthy"],
+    summary: {
+      judged: 0,
+      healthyVoters: 0,
+      leaderDeparting: false,
+      departing: [],
+      joining: [],
+      heldForMs: 0,
+      stableForMs: 0,
+    },
+  };
+}
+
+function fromRollout(
+  base: { cluster: string; plan: ClusterPlan },
+  rollout: RolloutOutcome,
+  executed: boolean,
+): ApplyOutcome {
+  const result: ApplyResult =
+    rollout.result === "complete"
+      ? "applied"
+      : rollout.result === "rolled-back"
+        ? "rolled-back"
+        : rollout.result === "absent"
+          ? "error"
+          : "needs-operator";
+  return {
+    ...base,
+    result,
+    message: rollout.message,
+    ...(rollout.gate ? { gate: rollout.gate } : {}),
+    executed,
+  };
+}
+
+/** Termination protection is not part of a template; CloudFormation sets it with its own call. */
+async function syncTerminationProtection(
+  aws: AwsClients,
+  spec: ClusterSpec,
+  preview: ClusterPreview,
+): Promise<void> {
+  const current =
+    preview.state === "settled" ? (preview.live?.terminationProtection ?? false) : false;
+  if (current !== spec.terminationProtection) {
+    await setTerminationProtection(aws.cloudFormation, spec.stackName, spec.terminationProtection);
+  }
+}
+
+function emit(
+  deps: Pick<ApplyDeps, "onEvent" | "now">,
+  spec: ClusterSpec,
+  type: Parameters<EventSink>[0]["type"],
+  message: string,
+): void {
+  deps.onEvent({
+    at: new Date((deps.now ?? Date.now)()).toISOString(),
+    cluster: spec.name,
+    type,
+    message,
+  });
+}
