@@ -119,18 +119,17 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   // files on disk: only committed state is applied, so what is applied always
   // has a revision to record on the stack and to audit later. Uncommitted
   // edits take effect once committed (`quorate run --watch` notices commits).
-  async function fetchHead(signal?: AbortSignal): Promise<SourceResult | string> {
+  async function fetchBranch(signal?: AbortSignal): Promise<SourceResult | undefined> {
     try {
-      await ensureMirror();
       const refspec = `+refs/heads/${branch}:${trackingRef}`;
       await git(
         ["fetch", "--no-tags", "--progress", "--end-of-options", fetchTarget(location), refspec],
         signal,
       );
+      return undefined;
     } catch (error) {
       signal?.throwIfAborted();
-      const said =
-        error instanceof GitCommandError ? summarizeGitError(error.stderr, error) : String(error);
+      const said = explain(error);
       if (/couldn't find remote ref/i.test(said)) {
         return failure(
           "branch-missing",
@@ -142,11 +141,6 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         `Cannot fetch branch "${branch}" from ${location.display}: ${said}. Check the address, the network and the credentials.`,
       );
     }
-    const head = await git(
-      ["rev-parse", "--verify", "--end-of-options", `${trackingRef}^{commit}`],
-      signal,
-    );
-    return head.stdout.trim();
   }
 
   async function describeCommit(revision: string, signal?: AbortSignal) {
@@ -158,9 +152,31 @@ export function createGitSource(options: GitSourceOptions): GitSource {
 
   async function syncNow(signal?: AbortSignal): Promise<SourceResult> {
     signal?.throwIfAborted();
-    const fetched = await fetchHead(signal);
-    if (typeof fetched !== "string") return fetched;
-    const head = fetched;
+    try {
+      await ensureMirror();
+    } catch (error) {
+      return failure(
+        "checkout-failed",
+        `Cannot set up the cache in ${root}: ${explain(error)}. Check free space and permissions there.`,
+      );
+    }
+    const unfetched = await fetchBranch(signal);
+    if (unfetched) return unfetched;
+    try {
+      return await acceptHead(signal);
+    } catch (error) {
+      // git failing on its own cache: damaged by hand, or a disk problem.
+      signal?.throwIfAborted();
+      return failure(
+        "checkout-failed",
+        `Cannot read the fetched branch "${branch}" in ${root}: ${explain(error)}. Delete that directory; the next sync rebuilds it.`,
+      );
+    }
+  }
+
+  async function acceptHead(signal?: AbortSignal): Promise<SourceResult> {
+    const rev = ["rev-parse", "--verify", "--end-of-options", `${trackingRef}^{commit}`];
+    const head = (await git(rev, signal)).stdout.trim();
     if (lastGood?.revision === head && (await isDirectory(lastGood.dir))) {
       return { ok: true, changed: false, ...lastGood };
     }
@@ -192,18 +208,18 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       ({ dir } = await store.materialize(head, signal));
     } catch (error) {
       signal?.throwIfAborted();
-      const said =
-        error instanceof GitCommandError ? summarizeGitError(error.stderr, error) : String(error);
       return failure(
         "checkout-failed",
-        `Cannot check out ${shown} into ${root}: ${said}. Check free space and permissions there.`,
+        `Cannot check out ${shown} into ${root}: ${explain(error)}. Check free space and permissions there.`,
         head,
       );
     }
     const previous = lastGood;
     lastGood = { revision: head, dir, ...commit, ...(signer ? { signer } : {}) };
     const keep = new Set([head, ...pinned, ...(previous ? [previous.revision] : [])]);
-    await store.prune(keep).catch(() => undefined);
+    // After this sync has answered, before the next git operation starts:
+    // removing old checkouts is not on the way from a commit to its pass.
+    void exclusive(() => store.prune(keep).catch(() => undefined));
     return { ok: true, changed: true, ...lastGood };
   }
 
@@ -305,6 +321,11 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       );
     }
   }
+}
+
+function explain(error: unknown): string {
+  if (error instanceof GitCommandError) return summarizeGitError(error.stderr, error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** `git diff --name-status -z` output: "M\0path\0A\0path\0...". Pure. */

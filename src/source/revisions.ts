@@ -50,10 +50,13 @@ export function createRevisionStore(
   }
 
   async function remove(dir: string): Promise<void> {
-    await runGit(mirrorDir, ["worktree", "remove", "--force", "--force", dir], { timeoutMs }).catch(
-      () => undefined,
-    );
-    await rm(dir, { recursive: true, force: true });
+    try {
+      await runGit(mirrorDir, ["worktree", "remove", "--force", "--force", dir], { timeoutMs });
+    } catch {
+      // Not a registered worktree (or half made): drop the files, then git's record of it.
+      await rm(dir, { recursive: true, force: true });
+      await runGit(mirrorDir, ["worktree", "prune"], { timeoutMs }).catch(() => undefined);
+    }
   }
 
   return {
@@ -69,10 +72,10 @@ export function createRevisionStore(
           return { revision, dir };
         }
         await remove(dir);
-        await runGit(mirrorDir, ["worktree", "prune"], { timeoutMs });
       }
       try {
-        await runGit(mirrorDir, ["worktree", "add", "--detach", "--quiet", dir, revision], {
+        // Not --quiet: simple-git waits 50 ms after a process that printed nothing.
+        await runGit(mirrorDir, ["worktree", "add", "--detach", dir, revision], {
           signal,
           timeoutMs,
         });
@@ -91,7 +94,6 @@ export function createRevisionStore(
         intact.delete(name);
         await remove(join(revisionsDir, name));
       }
-      await runGit(mirrorDir, ["worktree", "prune"], { timeoutMs }).catch(() => undefined);
     },
   };
 }

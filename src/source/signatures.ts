@@ -131,12 +131,7 @@ export function parseSshVerification(stderr: string, exitCode: number): Signatur
       detail: `it is signed with ssh key ${unknownKey[1]} ${unknownKey[2]}, which is not an allowed signer`,
     };
   }
-  const said = firstLine(stderr) ?? `git verify-commit exited with ${exitCode}`;
-  return {
-    status: "untrusted",
-    format: "ssh",
-    detail: `its ssh signature does not verify: ${said}`,
-  };
+  return doesNotVerify("ssh", stderr, exitCode);
 }
 
 async function verifyGpg(
@@ -194,17 +189,14 @@ async function loadKeyring(
     return undefined;
   } catch (error) {
     signal?.throwIfAborted();
+    if (code(error) === "ENOENT") return "gpg is not installed on this machine";
     const text = (error as { stderr?: string }).stderr?.trim() || code(error);
     return `gpg cannot import the keyring ${keyring}: ${text}`;
   }
 }
 
+/** gpg may have started an agent for this home (its socket can live under /run/user): stop it. */
 async function stopGpgAgent(home: string): Promise<void> {
-  try {
-    await access(join(home, "S.gpg-agent"));
-  } catch {
-    return; // no agent was started
-  }
   await execFileAsync("gpgconf", ["--homedir", home, "--kill", "all"], {
     timeout: TOOL_TIMEOUT_MS,
   }).catch(() => undefined);
@@ -238,12 +230,7 @@ export function parseGpgStatus(stderr: string, exitCode: number): SignatureVerdi
       };
     }
   }
-  const said = firstLine(stderr) ?? `git verify-commit exited with ${exitCode}`;
-  return {
-    status: "untrusted",
-    format: "gpg",
-    detail: `its gpg signature does not verify: ${said}`,
-  };
+  return doesNotVerify("gpg", stderr, exitCode);
 }
 
 /** verify-commit exits non-zero for every refusal; its stderr is the verdict either way. */
@@ -260,6 +247,16 @@ async function verifyCommand(
     if (!(error instanceof GitCommandError)) throw error;
     return { exitCode: error.exitCode ?? 1, stderr: error.stderr };
   }
+}
+
+/** A refusal git or the tool explained in words of its own. */
+function doesNotVerify(format: "gpg" | "ssh", stderr: string, exitCode: number): SignatureVerdict {
+  const said = firstLine(stderr) ?? `git verify-commit exited with ${exitCode}`;
+  return {
+    status: "untrusted",
+    format,
+    detail: `its ${format} signature does not verify: ${said}`,
+  };
 }
 
 function unverifiable(format: "gpg" | "ssh", problem: string): SignatureVerdict {

@@ -12,7 +12,7 @@ export const SOURCE_FAILURE_REASONS = [
   "unsigned",
   /** Verification is on and the head's signature is bad or by a key that is not trusted. */
   "untrusted-signature",
-  /** The revision was fetched but could not be written out to the cache. */
+  /** The cache could not be set up or read, or the revision could not be written out there. */
   "checkout-failed",
 ] as const;
 

@@ -180,8 +180,10 @@ describe("syncing a remote branch", () => {
     expectOk(await source.sync());
     await commit(repos.work, { "clusters/dev.yaml": `${DEV}# 4\n` }, "Fourth", { push: true });
     expectOk(await source.sync());
+    // Older sync checkouts are pruned (after a sync answers, before the next
+    // operation on the cache starts); the base stays.
+    expectOk(await source.sync());
     expect(await listFiles(base.dir)).toContain("clusters/prod.yaml");
-    // Older sync checkouts are pruned; the base stays.
     await expect(listFiles(head.dir)).rejects.toThrow();
   });
 
@@ -196,6 +198,16 @@ describe("syncing a remote branch", () => {
     );
     expect(two.dir).toBe(one.dir);
     expect(await listFiles(two.dir)).not.toContain("clusters/stray.yaml");
+  });
+
+  it("reports a cache it cannot write to as checkout-failed, not as the remote's fault", async () => {
+    const notADirectory = join(root, "cache-is-a-file");
+    await writeFile(notADirectory, "");
+    const source = createGitSource({ repo: repos.remote, branch: "main", cacheDir: notADirectory });
+    const failed = expectFailure(await source.sync());
+    expect(failed.reason).toBe("checkout-failed");
+    expect(failed.message).toContain(`Cannot set up the cache in ${notADirectory}/`);
+    expect(failed.message).toContain("ENOTDIR");
   });
 
   it("stops when the caller aborts", async () => {
