@@ -1,6 +1,7 @@
 // The command table. Each entry's module owns its flags, help text and exit codes.
 import { applyCommand } from "./apply.js";
 import type { Command } from "./command.js";
+import { planCommand } from "./plan.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
@@ -8,6 +9,7 @@ import { validateCommand } from "./validate.js";
 export const COMMANDS: readonly Command[] = [
   validateCommand,
   renderCommand,
+  planCommand,
   applyCommand,
   schemaCommand,
 ];

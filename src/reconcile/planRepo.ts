@@ -1,0 +1,154 @@
+// Plans for a whole repository of manifests: live (a change set per changed
+// cluster) or offline (templates at a base revision stand in for the stacks).
+// One cluster that fails to plan is reported as an error; the others still are.
+import type { AwsClients } from "../aws/clients.js";
+import { describeError } from "../errors.js";
+import { loadManifests } from "../manifest/load.js";
+import type { InvalidManifest } from "../manifest/parse.js";
+import type { ClusterSpec } from "../manifest/types.js";
+import {
+  errorClusterPlan,
+  planForRemovedCluster,
+  planFromTemplates,
+  serviceSpecUpdateBehaviour,
+  skippedClusterPlan,
+} from "../plan/index.js";
+import type { ClusterPlan, Plan } from "../plan/model.js";
+import type { AmiFeed } from "../render/ami.js";
+import { renderStack } from "../render/template.js";
+import { previewCluster } from "./preview.js";
+
+/** Bounded parallelism: AWS throttles bursts, and one stack update at a time is its advice. */
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export function invalidManifestPlans(invalid: readonly InvalidManifest[]): ClusterPlan[] {
+  return invalid.map((i) =>
+    errorClusterPlan({
+      cluster: i.cluster ?? `${i.source.file}#${i.source.document}`,
+      stackName: "",
+      error: `invalid manifest: ${i.errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.path ? `${e.path}: ` : ""}${e.problem}`).join("; ")}`,
+    }),
+  );
+}
+
+export interface LivePlanOptions {
+  aws: (region: string) => AwsClients;
+  amiFeed: AmiFeed;
+  revision: string;
+  keep: boolean;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export async function planLive(
+  clusters: readonly ClusterSpec[],
+  invalid: readonly InvalidManifest[],
+  options: LivePlanOptions,
+): Promise<Plan> {
+  const planned = await mapBounded(clusters, options.concurrency ?? 4, async (spec) => {
+    if (spec.suspend)
+      return skippedClusterPlan({
+        cluster: spec.name,
+        stackName: spec.stackName,
+        reason: "suspended (spec.suspend: true)",
+      });
+    try {
+      const rendered = renderStack(spec, { imageId: await options.amiFeed.resolve(spec) });
+      const preview = await previewCluster(options.aws(spec.region), spec, rendered, {
+        revision: options.revision,
+        keep: options.keep,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      return preview.plan;
+    } catch (error) {
+      return errorClusterPlan({
+        cluster: spec.name,
+        stackName: spec.stackName,
+        error: describeError(error),
+      });
+    }
+  });
+  return {
+    source: "change-set",
+    revision: options.revision,
+    clusters: [...planned, ...invalidManifestPlans(invalid)],
+  };
+}
+
+export interface OfflinePlanOptions {
+  amiFeed: AmiFeed;
+  /** Directory of the base revision's checkout, and the manifests path inside it. */
+  baseDir: string;
+  path: string;
+  baseRevision: string;
+  revision: string;
+}
+
+/** --offline: the template rendered at the base revision stands in for each live stack. */
+export async function planOffline(
+  clusters: readonly ClusterSpec[],
+  invalid: readonly InvalidManifest[],
+  options: OfflinePlanOptions,
+): Promise<Plan> {
+  const base = await loadManifests([options.path], options.baseDir);
+  const before = new Map(base.clusters.map((c) => [c.name, c]));
+  const lookup = serviceSpecUpdateBehaviour();
+  const render = async (spec: ClusterSpec) =>
+    renderStack(spec, { imageId: await options.amiFeed.resolve(spec) }).template;
+  const planned: ClusterPlan[] = [];
+  for (const spec of clusters) {
+    try {
+      const old = before.get(spec.name);
+      planned.push(
+        planFromTemplates({
+          cluster: spec.name,
+          stackName: spec.stackName,
+          before: old ? await render(old) : undefined,
+          after: await render(spec),
+          updateBehaviour: lookup,
+        }),
+      );
+    } catch (error) {
+      planned.push(
+        errorClusterPlan({
+          cluster: spec.name,
+          stackName: spec.stackName,
+          error: describeError(error),
+        }),
+      );
+    }
+  }
+  const names = new Set([...clusters.map((c) => c.name), ...invalid.map((i) => i.cluster)]);
+  for (const old of base.clusters) {
+    if (names.has(old.name)) continue;
+    planned.push(
+      planForRemovedCluster({
+        cluster: old.name,
+        stackName: old.stackName,
+        prune: old.prune && !old.terminationProtection,
+        live: await render(old).catch(() => undefined),
+      }),
+    );
+  }
+  return {
+    source: "offline",
+    revision: options.revision,
+    baseRevision: options.baseRevision,
+    clusters: [...planned, ...invalidManifestPlans(invalid)],
+  };
+}
