@@ -297,10 +297,16 @@ function transportFailure(
     // OpenSSL's text carries its internals; the alert name is what an operator needs.
     const alert = /alert ([a-z ]+?)(?::|$)/i.exec(err.message)?.[1];
     if (alert && /certificate/i.test(alert)) {
-      const ours = tls?.cert ? "did not accept our client certificate" : "wants a client certificate and we sent none";
+      const ours = tls?.cert
+        ? "did not accept our client certificate"
+        : "wants a client certificate and we sent none";
       return { failure: "tls", detail: `TLS refused (${alert}): the member ${ours}`, cause: err };
     }
-    return { failure: "tls", detail: `TLS failed: ${alert ? `alert ${alert}` : err.message}`, cause: err };
+    return {
+      failure: "tls",
+      detail: `TLS failed: ${alert ? `alert ${alert}` : err.message}`,
+      cause: err,
+    };
   }
   if (code === "ECONNREFUSED")
     return { failure: "unreachable", detail: "connection refused", cause: err };
@@ -311,7 +317,8 @@ function transportFailure(
     // A server with --client-cert-auth may also just drop a handshake without a client certificate.
     return {
       failure: "tls",
-      detail: "connection reset during TLS; the member may want a client certificate and we sent none",
+      detail:
+        "connection reset during TLS; the member may want a client certificate and we sent none",
       cause: err,
     };
   }

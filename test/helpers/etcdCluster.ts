@@ -9,11 +9,25 @@
 //   afterAll(() => cluster.stop());
 //   await cluster.kill(1); await cluster.restart(1);
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createEtcdClient, type EtcdClient, type EtcdClientOptions, type EtcdTls } from "../../src/etcd/client.js";
+import {
+  createEtcdClient,
+  type EtcdClient,
+  type EtcdClientOptions,
+  type EtcdTls,
+} from "../../src/etcd/client.js";
 import { createMembership } from "../../src/etcd/membership.js";
 
 export const CLIENT_PORT = 2379;
@@ -127,11 +141,33 @@ function openssl(dir: string, args: string[]): void {
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
 function signedCertificate(dir: string, name: string, extensions: string): void {
-  openssl(dir, ["req", ...EC, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`]);
+  openssl(dir, [
+    "req",
+    ...EC,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+    "-subj",
+    `/CN=${name}`,
+  ]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(dir, [
-    "x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-    "-out", `${name}.crt`, "-days", "2", "-extfile", `${name}.ext`,
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    `${name}.crt`,
+    "-days",
+    "2",
+    "-extfile",
+    `${name}.ext`,
   ]);
 }
 
@@ -139,10 +175,21 @@ function signedCertificate(dir: string, name: string, extensions: string): void 
 export function makeTestPki(dir: string): TestPki {
   mkdirSync(dir, { recursive: true });
   openssl(dir, [
-    "req", "-x509", ...EC, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-    "-subj", "/CN=quorate test CA",
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "req",
+    "-x509",
+    ...EC,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=quorate test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
   ]);
   signedCertificate(dir, "client", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
   return {
@@ -154,7 +201,11 @@ export function makeTestPki(dir: string): TestPki {
 }
 
 /** A server certificate for a member's address, signed by the test CA. */
-function makeServerCertificate(pki: TestPki, name: string, ip: string): { certFile: string; keyFile: string } {
+function makeServerCertificate(
+  pki: TestPki,
+  name: string,
+  ip: string,
+): { certFile: string; keyFile: string } {
   signedCertificate(
     pki.dir,
     name,
@@ -183,7 +234,9 @@ async function allocateSubnet(size: number): Promise<string> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const subnet = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 256)}`;
     if (usedSubnets.has(subnet)) continue;
-    const checks = await Promise.all(Array.from({ length: size }, (_, i) => addressFree(`${subnet}.${i + 1}`)));
+    const checks = await Promise.all(
+      Array.from({ length: size }, (_, i) => addressFree(`${subnet}.${i + 1}`)),
+    );
     if (checks.every(Boolean)) {
       usedSubnets.add(subnet);
       return subnet;
@@ -252,25 +305,50 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
     throw new Error(`no free address left in ${subnet}.0/24`);
   }
 
-  function argsFor(address: MemberAddress, dataDir: string, initialCluster: string, state: "new" | "existing"): string[] {
+  function argsFor(
+    address: MemberAddress,
+    dataDir: string,
+    initialCluster: string,
+    state: "new" | "existing",
+  ): string[] {
     const args = [
-      "--name", address.name,
-      "--data-dir", dataDir,
-      "--listen-client-urls", address.clientURL,
-      "--advertise-client-urls", address.clientURL,
-      "--listen-peer-urls", address.peerURL,
-      "--initial-advertise-peer-urls", address.peerURL,
-      "--initial-cluster", initialCluster,
-      "--initial-cluster-state", state,
-      "--initial-cluster-token", token,
-      "--heartbeat-interval", String(options.heartbeatMs ?? 100),
-      "--election-timeout", String(options.electionMs ?? 1000),
-      "--logger", "zap",
-      "--log-outputs", "stderr",
+      "--name",
+      address.name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      address.clientURL,
+      "--advertise-client-urls",
+      address.clientURL,
+      "--listen-peer-urls",
+      address.peerURL,
+      "--initial-advertise-peer-urls",
+      address.peerURL,
+      "--initial-cluster",
+      initialCluster,
+      "--initial-cluster-state",
+      state,
+      "--initial-cluster-token",
+      token,
+      "--heartbeat-interval",
+      String(options.heartbeatMs ?? 100),
+      "--election-timeout",
+      String(options.electionMs ?? 1000),
+      "--logger",
+      "zap",
+      "--log-outputs",
+      "stderr",
     ];
     if (pki) {
       const server = makeServerCertificate(pki, address.name, address.ip);
-      args.push("--cert-file", server.certFile, "--key-file", server.keyFile, "--trusted-ca-file", pki.caFile);
+      args.push(
+        "--cert-file",
+        server.certFile,
+        "--key-file",
+        server.keyFile,
+        "--trusted-ca-file",
+        pki.caFile,
+      );
       if (options.tls?.clientCertAuth) args.push("--client-cert-auth");
     }
     return [...args, ...(options.extraArgs ?? [])];
@@ -302,7 +380,11 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
     });
   }
 
-  function addMember(address: MemberAddress, initialCluster: string, state: "new" | "existing"): TestMember {
+  function addMember(
+    address: MemberAddress,
+    initialCluster: string,
+    state: "new" | "existing",
+  ): TestMember {
     const index = members.length;
     const dataDir = join(dir, address.name);
     const member: TestMember = {
@@ -334,7 +416,8 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
   const client = (index: number) => createEtcdClient(memberAt(index).clientURL, clientOptions);
 
   async function waitHealthy(wait: { members?: number[]; timeoutMs?: number } = {}): Promise<void> {
-    const targets = wait.members ?? members.filter((m) => m.state === "running").map((m) => m.index);
+    const targets =
+      wait.members ?? members.filter((m) => m.state === "running").map((m) => m.index);
     const deadline = Date.now() + (wait.timeoutMs ?? readyTimeoutMs);
     const pending = new Set(targets);
     let lastError = "";
@@ -342,11 +425,16 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
       for (const index of [...pending]) {
         const member = memberAt(index);
         if (member.state === "stopped") {
-          throw new Error(`${member.name} exited while waiting for it to be healthy:\n${logTail(index)}`);
+          throw new Error(
+            `${member.name} exited while waiting for it to be healthy:\n${logTail(index)}`,
+          );
         }
         const c = client(index);
         try {
-          const [health, status] = await Promise.all([c.health({ timeoutMs: 500 }), c.status({ timeoutMs: 500 })]);
+          const [health, status] = await Promise.all([
+            c.health({ timeoutMs: 500 }),
+            c.status({ timeoutMs: 500 }),
+          ]);
           member.id = status.header.memberId;
           if (health.healthy) pending.delete(index);
           else lastError = `${member.name}: unhealthy`;
@@ -359,7 +447,9 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
       if (pending.size === 0) return;
       if (Date.now() > deadline) {
         const names = [...pending].map((i) => memberAt(i).name).join(", ");
-        throw new Error(`etcd members ${names} not healthy in time (${lastError})\n${logTail([...pending][0] ?? 0)}`);
+        throw new Error(
+          `etcd members ${names} not healthy in time (${lastError})\n${logTail([...pending][0] ?? 0)}`,
+        );
       }
       await sleep(100);
     }
@@ -370,7 +460,8 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
     if (!child) return;
     if (memberAt(index).state === "paused" && signal !== "SIGKILL") child.kill("SIGCONT");
     child.kill(signal);
-    if (!(await waitExit(child, 10_000))) throw new Error(`${memberAt(index).name} did not exit after ${signal}`);
+    if (!(await waitExit(child, 10_000)))
+      throw new Error(`${memberAt(index).name} did not exit after ${signal}`);
   }
 
   async function stopMember(index: number): Promise<void> {

@@ -3,11 +3,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { EtcdRequestError, isEtcdError } from "../../src/etcd/errors.js";
-import { evaluateGate, formatGateResult, type GateExpectation, type GateMemory } from "../../src/etcd/gate.js";
+import {
+  evaluateGate,
+  formatGateResult,
+  type GateExpectation,
+  type GateMemory,
+} from "../../src/etcd/gate.js";
 import { createMembership } from "../../src/etcd/membership.js";
 import { type ProbeOptions, probeCluster } from "../../src/etcd/probe.js";
+import type { ClusterProbe } from "../../src/etcd/types.js";
 import type { GatePolicy } from "../../src/manifest/types.js";
-import { type EtcdTestCluster, opensslAvailable, startEtcdCluster } from "../helpers/etcdCluster.js";
+import {
+  type EtcdTestCluster,
+  opensslAvailable,
+  startEtcdCluster,
+} from "../helpers/etcdCluster.js";
 
 const policy: GatePolicy = {
   stableFor: "PT1S",
@@ -19,12 +29,20 @@ const policy: GatePolicy = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function probeOf(cluster: EtcdTestCluster, extra: ProbeOptions = {}, endpoints = cluster.endpoints) {
+function probeOf(
+  cluster: EtcdTestCluster,
+  extra: ProbeOptions = {},
+  endpoints = cluster.endpoints,
+) {
   return probeCluster(endpoints, { ...cluster.clientOptions, timeoutMs: 1000, ...extra });
 }
 
 /** Probes and evaluates until the gate passes (or `timeoutMs` runs out); returns the last result. */
-async function gateUntilPassed(cluster: EtcdTestCluster, expectation: GateExpectation, timeoutMs = 10_000) {
+async function gateUntilPassed(
+  cluster: EtcdTestCluster,
+  expectation: GateExpectation,
+  timeoutMs = 10_000,
+) {
   const deadline = Date.now() + timeoutMs;
   let memory: GateMemory | undefined;
   for (;;) {
@@ -35,6 +53,10 @@ async function gateUntilPassed(cluster: EtcdTestCluster, expectation: GateExpect
     await sleep(200);
   }
 }
+
+/** One evaluation on its own (the stable clock starts at this probe). */
+const gateOnce = (probe: ClusterProbe, expectation: GateExpectation) =>
+  evaluateGate(probe, expectation, policy, undefined, probe.at).result;
 
 const idOf = (cluster: EtcdTestCluster, index: number): bigint => {
   const id = cluster.members[index]?.id;
@@ -57,18 +79,24 @@ describe("a healthy 3-member cluster through the gateway", () => {
     expect(probe.memberListDisagreements).toEqual([]);
     expect(probe.alarms).toEqual([]);
     for (const ep of probe.endpoints) {
-      expect(ep).toMatchObject({ reachable: true, health: { healthy: true }, linearizableRead: { ok: true } });
+      expect(ep).toMatchObject({
+        reachable: true,
+        health: { healthy: true },
+        linearizableRead: { ok: true },
+      });
       expect(ep.status?.leader).not.toBe(0n);
     }
     // Ids round-trip as bigint, whatever their size.
     expect(probe.members?.map((m) => m.id).sort()).toEqual(cluster.members.map((m) => m.id).sort());
 
-    const first = evaluateGate(probe, { desiredSize: 3 }, policy, undefined, probe.at);
-    expect(first.result.failed).toEqual(["stable"]);
+    const first = gateOnce(probe, { desiredSize: 3 });
+    expect(first.failed).toEqual(["stable"]);
 
     const result = await gateUntilPassed(cluster, { desiredSize: 3 });
     expect(result.failed).toEqual([]);
-    expect(formatGateResult(result)).toMatch(/^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s$/);
+    expect(formatGateResult(result)).toMatch(
+      /^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s$/,
+    );
   });
 
   it("writes and reads keys (base64 on the wire) linearizably and serializably", async () => {
@@ -89,27 +117,38 @@ describe("a healthy 3-member cluster through the gateway", () => {
     const client = cluster.client(0);
     const memberId = idOf(cluster, 0);
     try {
-      expect(await client.activateAlarm(memberId, "NOSPACE")).toEqual([{ memberId, alarm: "NOSPACE" }]);
+      expect(await client.activateAlarm(memberId, "NOSPACE")).toEqual([
+        { memberId, alarm: "NOSPACE" },
+      ]);
       const probe = await probeOf(cluster);
-      const { result } = evaluateGate(probe, { desiredSize: 3 }, policy, undefined, probe.at);
+      const result = gateOnce(probe, { desiredSize: 3 });
       const noAlarms = result.checks.find((c) => c.name === "no-alarms");
       expect(noAlarms?.passed).toBe(false);
-      expect(noAlarms?.message).toContain(`NOSPACE alarm raised by m1 (${cluster.members[0]?.clientURL})`);
+      expect(noAlarms?.message).toContain(
+        `NOSPACE alarm raised by m1 (${cluster.members[0]?.clientURL})`,
+      );
       // etcd 3.4 reports every member unhealthy while an alarm is active; the gate says why.
-      expect(result.checks.find((c) => c.name === "members-healthy")?.message).toContain("see no-alarms");
+      expect(result.checks.find((c) => c.name === "members-healthy")?.message).toContain(
+        "see no-alarms",
+      );
 
       const write = client.put("quorate/test/full", "x");
       await expect(write).rejects.toBeInstanceOf(EtcdRequestError);
       await write.catch((error: unknown) => {
         expect(isEtcdError(error, "noSpace")).toBe(true);
-        expect((error as EtcdRequestError).message).toContain("etcdserver: mvcc: database space exceeded");
+        expect((error as EtcdRequestError).message).toContain(
+          "etcdserver: mvcc: database space exceeded",
+        );
       });
     } finally {
       await client.deactivateAlarm(memberId, "NOSPACE");
       client.close();
     }
     const result = await gateUntilPassed(cluster, { desiredSize: 3 });
-    expect(result.checks.find((c) => c.name === "no-alarms")).toMatchObject({ passed: true, message: "no alarms" });
+    expect(result.checks.find((c) => c.name === "no-alarms")).toMatchObject({
+      passed: true,
+      message: "no alarms",
+    });
     expect(result.passed).toBe(true);
   });
 
@@ -151,11 +190,17 @@ describe("a healthy 3-member cluster through the gateway", () => {
       const probe = await probeOf(cluster, { timeoutMs: 800 });
       // Bounded by the call time limit (all calls run in parallel), with slack for a loaded machine.
       expect(Date.now() - started).toBeLessThan(800 + 1500);
-      expect(probe.endpoints[index]).toMatchObject({ reachable: false, error: "no answer within 800 ms" });
+      expect(probe.endpoints[index]).toMatchObject({
+        reachable: false,
+        error: "no answer within 800 ms",
+      });
       for (const other of others) {
-        expect(probe.endpoints[other.index]).toMatchObject({ reachable: true, health: { healthy: true } });
+        expect(probe.endpoints[other.index]).toMatchObject({
+          reachable: true,
+          health: { healthy: true },
+        });
       }
-      const { result } = evaluateGate(probe, { desiredSize: 3 }, policy, undefined, probe.at);
+      const result = gateOnce(probe, { desiredSize: 3 });
       const healthy = result.checks.find((c) => c.name === "members-healthy");
       expect(healthy?.message).toBe(
         `${paused.name} (${paused.clientURL}) does not answer (no answer within 800 ms); check the instance and its etcd service`,
@@ -170,7 +215,7 @@ describe("a healthy 3-member cluster through the gateway", () => {
   it("a killed member fails the gate by name while the others stay fine, and passes again after restart", async () => {
     await cluster.kill(1);
     const probe = await probeOf(cluster);
-    const { result } = evaluateGate(probe, { desiredSize: 3 }, policy, undefined, probe.at);
+    const result = gateOnce(probe, { desiredSize: 3 });
     const byName = Object.fromEntries(result.checks.map((c) => [c.name, c]));
     expect(byName["members-healthy"]).toEqual({
       name: "members-healthy",
@@ -181,7 +226,9 @@ describe("a healthy 3-member cluster through the gateway", () => {
     expect(byName["member-count"]?.passed).toBe(true);
     expect(byName["no-alarms"]?.passed).toBe(true);
     expect(byName["applied-index-lag"]?.passed).toBe(true);
-    expect(formatGateResult(result)).toMatch(/^gate FAILED: members-healthy: m2 \(http:\/\/[\d.]+:2379\) does not answer/);
+    expect(formatGateResult(result)).toMatch(
+      /^gate FAILED: members-healthy: m2 \(http:\/\/[\d.]+:2379\) does not answer/,
+    );
 
     await cluster.restart(1);
     expect((await gateUntilPassed(cluster, { desiredSize: 3 })).passed).toBe(true);
@@ -197,7 +244,11 @@ describe("membership operations on a real cluster", () => {
     await cluster?.stop();
   });
   const membershipOf = () =>
-    createMembership({ ...cluster.clientOptions, endpoints: cluster.endpoints, operationTimeoutMs: 20_000 });
+    createMembership({
+      ...cluster.clientOptions,
+      endpoints: cluster.endpoints,
+      operationTimeoutMs: 20_000,
+    });
 
   it("adds a learner, starts it with --initial-cluster-state existing, and promotes it once caught up", async () => {
     const learner = await cluster.startLearner();
@@ -208,11 +259,14 @@ describe("membership operations on a real cluster", () => {
       expect(await membership.addLearner(learner.peerURL)).toBe(id);
 
       const probe = await probeOf(cluster);
-      expect(probe.members?.find((m) => m.id === id)).toMatchObject({ name: "m4", isLearner: true });
-      const joining = evaluateGate(probe, { desiredSize: 4, joining: [id] }, policy, undefined, probe.at);
-      expect(joining.result.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(["stable"]);
-      const notJoining = evaluateGate(probe, { desiredSize: 4 }, policy, undefined, probe.at);
-      expect(notJoining.result.checks.find((c) => c.name === "members-healthy")?.message).toBe(
+      expect(probe.members?.find((m) => m.id === id)).toMatchObject({
+        name: "m4",
+        isLearner: true,
+      });
+      const joining = gateOnce(probe, { desiredSize: 4, joining: [id] });
+      expect(joining.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(["stable"]);
+      const notJoining = gateOnce(probe, { desiredSize: 4 });
+      expect(notJoining.checks.find((c) => c.name === "members-healthy")?.message).toBe(
         `m4 (${learner.clientURL}) is a learner, not a voting member; promote it once it has caught up, or remove it`,
       );
 
@@ -243,13 +297,13 @@ describe("membership operations on a real cluster", () => {
     const endpoints = cluster.endpoints.slice(0, 3);
     const departing = idOf(cluster, 0);
     const healthy = await probeOf(cluster, {}, endpoints);
-    const ok = evaluateGate(healthy, { desiredSize: 2, departing: [departing] }, policy, undefined, healthy.at);
-    expect(ok.result.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(["stable"]);
+    const ok = gateOnce(healthy, { desiredSize: 2, departing: [departing] });
+    expect(ok.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(["stable"]);
 
     await cluster.kill(1);
     try {
       const probe = await probeOf(cluster, {}, endpoints);
-      const { result } = evaluateGate(probe, { desiredSize: 2, departing: [departing] }, policy, undefined, probe.at);
+      const result = gateOnce(probe, { desiredSize: 2, departing: [departing] });
       const message = result.checks.find((c) => c.name === "members-healthy")?.message ?? "";
       expect(message).toContain(`m2 (${cluster.members[1]?.clientURL}) does not answer`);
       expect(message).toContain(
@@ -257,13 +311,19 @@ describe("membership operations on a real cluster", () => {
       );
 
       // --strict-reconfig-check (default on): m2 and m3 would remain, and only m3 runs.
-      const membership = createMembership({ ...cluster.clientOptions, endpoints, operationTimeoutMs: 1500 });
+      const membership = createMembership({
+        ...cluster.clientOptions,
+        endpoints,
+        operationTimeoutMs: 1500,
+      });
       try {
         const removal = await membership.removeMember(departing).catch((error: unknown) => error);
         expect(isEtcdError(removal, "unhealthyCluster")).toBe(true);
         expect(removal).toMatchObject({
           kind: "transient",
-          message: expect.stringContaining("/v3/cluster/member/remove: etcdserver: unhealthy cluster"),
+          message: expect.stringContaining(
+            "/v3/cluster/member/remove: etcdserver: unhealthy cluster",
+          ),
         });
         // A learner changes no quorum, but etcd wants every member connected before any add.
         const spare = await cluster.allocate();
@@ -278,37 +338,46 @@ describe("membership operations on a real cluster", () => {
   });
 });
 
-describe.skipIf(!opensslAvailable())("a member serving clients over TLS with client certificates", () => {
-  let cluster: EtcdTestCluster;
-  beforeAll(async () => {
-    cluster = await startEtcdCluster({ size: 1, tls: { clientCertAuth: true } });
-  });
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+describe.skipIf(!opensslAvailable())(
+  "a member serving clients over TLS with client certificates",
+  () => {
+    let cluster: EtcdTestCluster;
+    beforeAll(async () => {
+      cluster = await startEtcdCluster({ size: 1, tls: { clientCertAuth: true } });
+    });
+    afterAll(async () => {
+      await cluster?.stop();
+    });
 
-  it("answers a client with a certificate and the CA", async () => {
-    const endpoint = cluster.endpoints[0] ?? "";
-    expect(endpoint).toMatch(/^https:\/\//);
-    const probe = await probeOf(cluster);
-    expect(probe.endpoints[0]).toMatchObject({ reachable: true, health: { healthy: true } });
-    expect(probe.members?.[0]?.clientURLs).toEqual([endpoint]);
-  });
+    it("answers a client with a certificate and the CA", async () => {
+      const endpoint = cluster.endpoints[0] ?? "";
+      expect(endpoint).toMatch(/^https:\/\//);
+      const probe = await probeOf(cluster);
+      expect(probe.endpoints[0]).toMatchObject({ reachable: true, health: { healthy: true } });
+      expect(probe.members?.[0]?.clientURLs).toEqual([endpoint]);
+    });
 
-  it("fails clearly without a client certificate, and without the CA", async () => {
-    const endpoint = cluster.endpoints[0] ?? "";
-    const noCert = createEtcdClient(endpoint, { tls: { ca: cluster.clientOptions.tls?.ca ?? "" } });
-    const failure = await noCert.status().catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(EtcdRequestError);
-    expect(failure).toMatchObject({ failure: "tls", kind: "terminal" });
-    expect((failure as Error).message).toContain("the member wants a client certificate and we sent none");
+    it("fails clearly without a client certificate, and without the CA", async () => {
+      const endpoint = cluster.endpoints[0] ?? "";
+      const noCert = createEtcdClient(endpoint, {
+        tls: { ca: cluster.clientOptions.tls?.ca ?? "" },
+      });
+      const failure = await noCert.status().catch((error: unknown) => error);
+      noCert.close();
+      expect(failure).toBeInstanceOf(EtcdRequestError);
+      expect(failure).toMatchObject({ failure: "tls", kind: "terminal" });
+      expect((failure as Error).message).toContain(
+        "the member wants a client certificate and we sent none",
+      );
 
-    const noCa = createEtcdClient(endpoint, {});
-    const untrusted = await noCa.health().catch((error: unknown) => error);
-    expect(untrusted).toMatchObject({ failure: "tls" });
-    expect((untrusted as Error).message).toContain("unable to verify the first certificate");
-  });
-});
+      const noCa = createEtcdClient(endpoint, {});
+      const untrusted = await noCa.health().catch((error: unknown) => error);
+      noCa.close();
+      expect(untrusted).toMatchObject({ failure: "tls" });
+      expect((untrusted as Error).message).toContain("unable to verify the first certificate");
+    });
+  },
+);
 
 if (!opensslAvailable()) {
   console.warn("etcdGateway.test.ts: openssl is not on PATH; the TLS tests are skipped");
