@@ -283,21 +283,12 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     materializeRevision: (ref, signal) =>
       exclusive(async () => {
         await ensureMirror();
-        let revision = await resolveRef(ref, signal);
+        // A working directory names any revision (HEAD~1, main) as it is
+        // there now; a remote is asked only for what the cache lacks, and
+        // serves what it advertises (branches, tags, shas).
+        const wanted = location.kind === "local" ? await resolveInWorkingCopy(ref, signal) : ref;
+        let revision = await resolveRef(wanted, signal);
         if (!revision) {
-          // Not fetched yet. A working directory can name any revision
-          // (HEAD~1); a remote only what it advertises (branches, tags, shas).
-          let wanted = ref;
-          if (location.kind === "local") {
-            const local = await gitOrExplain(ref, () =>
-              git(
-                ["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`],
-                signal,
-                location.path,
-              ),
-            );
-            wanted = local.stdout.trim();
-          }
           await gitOrExplain(ref, () =>
             git(["fetch", "--no-tags", "--end-of-options", fetchTarget(location), wanted], signal),
           );
@@ -309,13 +300,19 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       }),
   };
 
+  async function resolveInWorkingCopy(ref: string, signal?: AbortSignal): Promise<string> {
+    const args = ["rev-parse", "--verify", "--end-of-options", `${ref}^{commit}`];
+    const out = await gitOrExplain(ref, () => git(args, signal, fetchTarget(location)));
+    return out.stdout.trim();
+  }
+
   async function gitOrExplain<T>(what: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
       if (!(error instanceof GitCommandError)) throw error;
       throw terminal(
-        `Cannot read ${what} from the cache of ${location.display}: ${summarizeGitError(error.stderr, error)}`,
+        `Cannot read ${what} in ${location.display}: ${summarizeGitError(error.stderr, error)}`,
         "sync the source first, or check that the revision exists on the branch",
         error,
       );

@@ -237,9 +237,15 @@ describe("a local working directory as the source", () => {
     expect(after).toMatchObject({ revision: next, changed: true });
     expect(await listFiles(after.dir)).toEqual(["clusters/dev.yaml", "clusters/new.yaml"]);
 
-    // Any revision expression of the working directory works as a plan base.
+    // Any revision expression of the working directory works as a plan base,
+    // resolved as the working directory is now, not as it was at the last sync.
     const base = await source.materializeRevision("HEAD~1");
     expect(base.revision).toBe(committed);
+    const unsynced = await commit(dir, { "clusters/dev.yaml": PROD }, "Not synced yet");
+    expect((await source.materializeRevision("main")).revision).toBe(unsynced);
+    await expect(source.materializeRevision("no-such-branch")).rejects.toThrow(
+      /Cannot read no-such-branch in .*local/,
+    );
   });
 });
 
