@@ -13,6 +13,8 @@ export const STACK_TAG = {
   revision: "quorate.dev:revision",
   templateSha256: "quorate.dev:template-sha256",
   managedBy: "quorate.dev:managed-by",
+  /** Whether deleting the manifest may delete the stack: read when the manifest is gone. */
+  prune: "quorate.dev:prune",
 } as const;
 
 /** Instance tags through which quorate hands a new member its peer list. */

@@ -34,6 +34,7 @@ export function renderTemplate(spec: ClusterSpec, image: { imageId: string }): C
         Cluster: spec.name,
         Source: spec.source.file,
         StackTags: { ...spec.tags },
+        Prune: spec.prune,
         TerminationProtection: spec.terminationProtection,
       },
     },
@@ -68,6 +69,7 @@ export function renderStack(spec: ClusterSpec, image: { imageId: string }): Rend
     ...spec.tags,
     [STACK_TAG.cluster]: spec.name,
     [STACK_TAG.managedBy]: "quorate",
+    [STACK_TAG.prune]: String(spec.prune),
     [STACK_TAG.templateSha256]: templateSha256,
   });
   return {

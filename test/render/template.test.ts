@@ -204,12 +204,14 @@ describe("renderStack on the examples", () => {
       { Key: "cost-center", Value: "platform" },
       { Key: STACK_TAG.cluster, Value: "prod" },
       { Key: STACK_TAG.managedBy, Value: "quorate" },
+      { Key: STACK_TAG.prune, Value: "false" },
       { Key: STACK_TAG.templateSha256, Value: prod.templateSha256 },
     ]);
     expect(stackTags(prod, "abc123")).toEqual([
       { Key: "cost-center", Value: "platform" },
       { Key: STACK_TAG.cluster, Value: "prod" },
       { Key: STACK_TAG.managedBy, Value: "quorate" },
+      { Key: STACK_TAG.prune, Value: "false" },
       { Key: STACK_TAG.revision, Value: "abc123" },
       { Key: STACK_TAG.templateSha256, Value: prod.templateSha256 },
     ]);
@@ -231,6 +233,7 @@ describe("renderStack on the examples", () => {
         Cluster: "dev",
         Source: "clusters/dev.yaml",
         StackTags: {},
+        Prune: false,
         TerminationProtection: false,
       },
     });

@@ -1,0 +1,75 @@
+// Kubernetes-style status conditions, with every reason a named constant in
+// this one file (as Flux's condition_types.go does), so that a dashboard or a
+// script can switch on them and a person always gets a reason with a message.
+
+export type ConditionType = "Ready" | "Reconciling" | "Stalled" | "HealthGatePassed";
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+export const REASON = {
+  /** The stack matches the manifest at the observed revision. */
+  Succeeded: "ReconciliationSucceeded",
+  /** A change set is being created or executed. */
+  Progressing: "Progressing",
+  /** The stack is mid-operation and quorate supervises its members. */
+  RolloutInProgress: "RolloutInProgress",
+  /** The manifest fails validation: fix it in git. */
+  InvalidManifest: "InvalidManifest",
+  /** The stack is in a state only a person may act on (UPDATE_ROLLBACK_FAILED...). */
+  StackNeedsOperator: "StackNeedsOperator",
+  /** A failed creation left the stack in ROLLBACK_COMPLETE: it must be deleted. */
+  FailedCreate: "FailedCreate",
+  /** The update failed and CloudFormation rolled back. */
+  RolledBack: "RolledBack",
+  /** The health gate failed before execution, so nothing was executed. */
+  GateFailed: "HealthGateFailed",
+  GatePassed: "HealthGatePassed",
+  /** No member could be probed (no stack, no instances yet). */
+  GateUnknown: "HealthGateUnknown",
+  /** spec.suspend is true. */
+  Suspended: "Suspended",
+  /** The manifest was deleted; the stack stays (no prune). */
+  Orphaned: "Orphaned",
+  /** The manifest was deleted with prune; the stack is being deleted. */
+  Pruning: "Pruning",
+  /** A call failed in a way that may pass: retried with backoff. */
+  TransientError: "TransientError",
+  /** The git source could not be read; the last good revision is kept. */
+  SourceUnavailable: "SourceUnavailable",
+  /** The head commit's signature is missing or untrusted: it is never applied. */
+  SourceUntrusted: "SourceUntrusted",
+} as const;
+
+export type Reason = (typeof REASON)[keyof typeof REASON];
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: Reason;
+  message: string;
+  /** ISO 8601; changes only when status changes. */
+  lastTransitionTime: string;
+}
+
+/** Sets a condition, keeping its transition time when the status did not change. */
+export function setCondition(
+  conditions: readonly Condition[],
+  next: Omit<Condition, "lastTransitionTime">,
+  now: Date,
+): Condition[] {
+  const previous = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime =
+    previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString();
+  const others = conditions.filter((c) => c.type !== next.type);
+  return [...others, { ...next, lastTransitionTime }].sort(
+    (a, b) => ORDER.indexOf(a.type) - ORDER.indexOf(b.type),
+  );
+}
+
+const ORDER: ConditionType[] = ["Ready", "Reconciling", "Stalled", "HealthGatePassed"];
+
+export function conditionOf(
+  conditions: readonly Condition[],
+  type: ConditionType,
+): Condition | undefined {
+  return conditions.find((c) => c.type === type);
+}

@@ -1,0 +1,125 @@
+// The reconciler's decision for one cluster, as a pure function of what git
+// wants and what the live stack is. Level-triggered: the same inputs give the
+// same action, whatever happened before (DESIGN.md "Reconcile loop").
+import type { ManifestError } from "../manifest/manifestError.js";
+import type { ClusterSpec } from "../manifest/types.js";
+import { STACK_TAG } from "../render/contract.js";
+import { REASON, type Reason } from "./conditions.js";
+
+export interface DesiredCluster {
+  name: string;
+  /** Absent when the manifest is invalid. */
+  spec?: ClusterSpec;
+  errors?: ManifestError[];
+  /** sha256 of the rendered template (absent when it could not be rendered). */
+  templateSha256?: string;
+  /** Why it could not be rendered (an unknown AMI, say). */
+  renderError?: string;
+}
+
+export interface ObservedStack {
+  stackName: string;
+  status: string;
+  statusReason?: string;
+  tags: Record<string, string>;
+  terminationProtection: boolean;
+}
+
+export type ReconcileAction =
+  /** Create or update the stack through a gated, supervised change set. */
+  | { kind: "apply"; reason: string }
+  /** The stack is mid-operation: supervise it, execute nothing. */
+  | { kind: "supervise"; reason: string }
+  /** In sync. */
+  | { kind: "none"; reason: string }
+  /** spec.suspend: do nothing, keep reporting. */
+  | { kind: "suspended" }
+  /** Needs a person; retrying will not help. */
+  | { kind: "stall"; reason: Reason; message: string }
+  /** Manifest deleted, stack kept. */
+  | { kind: "orphan"; message: string }
+  /** Manifest deleted with prune and termination protection off: delete the stack. */
+  | { kind: "delete"; message: string };
+
+export function decide(
+  observed: ObservedStack | undefined,
+  desired: DesiredCluster | undefined,
+): ReconcileAction {
+  // An operation under way is always supervised, whatever git says now: its
+  // members are mid-change, and only quorate looks after them.
+  if (
+    observed &&
+    /_IN_PROGRESS$/.test(observed.status) &&
+    observed.status !== "REVIEW_IN_PROGRESS"
+  ) {
+    if (observed.status === "DELETE_IN_PROGRESS")
+      return { kind: "none", reason: "the stack is being deleted" };
+    return { kind: "supervise", reason: `stack is ${observed.status}` };
+  }
+  if (!desired) return removed(observed);
+  if (!desired.spec) {
+    const first = desired.errors?.[0];
+    const where = first
+      ? `${first.file}:${first.line}:${first.column}: ${first.path ? `${first.path}: ` : ""}${first.problem}`
+      : "invalid manifest";
+    const more =
+      (desired.errors?.length ?? 0) > 1 ? ` (and ${(desired.errors?.length ?? 1) - 1} more)` : "";
+    return {
+      kind: "stall",
+      reason: REASON.InvalidManifest,
+      message: `${where}${more}; fix the manifest in git`,
+    };
+  }
+  if (desired.spec.suspend) return { kind: "suspended" };
+  if (desired.renderError) {
+    return {
+      kind: "stall",
+      reason: REASON.InvalidManifest,
+      message: `cannot render: ${desired.renderError}`,
+    };
+  }
+  if (
+    !observed ||
+    observed.status === "REVIEW_IN_PROGRESS" ||
+    observed.status === "DELETE_COMPLETE"
+  ) {
+    return { kind: "apply", reason: "no stack yet" };
+  }
+  if (observed.status === "ROLLBACK_COMPLETE" || observed.status === "ROLLBACK_FAILED") {
+    return {
+      kind: "stall",
+      reason: REASON.FailedCreate,
+      message: `stack ${observed.stackName} is ${observed.status} after a failed creation; delete it (aws cloudformation delete-stack --stack-name ${observed.stackName}) and quorate creates it again`,
+    };
+  }
+  if (observed.status.endsWith("_FAILED")) {
+    return {
+      kind: "stall",
+      reason: REASON.StackNeedsOperator,
+      message: `stack ${observed.stackName} is ${observed.status}${observed.statusReason ? ` (${observed.statusReason})` : ""}; continue or fix the rollback by hand (quorate never runs ContinueUpdateRollback on its own)`,
+    };
+  }
+  if (observed.tags[STACK_TAG.templateSha256] === desired.templateSha256) {
+    return { kind: "none", reason: "the stack's template hash matches" };
+  }
+  return { kind: "apply", reason: "the rendered template differs from the stack's" };
+}
+
+function removed(observed: ObservedStack | undefined): ReconcileAction {
+  if (!observed || observed.status === "DELETE_COMPLETE")
+    return { kind: "none", reason: "no manifest and no stack" };
+  const prune = observed.tags[STACK_TAG.prune] === "true";
+  if (prune && !observed.terminationProtection) {
+    return {
+      kind: "delete",
+      message: `the manifest was deleted with prune: true; deleting stack ${observed.stackName}`,
+    };
+  }
+  const why = prune
+    ? "prune is on but termination protection is still on: turn it off in the manifest's last commit before deleting it"
+    : "prune is off, so the stack stays; delete it by hand, or restore the manifest with prune: true and terminationProtection: false, apply, then delete it";
+  return {
+    kind: "orphan",
+    message: `the manifest of stack ${observed.stackName} was deleted; ${why}`,
+  };
+}
