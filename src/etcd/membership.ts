@@ -259,8 +259,9 @@ export function createMembership(options: MembershipOptions): Membership {
       const roster = buildRoster(snapshot);
       const leader = roster.leader.id;
       if (leader !== undefined && leader !== from) return { moved, from, leader };
-      const leaderEndpoint =
-        leader === undefined ? undefined : roster.byId.get(leader)?.probe?.endpoint;
+      const leaderEntry = leader === undefined ? undefined : roster.byId.get(leader);
+      // The leader's own advertised URL when it is not among the endpoints we were given.
+      const leaderEndpoint = leaderEntry?.probe?.endpoint ?? leaderEntry?.member.clientURLs[0];
       const target = chooseTransferee(snapshot, from);
       if (leader !== undefined && target === undefined) {
         throw notReady(
@@ -269,16 +270,19 @@ export function createMembership(options: MembershipOptions): Membership {
         );
       }
       if (leaderEndpoint !== undefined && target !== undefined) {
-        const client = clients.find((c) => c.endpoint === endpointKey(leaderEndpoint));
+        const known = clients.find((c) => c.endpoint === endpointKey(leaderEndpoint));
+        const client = known ?? createEtcdClient(leaderEndpoint, options);
         try {
           // MoveLeader returns once the transfer is done (or failed); the next probe confirms.
-          await client?.transferLeadership(target, clock.call());
+          await client.transferLeadership(target, clock.call());
           moved = true;
         } catch (error) {
           last = error;
           const leaderMoved =
             isEtcdError(error, "notLeader") || isEtcdError(error, "badLeaderTransferee");
           if (!leaderMoved && !passesShortly(error) && !isUnreachable(error)) throw error;
+        } finally {
+          if (!known) client.close();
         }
       }
       if (!(await clock.backoff())) {

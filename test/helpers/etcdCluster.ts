@@ -280,6 +280,7 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
   const members: TestMember[] = [];
   const processes = new Map<number, ChildProcess>();
   const argsByIndex = new Map<number, string[]>();
+  const spawnErrors = new Map<number, Error>();
   let subnet = "";
   let nextHost = 1;
   let stopped = false;
@@ -364,8 +365,17 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
     } finally {
       closeSync(log);
     }
+    // Without a listener, a spawn failure (no etcd binary) would crash the test process.
+    child.once("error", (error) => {
+      spawnErrors.set(member.index, error);
+      member.state = "stopped";
+    });
     const pid = child.pid;
-    if (pid === undefined) throw new Error(`could not start ${binary} for ${member.name}`);
+    if (pid === undefined) {
+      throw new Error(
+        `could not start ${binary} for ${member.name}; etcd 3.4+ must be installed (Debian: etcd-server)`,
+      );
+    }
     processes.set(member.index, child);
     live.set(pid, child);
     member.pid = pid;
@@ -425,9 +435,8 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
       for (const index of [...pending]) {
         const member = memberAt(index);
         if (member.state === "stopped") {
-          throw new Error(
-            `${member.name} exited while waiting for it to be healthy:\n${logTail(index)}`,
-          );
+          const why = spawnErrors.get(index)?.message ?? logTail(index);
+          throw new Error(`${member.name} exited while waiting for it to be healthy:\n${why}`);
         }
         const c = client(index);
         try {
