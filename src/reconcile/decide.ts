@@ -41,9 +41,16 @@ export type ReconcileAction =
   /** Manifest deleted with prune and termination protection off: delete the stack. */
   | { kind: "delete"; message: string };
 
+/** What the reconciler remembers between passes (in memory only; the stack holds the rest). */
+export interface DecisionMemory {
+  /** Template hash of an update that rolled back: not tried again until the manifest changes. */
+  rolledBackSha256?: string;
+}
+
 export function decide(
   observed: ObservedStack | undefined,
   desired: DesiredCluster | undefined,
+  memory: DecisionMemory = {},
 ): ReconcileAction {
   // An operation under way is always supervised, whatever git says now: its
   // members are mid-change, and only quorate looks after them.
@@ -101,6 +108,16 @@ export function decide(
   }
   if (observed.tags[STACK_TAG.templateSha256] === desired.templateSha256) {
     return { kind: "none", reason: "the stack's template hash matches" };
+  }
+  if (
+    observed.status === "UPDATE_ROLLBACK_COMPLETE" &&
+    memory.rolledBackSha256 === desired.templateSha256
+  ) {
+    return {
+      kind: "stall",
+      reason: REASON.RolledBack,
+      message: `the last update of stack ${observed.stackName} to this manifest rolled back; commit a fix (or run quorate apply --cluster ${desired.name} to try the same again)`,
+    };
   }
   return { kind: "apply", reason: "the rendered template differs from the stack's" };
 }

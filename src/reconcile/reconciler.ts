@@ -1,0 +1,569 @@
+// One reconcile pass over every cluster: sync the source, load and render the
+// manifests, list the live stacks, decide per cluster, act, and write each
+// cluster's status. Clusters are independent: one broken manifest or stack
+// marks that cluster and the others go on.
+import type { AwsClients } from "../aws/clients.js";
+import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
+import { describeError, QuorateError } from "../errors.js";
+import type { EtcdClientOptions } from "../etcd/client.js";
+import type { GateMemory, GateResult } from "../etcd/gate.js";
+import { durationMs } from "../manifest/duration.js";
+import { type LoadedManifests, loadManifests } from "../manifest/load.js";
+import type { ClusterSpec } from "../manifest/types.js";
+import type { AmiFeed } from "../render/ami.js";
+import { STACK_TAG } from "../render/contract.js";
+import { renderStack } from "../render/template.js";
+import type { SourceResult } from "../source/types.js";
+import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
+import { REASON } from "./conditions.js";
+import {
+  type DecisionMemory,
+  type DesiredCluster,
+  decide,
+  type ReconcileAction,
+} from "./decide.js";
+import { probeRegionHealth } from "./health.js";
+import { mapBounded } from "./planRepo.js";
+import type { EventSink } from "./rollout/events.js";
+import { superviseRollout } from "./rollout/supervisor.js";
+import { type ClusterStatus, initialStatus, nextStatus, type ReconcileOutcome } from "./status.js";
+
+export interface ReconcileSource {
+  /** Repository, credentials redacted. */
+  readonly display: string;
+  sync(signal?: AbortSignal): Promise<SourceResult>;
+}
+
+export interface ReconcilerOptions {
+  source: ReconcileSource;
+  /** Manifests inside the checkout. */
+  path: string;
+  aws: (region: string) => AwsClients;
+  amiFeed: AmiFeed;
+  etcd: EtcdClientOptions;
+  onEvent: EventSink;
+  /** once: a pass waits for the rollouts it starts; daemon: they run on in the background. */
+  waitForRollouts: boolean;
+  /** Clusters acted on at once (each makes its own AWS calls). */
+  concurrency?: number;
+  tickMs?: number;
+  heartbeatEveryMs?: number;
+  /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
+  probeHealth?: boolean;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface SourceStatus {
+  repo: string;
+  ok: boolean;
+  revision?: string;
+  reason?: string;
+  message?: string;
+  subject?: string;
+}
+
+export interface PassSummary {
+  revision?: string;
+  source: SourceStatus;
+  startedAt: string;
+  durationMs: number;
+  clusters: {
+    cluster: string;
+    /** busy: its rollout still runs; backoff: waiting to retry; deferred: too many rollouts at once. */
+    action: ReconcileAction["kind"] | "busy" | "backoff" | "deferred";
+    outcome?: ReconcileOutcome["kind"];
+  }[];
+}
+
+export interface Reconciler {
+  pass(signal?: AbortSignal): Promise<PassSummary>;
+  statuses(): ClusterStatus[];
+  source(): SourceStatus;
+  /** Resolves when every rollout started so far has finished. */
+  settle(): Promise<void>;
+  /** Clusters whose rollout is running now. */
+  busy(): string[];
+}
+
+export function createReconciler(options: ReconcilerOptions): Reconciler {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const statuses = new Map<string, ClusterStatus>();
+  const decisions = new Map<string, DecisionMemory>();
+  const gateMemories = new Map<string, GateMemory>();
+  const running = new Map<string, Promise<void>>();
+  const renderCache = new Map<string, { sha: string } | { error: string }>();
+  let manifests: { revision: string; loaded: LoadedManifests } | undefined;
+  let current: { revision: string; dir: string } | undefined;
+  let sourceStatus: SourceStatus = {
+    repo: options.source.display,
+    ok: false,
+    message: "not synced yet",
+  };
+
+  const record = (
+    cluster: string,
+    outcome: ReconcileOutcome,
+    extra: { attempted?: boolean; stack?: LiveStack; spec?: ClusterSpec } = {},
+  ) => {
+    const previous = statuses.get(cluster) ?? initialStatus(cluster);
+    const stack = extra.stack;
+    const next = nextStatus(previous, outcome, {
+      now: new Date(now()),
+      ...(current ? { revision: current.revision } : {}),
+      ...(extra.attempted ? { attempted: true } : {}),
+      ...(stack
+        ? {
+            stack: {
+              stackName: stack.stackName,
+              status: stack.status,
+              ...(stack.tags[STACK_TAG.revision]
+                ? { lastAppliedRevision: stack.tags[STACK_TAG.revision] }
+                : {}),
+              ...(stack.tags[STACK_TAG.templateSha256]
+                ? { templateSha256: stack.tags[STACK_TAG.templateSha256] }
+                : {}),
+            },
+          }
+        : {}),
+      backoff: { baseMs: 5_000, maxMs: 300_000, random: random() },
+    });
+    if (extra.spec) {
+      next.stackName = extra.spec.stackName;
+      next.region = extra.spec.region;
+      next.source = `${extra.spec.source.file}:${extra.spec.source.line}`;
+    }
+    statuses.set(cluster, next);
+    return outcome.kind;
+  };
+
+  const rolloutDeps = () => ({
+    aws: options.aws,
+    amiFeed: options.amiFeed,
+    etcd: options.etcd,
+    onEvent: options.onEvent,
+    now,
+    ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    ...(options.heartbeatEveryMs ? { heartbeatEveryMs: options.heartbeatEveryMs } : {}),
+  });
+
+  async function applyTask(
+    spec: ClusterSpec,
+    revision: string,
+    signal?: AbortSignal,
+  ): Promise<ReconcileOutcome> {
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await applyCluster({ ...rolloutDeps(), ...(signal ? { signal } : {}) }, spec, {
+        revision,
+      });
+    } catch (error) {
+      return failure(error);
+    }
+    const rendered = renderCache.get(cacheKey(spec));
+    switch (outcome.result) {
+      case "applied":
+      case "no-change":
+        return {
+          kind: "applied",
+          message: outcome.message,
+          ...(outcome.gate ? { gate: outcome.gate } : {}),
+        };
+      case "gate-blocked":
+        return {
+          kind: "gate-blocked",
+          message: outcome.message,
+          ...(outcome.gate ? { gate: outcome.gate } : {}),
+        };
+      case "rolled-back":
+        if (rendered && "sha" in rendered)
+          decisions.set(spec.name, { rolledBackSha256: rendered.sha });
+        return {
+          kind: "rolled-back",
+          message: outcome.message,
+          ...(outcome.gate ? { gate: outcome.gate } : {}),
+        };
+      case "needs-operator":
+        return { kind: "stalled", reason: REASON.StackNeedsOperator, message: outcome.message };
+      case "declined":
+      case "error":
+        return { kind: "stalled", reason: REASON.StackNeedsOperator, message: outcome.message };
+    }
+  }
+
+  async function superviseTask(spec: ClusterSpec, signal?: AbortSignal): Promise<ReconcileOutcome> {
+    try {
+      const facts = rolloutFacts(spec, options.heartbeatEveryMs);
+      const rollout = await superviseRollout({
+        aws: options.aws(spec.region),
+        facts,
+        etcd: { ...options.etcd, probeTimeoutMs: durationMs(spec.gates.probeTimeout) },
+        onEvent: options.onEvent,
+        now,
+        ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      const gate = rollout.gate ? { gate: rollout.gate } : {};
+      if (rollout.result === "complete")
+        return { kind: "applied", message: rollout.message, ...gate };
+      if (rollout.result === "rolled-back")
+        return { kind: "rolled-back", message: rollout.message, ...gate };
+      return { kind: "stalled", reason: REASON.StackNeedsOperator, message: rollout.message };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  function render(spec: ClusterSpec): Promise<{ sha: string } | { error: string }> {
+    const key = cacheKey(spec);
+    const cached = renderCache.get(key);
+    if (cached) return Promise.resolve(cached);
+    return options.amiFeed.resolve(spec).then(
+      (imageId) => {
+        const result = { sha: renderStack(spec, { imageId }).templateSha256 };
+        renderCache.set(key, result);
+        return result;
+      },
+      (error) => {
+        // Only a terminal failure is remembered; a transient one (feed unreachable) is retried.
+        const result = { error: describeError(error) };
+        if (error instanceof QuorateError && error.kind === "terminal")
+          renderCache.set(key, result);
+        return result;
+      },
+    );
+  }
+
+  async function pass(signal?: AbortSignal): Promise<PassSummary> {
+    const started = now();
+    const summary: PassSummary["clusters"] = [];
+    const synced = await options.source.sync(signal);
+    if (synced.ok) {
+      current = { revision: synced.revision, dir: synced.dir };
+      sourceStatus = {
+        repo: options.source.display,
+        ok: true,
+        revision: synced.revision,
+        subject: synced.subject,
+      };
+    } else {
+      sourceStatus = {
+        repo: options.source.display,
+        ok: false,
+        reason: synced.reason,
+        message: synced.message,
+        ...(current ? { revision: current.revision } : {}),
+      };
+      // An unreachable remote or an untrusted head: keep reconciling the last good revision.
+      if (!current && synced.lastGood) current = { ...synced.lastGood };
+    }
+    if (!current) return finishPass(started, summary);
+    const revision = current.revision;
+    if (manifests?.revision !== revision) {
+      manifests = { revision, loaded: await loadManifests([options.path], current.dir) };
+    }
+    const loaded = manifests.loaded;
+
+    const desired = new Map<string, DesiredCluster>();
+    await mapBounded(loaded.clusters, 8, async (spec) => {
+      const rendered = await render(spec);
+      desired.set(spec.name, {
+        name: spec.name,
+        spec,
+        ...("sha" in rendered ? { templateSha256: rendered.sha } : { renderError: rendered.error }),
+      });
+    });
+    for (const invalid of loaded.invalid) {
+      const name = invalid.cluster ?? `${invalid.source.file}#${invalid.source.document}`;
+      // A duplicate name makes both manifests invalid; keep every error together.
+      const existing = desired.get(name);
+      desired.set(name, { name, errors: [...(existing?.errors ?? []), ...invalid.errors] });
+    }
+
+    // Every region a cluster is in now, or was in at the last pass (for orphans).
+    const regions = new Set([
+      ...loaded.clusters.map((c) => c.region),
+      ...[...statuses.values()].flatMap((s) => (s.region ? [s.region] : [])),
+    ]);
+    const live = new Map<string, { stack: LiveStack; region: string }>();
+    const unreachable = new Map<string, string>();
+    await Promise.all(
+      [...regions].map(async (region) => {
+        try {
+          for (const stack of await listStacks(options.aws(region).cloudFormation))
+            live.set(`${region}/${stack.stackName}`, { stack, region });
+        } catch (error) {
+          unreachable.set(region, describeError(error));
+        }
+      }),
+    );
+    const managed = [...live.values()].filter(
+      ({ stack }) => stack.tags[STACK_TAG.managedBy] === "quorate",
+    );
+
+    const work: {
+      name: string;
+      spec?: ClusterSpec;
+      stack?: LiveStack;
+      region?: string;
+      action: ReconcileAction;
+    }[] = [];
+    for (const want of desired.values()) {
+      const spec = want.spec;
+      const previousRegion = statuses.get(want.name)?.region;
+      const region = spec?.region ?? previousRegion;
+      const stackName = spec?.stackName ?? statuses.get(want.name)?.stackName;
+      const stack = region && stackName ? live.get(`${region}/${stackName}`)?.stack : undefined;
+      if (region && unreachable.has(region)) {
+        summary.push({
+          cluster: want.name,
+          action: "backoff",
+          outcome: record(
+            want.name,
+            { kind: "transient", message: unreachable.get(region) ?? "" },
+            spec ? { spec } : {},
+          ),
+        });
+        continue;
+      }
+      if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
+        record(
+          want.name,
+          {
+            kind: "stalled",
+            reason: REASON.StackNeedsOperator,
+            message: `stack ${stack.stackName} exists but quorate did not create it (no ${STACK_TAG.managedBy} tag); rename spec.stackName or import it by hand`,
+          },
+          spec ? { spec, stack } : { stack },
+        );
+        summary.push({ cluster: want.name, action: "stall", outcome: "stalled" });
+        continue;
+      }
+      work.push({
+        name: want.name,
+        ...(spec ? { spec } : {}),
+        ...(stack ? { stack } : {}),
+        ...(region ? { region } : {}),
+        action: decide(stack, want, decisions.get(want.name)),
+      });
+    }
+    for (const { stack, region } of managed) {
+      const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
+      if (desired.has(cluster)) continue;
+      work.push({ name: cluster, stack, region, action: decide(stack, undefined) });
+    }
+
+    const healthy: { spec: ClusterSpec; stack: LiveStack }[] = [];
+    const tasks: Promise<void>[] = [];
+    for (const item of work) {
+      const { name, spec, stack, action } = item;
+      const extra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
+      if (running.has(name)) {
+        summary.push({ cluster: name, action: "busy" });
+        continue;
+      }
+      const status = statuses.get(name);
+      if (
+        action.kind === "apply" &&
+        status?.nextAttemptAt &&
+        Date.parse(status.nextAttemptAt) > now()
+      ) {
+        summary.push({ cluster: name, action: "backoff" });
+        continue;
+      }
+      switch (action.kind) {
+        case "none":
+          if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
+          else
+            summary.push({
+              cluster: name,
+              action: action.kind,
+              outcome: record(name, { kind: "ready", message: action.reason }, extra),
+            });
+          break;
+        case "suspended":
+          summary.push({
+            cluster: name,
+            action: action.kind,
+            outcome: record(name, { kind: "suspended" }, extra),
+          });
+          break;
+        case "stall":
+          summary.push({
+            cluster: name,
+            action: action.kind,
+            outcome: record(
+              name,
+              { kind: "stalled", reason: action.reason, message: action.message },
+              extra,
+            ),
+          });
+          break;
+        case "orphan":
+          summary.push({
+            cluster: name,
+            action: action.kind,
+            outcome: record(name, { kind: "orphaned", message: action.message }, extra),
+          });
+          break;
+        case "delete":
+          try {
+            if (stack && item.region)
+              await deleteStack(options.aws(item.region).cloudFormation, stack.stackName);
+            summary.push({
+              cluster: name,
+              action: action.kind,
+              outcome: record(name, { kind: "deleting", message: action.message }, extra),
+            });
+          } catch (error) {
+            summary.push({
+              cluster: name,
+              action: action.kind,
+              outcome: record(name, failure(error), extra),
+            });
+          }
+          break;
+        case "apply":
+        case "supervise": {
+          if (!spec) {
+            // A stack mid-operation whose manifest was deleted: it is not touched, only reported.
+            summary.push({
+              cluster: name,
+              action: action.kind,
+              outcome: record(
+                name,
+                {
+                  kind: "progressing",
+                  reason: REASON.RolloutInProgress,
+                  message: `stack is ${stack?.status}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
+                },
+                extra,
+              ),
+            });
+            break;
+          }
+          const limit = options.concurrency ?? 4;
+          if (running.size >= limit) {
+            if (!options.waitForRollouts) {
+              summary.push({ cluster: name, action: "deferred" });
+              break;
+            }
+            while (running.size >= limit) await Promise.race(running.values());
+          }
+          const attempted = action.kind === "apply";
+          record(
+            name,
+            {
+              kind: "progressing",
+              reason: attempted ? REASON.Progressing : REASON.RolloutInProgress,
+              message: action.reason,
+            },
+            { ...extra, attempted },
+          );
+          summary.push({ cluster: name, action: action.kind });
+          const task = (
+            attempted ? applyTask(spec, revision, signal) : superviseTask(spec, signal)
+          ).then(async (outcome) => {
+            const after = await listStackQuietly(options.aws(spec.region), spec.stackName);
+            record(name, outcome, { spec, ...(after ? { stack: after } : {}), attempted });
+            const entry = summary.find((s) => s.cluster === name);
+            if (entry) entry.outcome = outcome.kind;
+          });
+          const tracked = task.finally(() => running.delete(name));
+          running.set(name, tracked);
+          tasks.push(tracked);
+          break;
+        }
+      }
+    }
+
+    // In-sync clusters: health, batched per region.
+    const byRegion = new Map<string, typeof healthy>();
+    for (const h of healthy)
+      byRegion.set(h.spec.region, [...(byRegion.get(h.spec.region) ?? []), h]);
+    await Promise.all(
+      [...byRegion].map(async ([region, targets]) => {
+        let gates = new Map<string, GateResult>();
+        try {
+          gates = await probeRegionHealth(
+            options.aws(region),
+            targets,
+            options.etcd,
+            gateMemories,
+            now,
+          );
+        } catch (error) {
+          for (const t of targets)
+            summary.push({
+              cluster: t.spec.name,
+              action: "none",
+              outcome: record(t.spec.name, failure(error), t),
+            });
+          return;
+        }
+        for (const { spec, stack } of targets) {
+          const gate = gates.get(spec.name);
+          summary.push({
+            cluster: spec.name,
+            action: "none",
+            outcome: record(
+              spec.name,
+              {
+                kind: "ready",
+                message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
+                ...(gate ? { gate } : {}),
+              },
+              { spec, stack },
+            ),
+          });
+        }
+      }),
+    );
+    if (options.waitForRollouts) await Promise.all(tasks);
+    return finishPass(started, summary);
+  }
+
+  function finishPass(started: number, clusters: PassSummary["clusters"]): PassSummary {
+    return {
+      ...(current ? { revision: current.revision } : {}),
+      source: sourceStatus,
+      startedAt: new Date(started).toISOString(),
+      durationMs: now() - started,
+      clusters,
+    };
+  }
+
+  return {
+    pass,
+    statuses: () => [...statuses.values()].sort((a, b) => a.cluster.localeCompare(b.cluster)),
+    source: () => sourceStatus,
+    settle: async () => {
+      while (running.size > 0) await Promise.all([...running.values()]);
+    },
+    busy: () => [...running.keys()],
+  };
+}
+
+function cacheKey(spec: ClusterSpec): string {
+  const { source: _source, ...rest } = spec;
+  return `${spec.source.file}\u0000${JSON.stringify(rest)}`;
+}
+
+function failure(error: unknown): ReconcileOutcome {
+  if (error instanceof QuorateError && error.kind === "terminal") {
+    return { kind: "stalled", reason: REASON.StackNeedsOperator, message: describeError(error) };
+  }
+  return { kind: "transient", message: describeError(error) };
+}
+
+async function listStackQuietly(
+  aws: AwsClients,
+  stackName: string,
+): Promise<LiveStack | undefined> {
+  try {
+    return await describeStack(aws.cloudFormation, stackName);
+  } catch {
+    return undefined;
+  }
+}

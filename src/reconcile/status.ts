@@ -1,0 +1,192 @@
+// Each cluster's status, written in one place on the way out of a reconcile
+// (Flux's finalizeStatus): every outcome sets all four conditions, so no
+// cluster is ever "reconciling" without a reason and a message.
+import { formatGateResult, type GateResult } from "../etcd/gate.js";
+import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
+
+export interface ClusterStatus {
+  cluster: string;
+  stackName?: string;
+  region?: string;
+  /** Where the manifest is: FILE:LINE. */
+  source?: string;
+  conditions: Condition[];
+  /** The git revision this status reflects. */
+  observedRevision?: string;
+  /** The revision recorded on the stack by the last change that went through. */
+  lastAppliedRevision?: string;
+  /** The revision quorate last tried to apply, whether it went through or not. */
+  lastAttemptedRevision?: string;
+  stackStatus?: string;
+  templateSha256?: string;
+  /** One line: the last gate result. */
+  gate?: string;
+  /** Consecutive transient failures; the retry waits longer after each. */
+  failures: number;
+  /** ISO 8601: no new attempt before this (backoff). */
+  nextAttemptAt?: string;
+  lastReconciledAt?: string;
+}
+
+export type ReconcileOutcome =
+  /** In sync; `gate` when the members were probed. */
+  | { kind: "ready"; message: string; gate?: GateResult }
+  /** Applying or supervising, not finished (daemon mode reports this while a rollout runs). */
+  | { kind: "progressing"; reason: Reason; message: string }
+  | { kind: "applied"; message: string; gate?: GateResult }
+  | { kind: "gate-blocked"; message: string; gate?: GateResult }
+  | { kind: "rolled-back"; message: string; gate?: GateResult }
+  /** Needs a person: invalid manifest, a stack only an operator may fix. */
+  | { kind: "stalled"; reason: Reason; message: string }
+  | { kind: "suspended" }
+  | { kind: "orphaned"; message: string }
+  | { kind: "deleting"; message: string }
+  /** A failure that may pass: retried after a backoff. */
+  | { kind: "transient"; message: string };
+
+export interface StatusContext {
+  now: Date;
+  revision?: string;
+  /** Did this reconcile try to apply the revision? */
+  attempted?: boolean;
+  /** What the live stack says, when read. */
+  stack?: {
+    stackName: string;
+    status: string;
+    lastAppliedRevision?: string;
+    templateSha256?: string;
+  };
+  /** Backoff: base and cap in ms, and a number in [0,1) for jitter. */
+  backoff?: { baseMs: number; maxMs: number; random: number };
+}
+
+const FALSE = "False" as const;
+/** Outcomes retried after a growing, jittered backoff. */
+const RETRIED = new Set<ReconcileOutcome["kind"]>(["transient", "gate-blocked"]);
+const TRUE = "True" as const;
+
+export function nextStatus(
+  previous: ClusterStatus,
+  outcome: ReconcileOutcome,
+  ctx: StatusContext,
+): ClusterStatus {
+  const { now } = ctx;
+  let conditions = previous.conditions;
+  const set = (
+    type: Condition["type"],
+    status: Condition["status"],
+    reason: Reason,
+    message: string,
+  ) => {
+    conditions = setCondition(conditions, { type, status, reason, message }, now);
+  };
+  const next: ClusterStatus = {
+    ...previous,
+    failures: RETRIED.has(outcome.kind) ? previous.failures + 1 : 0,
+    lastReconciledAt: now.toISOString(),
+  };
+  delete next.nextAttemptAt;
+  if (ctx.revision) next.observedRevision = ctx.revision;
+  if (ctx.attempted && ctx.revision) next.lastAttemptedRevision = ctx.revision;
+  if (ctx.stack) {
+    next.stackName = ctx.stack.stackName;
+    next.stackStatus = ctx.stack.status;
+    if (ctx.stack.lastAppliedRevision) next.lastAppliedRevision = ctx.stack.lastAppliedRevision;
+    if (ctx.stack.templateSha256) next.templateSha256 = ctx.stack.templateSha256;
+  }
+
+  switch (outcome.kind) {
+    case "ready":
+    case "applied":
+      set("Ready", TRUE, REASON.Succeeded, outcome.message);
+      set("Reconciling", FALSE, REASON.Succeeded, "nothing to do");
+      set("Stalled", FALSE, REASON.Succeeded, "");
+      break;
+    case "progressing":
+      set("Ready", FALSE, outcome.reason, outcome.message);
+      set("Reconciling", TRUE, outcome.reason, outcome.message);
+      set("Stalled", FALSE, outcome.reason, "");
+      break;
+    case "gate-blocked":
+      set("Ready", FALSE, REASON.GateFailed, outcome.message);
+      set(
+        "Reconciling",
+        TRUE,
+        REASON.GateFailed,
+        `waiting for the health gate to pass before applying (attempt ${next.failures})`,
+      );
+      set("Stalled", FALSE, REASON.GateFailed, "");
+      break;
+    case "rolled-back":
+      set("Ready", FALSE, REASON.RolledBack, outcome.message);
+      set(
+        "Reconciling",
+        FALSE,
+        REASON.RolledBack,
+        "the revision was not applied; a new commit starts a new attempt",
+      );
+      set("Stalled", TRUE, REASON.RolledBack, outcome.message);
+      break;
+    case "stalled":
+      set("Ready", FALSE, outcome.reason, outcome.message);
+      set("Reconciling", FALSE, outcome.reason, "not retried until the cause is fixed");
+      set("Stalled", TRUE, outcome.reason, outcome.message);
+      break;
+    case "suspended":
+      set("Ready", FALSE, REASON.Suspended, "spec.suspend is true; nothing is applied");
+      set("Reconciling", FALSE, REASON.Suspended, "suspended");
+      set("Stalled", FALSE, REASON.Suspended, "");
+      break;
+    case "orphaned":
+      set("Ready", FALSE, REASON.Orphaned, outcome.message);
+      set("Reconciling", FALSE, REASON.Orphaned, "the manifest is gone");
+      set("Stalled", FALSE, REASON.Orphaned, "");
+      break;
+    case "deleting":
+      set("Ready", FALSE, REASON.Pruning, outcome.message);
+      set("Reconciling", TRUE, REASON.Pruning, outcome.message);
+      set("Stalled", FALSE, REASON.Pruning, "");
+      break;
+    case "transient":
+      set("Ready", FALSE, REASON.TransientError, outcome.message);
+      set(
+        "Reconciling",
+        TRUE,
+        REASON.TransientError,
+        `retrying after a backoff (attempt ${next.failures}): ${outcome.message}`,
+      );
+      set("Stalled", FALSE, REASON.TransientError, "");
+      break;
+  }
+  if (RETRIED.has(outcome.kind)) {
+    const backoff = ctx.backoff ?? { baseMs: 5_000, maxMs: 300_000, random: 0.5 };
+    const delay = Math.min(backoff.maxMs, backoff.baseMs * 2 ** (next.failures - 1));
+    // Jitter between half and all of the delay, so that retries of many clusters spread out.
+    const wait = Math.round(delay * (0.5 + backoff.random / 2));
+    next.nextAttemptAt = new Date(now.getTime() + wait).toISOString();
+  }
+
+  const gate = "gate" in outcome ? outcome.gate : undefined;
+  if (gate) {
+    next.gate = formatGateResult(gate);
+    set(
+      "HealthGatePassed",
+      gate.passed ? TRUE : FALSE,
+      gate.passed ? REASON.GatePassed : REASON.GateFailed,
+      next.gate,
+    );
+  } else if (!conditions.some((c) => c.type === "HealthGatePassed")) {
+    set("HealthGatePassed", "Unknown", REASON.GateUnknown, "not probed yet");
+  }
+  next.conditions = conditions;
+  return next;
+}
+
+export function initialStatus(cluster: string): ClusterStatus {
+  return { cluster, conditions: [], failures: 0 };
+}
+
+/** Whether a transient failure's backoff still holds the cluster back. */
+export function backingOff(status: ClusterStatus | undefined, now: Date): boolean {
+  return status?.nextAttemptAt !== undefined && Date.parse(status.nextAttemptAt) > now.getTime();
+}
