@@ -2,6 +2,7 @@
 import { applyCommand } from "./apply.js";
 import type { Command } from "./command.js";
 import { planCommand } from "./plan.js";
+import { reconcileCommand } from "./reconcile.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   renderCommand,
   planCommand,
   applyCommand,
+  reconcileCommand,
   schemaCommand,
 ];

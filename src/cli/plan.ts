@@ -1,5 +1,4 @@
 // quorate plan: what applying would do to each live stack, for terminals, pull requests and scripts.
-import { execFileSync } from "node:child_process";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { usage } from "../errors.js";
@@ -19,7 +18,7 @@ import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { AWS_FLAGS, AWS_FLAGS_HELP, amiFeedFor, awsSetup } from "./common.js";
 import { EXIT } from "./exitCodes.js";
-import { detectRevision } from "./revision.js";
+import { currentBranch, detectRevision } from "./revision.js";
 
 const HELP = `Usage: quorate plan [--repo DIR] [--path DIR] [--cluster NAME...] [--format text|markdown|json]
                     [--detailed-exitcode] [--keep] [--offline --base REF] [--comment github]
@@ -154,18 +153,6 @@ async function postComment(plan: Plan, ctx: CommandContext): Promise<void> {
     marker: PLAN_COMMENT_MARKER,
   });
   ctx.stderr.write(`pull request comment ${result.action}: ${result.url}\n`);
-}
-
-function currentBranch(dir: string): string {
-  try {
-    const name = execFileSync("git", ["-C", dir, "rev-parse", "--abbrev-ref", "HEAD"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-    }).trim();
-    return name && name !== "HEAD" ? name : "main";
-  } catch {
-    return "main";
-  }
 }
 
 function cacheDir(ctx: CommandContext, kind: string): string {

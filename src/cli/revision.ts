@@ -17,3 +17,16 @@ export function detectRevision(dir: string, paths: readonly string[]): string {
     return "unversioned";
   }
 }
+
+/** The checked-out branch of the repository holding `dir`; main when detached or not a repository. */
+export function currentBranch(dir: string): string {
+  try {
+    const name = execFileSync("git", ["-C", dir, "rev-parse", "--abbrev-ref", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return name && name !== "HEAD" ? name : "main";
+  } catch {
+    return "main";
+  }
+}

@@ -1,0 +1,133 @@
+// quorate reconcile --once: one pass for CI. Applies what was merged, waits for
+// the rollouts it starts, prints a summary, and fails loudly when it cannot.
+
+import { usage } from "../errors.js";
+import { conditionOf } from "../reconcile/conditions.js";
+import { createReconciler, type PassSummary } from "../reconcile/reconciler.js";
+import { eventLineWriter } from "../reconcile/rollout/events.js";
+import type { ClusterStatus } from "../reconcile/status.js";
+import { oneOf, parseCommandArgs } from "./args.js";
+import type { Command, CommandContext } from "./command.js";
+import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
+import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
+import { EXIT } from "./exitCodes.js";
+import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
+
+const HELP = `Usage: quorate reconcile --once [--repo URL|DIR] [--branch B] [--path DIR] [--format text|json]
+
+One reconcile pass, for CI after a merge: fetches the branch head (verifying its
+signature when asked), validates and renders every manifest, and for each
+cluster applies what changed through a gated, supervised rollout (as
+\`quorate apply\` does), waiting for every rollout it starts. Clusters are
+independent: an invalid manifest or a broken stack marks that cluster and the
+others go on. A deleted manifest leaves its stack orphaned unless it had
+prune: true and termination protection off.
+
+Options:
+  --once               required: run one pass and exit (\`quorate run\` loops)
+${SOURCE_FLAGS_HELP}
+  --format text|json   progress and summary for people, or JSON lines (default: text)
+  --concurrency N      clusters rolled out at once (default: 4)
+  --tick MS            observation interval while supervising (default: 1000)
+${AWS_FLAGS_HELP}
+${ETCD_FLAGS_HELP}
+  -h, --help           show this help
+
+Exit codes:
+  0   every cluster is Ready (applied, or already in sync)
+  1   the source could not be read or was refused (unsigned head), a manifest is
+      invalid, or a call failed
+  3   a health gate failed before execution; nothing was executed for that cluster
+  4   a rollout failed and its stack rolled back
+  5   a stack needs a person (for example UPDATE_ROLLBACK_FAILED)
+  64  usage error
+`;
+
+export const reconcileCommand: Command = {
+  name: "reconcile",
+  summary: "one GitOps pass for CI: apply what was merged, wait, summarize",
+  help: HELP,
+  async run(args, ctx) {
+    const { values } = parseCommandArgs("reconcile", args, {
+      ...SOURCE_FLAGS,
+      ...AWS_FLAGS,
+      ...ETCD_FLAGS,
+      once: { type: "boolean" },
+      format: { type: "string" },
+      concurrency: { type: "string" },
+      tick: { type: "string" },
+    });
+    if (!values.once)
+      throw usage("quorate reconcile needs --once", "for a long-running loop use `quorate run`");
+    const format = oneOf("reconcile", "format", values.format, ["text", "json"] as const, "text");
+    const { source, path } = sourceFromFlags(values, ctx);
+    const { clients, amiFeed } = awsSetup(values, ctx);
+    const write = (text: string) => ctx.stdout.write(text);
+    const reconciler = createReconciler({
+      source,
+      path,
+      aws: clients,
+      amiFeed,
+      etcd: etcdClientOptions(values, ctx.cwd),
+      onEvent: eventLineWriter(write, format),
+      waitForRollouts: true,
+      ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+      ...(values.tick ? { tickMs: Number(values.tick) } : {}),
+    });
+    const summary = await reconciler.pass(ctx.signal);
+    await reconciler.settle();
+    const statuses = reconciler.statuses();
+    report(ctx, format, summary, statuses);
+    return exitCode(summary, statuses);
+  },
+};
+
+function report(
+  ctx: CommandContext,
+  format: "text" | "json",
+  summary: PassSummary,
+  statuses: ClusterStatus[],
+): void {
+  if (format === "json") {
+    ctx.stdout.write(`${JSON.stringify({ type: "summary", ...summary, statuses })}\n`);
+    return;
+  }
+  const source = summary.source;
+  ctx.stdout.write(
+    source.ok
+      ? `\nrevision ${source.revision?.slice(0, 12)} (${source.subject ?? ""}) from ${source.repo}\n`
+      : `\nsource ${source.repo}: ${source.reason}: ${source.message}${source.revision ? ` (kept reconciling ${source.revision.slice(0, 12)})` : ""}\n`,
+  );
+  for (const status of statuses) {
+    const ready = conditionOf(status.conditions, "Ready");
+    const gate = conditionOf(status.conditions, "HealthGatePassed");
+    const state = ready?.status === "True" ? "Ready" : (ready?.reason ?? "Unknown");
+    ctx.stdout.write(
+      `  ${status.cluster.padEnd(20)} ${state.padEnd(24)} ${status.stackStatus ?? "-"}`.trimEnd(),
+    );
+    ctx.stdout.write(gate?.status === "True" ? "  gate passed\n" : "\n");
+    if (ready?.status !== "True" && ready?.message) ctx.stdout.write(`      ${ready.message}\n`);
+  }
+}
+
+function exitCode(summary: PassSummary, statuses: ClusterStatus[]): number {
+  if (!summary.source.ok && !summary.revision) return EXIT.error;
+  let code: number = summary.source.ok ? EXIT.ok : EXIT.error;
+  for (const status of statuses) {
+    const ready = conditionOf(status.conditions, "Ready");
+    if (ready?.status === "True") continue;
+    const reason = ready?.reason;
+    const next =
+      reason === "StackNeedsOperator" || reason === "FailedCreate"
+        ? EXIT.needsOperator
+        : reason === "RolledBack"
+          ? EXIT.rolledBack
+          : reason === "HealthGateFailed"
+            ? EXIT.gateBlocked
+            : reason === "Suspended" || reason === "Orphaned"
+              ? EXIT.ok
+              : EXIT.error;
+    code = Math.max(code, next);
+  }
+  return code;
+}

@@ -1,0 +1,72 @@
+// Flags that say where the manifests come from, shared by `reconcile` and `run`.
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { usage } from "../errors.js";
+import { createGitSource, type GitSource } from "../source/git.js";
+import type { SignaturePolicy } from "../source/signatures.js";
+import type { CommandContext } from "./command.js";
+import { currentBranch } from "./revision.js";
+
+export const SOURCE_FLAGS = {
+  repo: { type: "string" },
+  branch: { type: "string" },
+  path: { type: "string" },
+  "cache-dir": { type: "string" },
+  "verify-signatures": { type: "boolean" },
+  "allowed-signers": { type: "string" },
+  keyring: { type: "string" },
+} as const;
+
+export const SOURCE_FLAGS_HELP = `  --repo URL|DIR       git remote, bare repository or working directory (default: .)
+  --branch B           branch to reconcile (default: the working directory's branch, else main)
+  --path DIR           manifests inside the repository (default: clusters)
+  --cache-dir DIR      where clones and checkouts are kept (default: ~/.cache/quorate/git)
+  --verify-signatures  refuse a head commit that is unsigned or signed by an untrusted key;
+                       with --allowed-signers FILE (ssh) or --keyring FILE|DIR (gpg)`;
+
+export interface SourceFlags {
+  repo?: string | undefined;
+  branch?: string | undefined;
+  path?: string | undefined;
+  "cache-dir"?: string | undefined;
+  "verify-signatures"?: boolean | undefined;
+  "allowed-signers"?: string | undefined;
+  keyring?: string | undefined;
+}
+
+export function sourceFromFlags(
+  flags: SourceFlags,
+  ctx: CommandContext,
+): { source: GitSource; path: string } {
+  const repo = flags.repo ?? ".";
+  const local = !/^[a-z+]+:\/\//.test(repo) && !/^[^/]+@[^/]+:/.test(repo);
+  const branch = flags.branch ?? (local ? currentBranch(resolve(ctx.cwd, repo)) : "main");
+  const cacheDir =
+    flags["cache-dir"] ??
+    join(ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quorate", "git");
+  return {
+    source: createGitSource({
+      repo,
+      branch,
+      cacheDir,
+      cwd: ctx.cwd,
+      verify: signaturePolicy(flags, ctx),
+    }),
+    path: flags.path ?? "clusters",
+  };
+}
+
+function signaturePolicy(flags: SourceFlags, ctx: CommandContext): SignaturePolicy | undefined {
+  const signers = flags["allowed-signers"];
+  const keyring = flags.keyring;
+  if (!flags["verify-signatures"]) {
+    if (signers || keyring) throw usage("--allowed-signers and --keyring need --verify-signatures");
+    return undefined;
+  }
+  if (signers && keyring) throw usage("give --allowed-signers (ssh) or --keyring (gpg), not both");
+  if (signers) return { mode: "ssh", allowedSigners: resolve(ctx.cwd, signers) };
+  if (keyring) return { mode: "gpg", keyring: resolve(ctx.cwd, keyring) };
+  throw usage(
+    "--verify-signatures needs --allowed-signers FILE (ssh signatures) or --keyring FILE|DIR (gpg)",
+  );
+}
