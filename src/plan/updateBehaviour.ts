@@ -10,6 +10,7 @@ import {
   propertyUpdateBehaviour,
   type UpdateBehaviour,
 } from "../render/resourceSpec.js";
+import { RENDERED_TYPES_BEHAVIOUR } from "./renderedTypesBehaviour.js";
 
 export type { UpdateBehaviour };
 
@@ -39,6 +40,15 @@ export function serviceSpecUpdateBehaviour(): UpdateBehaviourLookup {
 }
 
 function lookup(resourceType: string, propertyPath: readonly string[]): UpdateBehaviour {
+  // The types quorate renders are answered from a built-in table (checked against the
+  // specification by a test), so a one-off plan does not pay the specification's load.
+  const known = RENDERED_TYPES_BEHAVIOUR[resourceType];
+  if (known) {
+    for (let n = propertyPath.length; n >= 1; n--) {
+      const behaviour = known[propertyPath.slice(0, n).join(".")];
+      if (behaviour) return behaviour;
+    }
+  }
   const spec = loadResourceSpec();
   if (!spec.resource(resourceType)) return "conditional";
   for (let n = propertyPath.length; n >= 1; n--) {
