@@ -1,0 +1,79 @@
+// A typed client of the local cloud's admin API, for tests, the demo and
+// `quorate local status`.
+import type {
+  FaultList,
+  InstanceFaultAction,
+  LocalCloudSnapshot,
+  ResourceFaultRequest,
+  SignalFaultRequest,
+  ThrottleRequest,
+} from "./adminTypes.js";
+
+export class LocalCloudAdmin {
+  constructor(readonly endpoint: string) {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.endpoint}${path}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : {};
+    if (!response.ok) {
+      const message = (parsed as { error?: string }).error ?? text;
+      throw new Error(`local cloud admin ${method} ${path}: HTTP ${response.status}: ${message}`);
+    }
+    return parsed as T;
+  }
+
+  health(): Promise<{ status: string; endpoint: string; pid: number }> {
+    return this.call("GET", "/_quorate/health");
+  }
+
+  /** API calls served, by "service:Action" (e.g. "cloudformation:DescribeStacks"). */
+  async counters(): Promise<Record<string, number>> {
+    return (await this.call<{ counters: Record<string, number> }>("GET", "/_quorate/counters"))
+      .counters;
+  }
+
+  async resetCounters(): Promise<void> {
+    await this.call("POST", "/_quorate/counters/reset");
+  }
+
+  state(): Promise<LocalCloudSnapshot> {
+    return this.call("GET", "/_quorate/state");
+  }
+
+  faults(): Promise<FaultList> {
+    return this.call("GET", "/_quorate/faults");
+  }
+
+  async clearFaults(): Promise<void> {
+    await this.call("DELETE", "/_quorate/faults");
+  }
+
+  /** The next `count` calls of service:Action get Throttling ("Rate exceeded"); the SDK retries them. */
+  async throttle(request: ThrottleRequest): Promise<void> {
+    await this.call("POST", "/_quorate/faults/throttle", request);
+  }
+
+  /** Drops or delays resource signals: all of them, or one instance's. */
+  async signalFault(request: SignalFaultRequest): Promise<void> {
+    await this.call("POST", "/_quorate/faults/signals", request);
+  }
+
+  /** Fails a resource operation of a stack (create, update, rollback or delete). */
+  async resourceFault(request: ResourceFaultRequest): Promise<void> {
+    await this.call("POST", "/_quorate/faults/resources", request);
+  }
+
+  /** kill / pause / resume / restart the instance's etcd; fail marks the instance impaired, recover clears it. */
+  async instance(
+    instanceId: string,
+    action: InstanceFaultAction,
+    options: { signal?: NodeJS.Signals } = {},
+  ): Promise<void> {
+    await this.call("POST", `/_quorate/instances/${instanceId}/${action}`, options);
+  }
+}

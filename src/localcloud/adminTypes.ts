@@ -1,0 +1,78 @@
+// The JSON of the local cloud's admin API (/_quorate/...), shared by the
+// server (admin.ts) and its typed client (adminClient.ts).
+import type { FaultList, ResourcePhase } from "./faults.js";
+
+export interface StackSummary {
+  stackName: string;
+  stackId: string;
+  status: string;
+  statusReason?: string;
+  operation?: { kind: string; stage: string; halted: boolean; step?: string };
+  resources: { logicalId: string; type: string; physicalId?: string; status: string }[];
+  changeSets: { name: string; status: string; executionStatus: string }[];
+}
+
+export interface GroupSummary {
+  name: string;
+  stackId: string;
+  minSize: number;
+  maxSize: number;
+  desiredCapacity: number;
+  launchTemplate: { id: string; version: string };
+  suspendedProcesses: string[];
+  heldBy?: string;
+  instances: {
+    instanceId: string;
+    lifecycleState: string;
+    healthStatus: string;
+    version: number;
+  }[];
+}
+
+export interface InstanceSummary {
+  instanceId: string;
+  group?: string;
+  state: string;
+  privateIp: string;
+  imageId: string;
+  phase?: string;
+  phaseDetail?: string;
+  pid?: number;
+}
+
+export interface LocalCloudSnapshot {
+  endpoint: string;
+  dataDir: string;
+  network: string;
+  timeScale: number;
+  pid: number;
+  startedAt: string;
+  stacks: StackSummary[];
+  groups: GroupSummary[];
+  instances: InstanceSummary[];
+}
+
+export interface ThrottleRequest {
+  service: "cloudformation" | "autoscaling" | "ec2";
+  action: string;
+  count: number;
+}
+
+export interface SignalFaultRequest {
+  mode: "drop" | "delay";
+  instanceId?: string;
+  delayMs?: number;
+  count?: number;
+}
+
+export interface ResourceFaultRequest {
+  stackName: string;
+  logicalId: string;
+  phase: ResourcePhase;
+  count?: number;
+  message?: string;
+}
+
+export type InstanceFaultAction = "kill" | "pause" | "resume" | "restart" | "fail" | "recover";
+
+export type { FaultList };

@@ -1,0 +1,248 @@
+// The Auto Scaling actions the local cloud serves, in the SDK's shapes.
+// https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_Operations.html
+
+import type {
+  AutoScalingGroup,
+  AutoScalingInstanceDetails,
+  CompleteLifecycleActionType,
+  DescribeAutoScalingInstancesType,
+  DescribeLifecycleHooksType,
+  Instance,
+  LifecycleHook,
+  RecordLifecycleActionHeartbeatType,
+} from "@aws-sdk/client-auto-scaling";
+import * as sdk from "@aws-sdk/client-auto-scaling";
+import { ACCOUNT_ID } from "../ids.js";
+import { AwsError, validationError } from "../protocol/awsError.js";
+import type { ServiceDefinition } from "../protocol/dispatch.js";
+import { paginate } from "../protocol/pagination.js";
+import type { GroupInstanceRecord, GroupRecord, LifecycleActionRecord } from "../state/model.js";
+import type { World } from "../world.js";
+import { heartbeat, openAction } from "./hooks.js";
+
+function instanceOutput(world: World, group: GroupRecord, i: GroupInstanceRecord): Instance {
+  const record = world.store.instances.get(i.instanceId);
+  return {
+    InstanceId: i.instanceId,
+    InstanceType: record?.instanceType ?? "t3.micro",
+    AvailabilityZone: i.availabilityZone,
+    LifecycleState: i.lifecycleState,
+    HealthStatus: i.healthStatus,
+    LaunchTemplate: {
+      LaunchTemplateId: record?.launchTemplate.id ?? group.launchTemplate.id,
+      LaunchTemplateName: record?.launchTemplate.name ?? group.launchTemplate.name,
+      Version: String(i.launchTemplateVersion),
+    },
+    ProtectedFromScaleIn: i.protectedFromScaleIn,
+  };
+}
+
+export function groupOutput(world: World, group: GroupRecord): AutoScalingGroup {
+  const zones = [...new Set(group.instances.map((i) => i.availabilityZone))].sort();
+  const out: AutoScalingGroup = {
+    AutoScalingGroupName: group.name,
+    AutoScalingGroupARN: group.arn,
+    LaunchTemplate: {
+      LaunchTemplateId: group.launchTemplate.id,
+      LaunchTemplateName: group.launchTemplate.name,
+      Version: group.launchTemplate.version,
+    },
+    MinSize: group.minSize,
+    MaxSize: group.maxSize,
+    DesiredCapacity: group.desiredCapacity,
+    DefaultCooldown: 300,
+    AvailabilityZones: group.availabilityZones.length > 0 ? group.availabilityZones : zones,
+    LoadBalancerNames: [],
+    TargetGroupARNs: [],
+    HealthCheckType: group.healthCheckType,
+    HealthCheckGracePeriod: group.healthCheckGracePeriod,
+    Instances: group.instances.map((i) => instanceOutput(world, group, i)),
+    CreatedTime: new Date(group.createdAt),
+    SuspendedProcesses: group.suspended.map((p) => ({
+      ProcessName: p.name,
+      SuspensionReason: p.reason,
+    })),
+    VPCZoneIdentifier: group.vpcZoneIdentifier.join(","),
+    EnabledMetrics: [],
+    Tags: group.tags.map((t) => ({
+      ResourceId: group.name,
+      ResourceType: "auto-scaling-group",
+      Key: t.Key,
+      Value: t.Value,
+      PropagateAtLaunch: t.PropagateAtLaunch,
+    })),
+    TerminationPolicies: ["Default"],
+    NewInstancesProtectedFromScaleIn: false,
+    ServiceLinkedRoleARN: `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+    CapacityRebalance: false,
+    TrafficSources: [],
+  };
+  if (group.heldBy === "deletion") out.Status = "Delete in progress";
+  return out;
+}
+
+function requireGroup(world: World, name: string | undefined): GroupRecord {
+  const group = world.store.groups.get(name ?? "");
+  if (!group) {
+    throw validationError(
+      `AutoScalingGroup name not found - AutoScalingGroup ${name ?? ""} not found`,
+    );
+  }
+  return group;
+}
+
+function maxRecords(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value < 1 || value > 100) {
+    throw validationError(
+      `1 validation error detected: Value '${value}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100`,
+    );
+  }
+  return value;
+}
+
+/** The open action of a CompleteLifecycleAction / RecordLifecycleActionHeartbeat call. */
+function actionFor(
+  world: World,
+  input: {
+    AutoScalingGroupName?: string;
+    LifecycleHookName?: string;
+    InstanceId?: string;
+    LifecycleActionToken?: string;
+  },
+): { group: GroupRecord; action: LifecycleActionRecord } {
+  const now = world.now();
+  const missing = () =>
+    validationError(
+      input.LifecycleActionToken
+        ? `No active Lifecycle Action found with token ${input.LifecycleActionToken}`
+        : `No active Lifecycle Action found with instance ID ${input.InstanceId ?? ""}`,
+    );
+  if (!input.InstanceId && !input.LifecycleActionToken) {
+    throw validationError("Either InstanceId or LifecycleActionToken must be specified");
+  }
+  const group = world.store.groups.get(input.AutoScalingGroupName ?? "");
+  if (!group) throw missing();
+  for (const instance of group.instances) {
+    if (input.InstanceId && instance.instanceId !== input.InstanceId) continue;
+    const action = openAction(
+      instance,
+      input.LifecycleHookName ?? "",
+      now,
+      input.LifecycleActionToken,
+    );
+    if (action) return { group, action };
+  }
+  throw missing();
+}
+
+export function autoScalingService(world: World): ServiceDefinition {
+  return {
+    service: "autoscaling",
+    envelope: { ec2: false, xmlNamespace: "http://autoscaling.amazonaws.com/doc/2011-01-01/" },
+    sdk: sdk as unknown as Record<string, unknown>,
+    handlers: {
+      DescribeAutoScalingGroups: (
+        input: sdk.AutoScalingGroupNamesType,
+      ): sdk.AutoScalingGroupsType => {
+        const names = input.AutoScalingGroupNames;
+        const groups = [...world.store.groups.values()]
+          .filter((g) => !names || names.length === 0 || names.includes(g.name))
+          .sort((a, b) => a.name.localeCompare(b.name));
+        const size = maxRecords(input.MaxRecords, world.settings.pageSize.groups);
+        const page = paginate(groups, input.NextToken, size, (g) => g.name, "InvalidNextToken");
+        return {
+          AutoScalingGroups: page.items.map((g) => groupOutput(world, g)),
+          ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+        };
+      },
+      DescribeAutoScalingInstances: (
+        input: DescribeAutoScalingInstancesType,
+      ): sdk.AutoScalingInstancesType => {
+        const ids = input.InstanceIds;
+        const all: AutoScalingInstanceDetails[] = [];
+        for (const group of [...world.store.groups.values()].sort((a, b) =>
+          a.name.localeCompare(b.name),
+        )) {
+          for (const i of group.instances) {
+            if (ids && ids.length > 0 && !ids.includes(i.instanceId)) continue;
+            const out = instanceOutput(world, group, i);
+            all.push({
+              ...out,
+              AutoScalingGroupName: group.name,
+              // This call reports health in capitals, unlike DescribeAutoScalingGroups.
+              HealthStatus: i.healthStatus.toUpperCase(),
+              LifecycleState: i.lifecycleState,
+            } as AutoScalingInstanceDetails);
+          }
+        }
+        const size = maxRecords(input.MaxRecords, world.settings.pageSize.groups);
+        const page = paginate(
+          all,
+          input.NextToken,
+          size,
+          (i) => i.InstanceId ?? "",
+          "InvalidNextToken",
+        );
+        return {
+          AutoScalingInstances: page.items,
+          ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+        };
+      },
+      DescribeLifecycleHooks: (
+        input: DescribeLifecycleHooksType,
+      ): sdk.DescribeLifecycleHooksAnswer => {
+        const group = requireGroup(world, input.AutoScalingGroupName);
+        const names = input.LifecycleHookNames;
+        const hooks: LifecycleHook[] = group.hooks
+          .filter((h) => !names || names.length === 0 || names.includes(h.name))
+          .map((h) => ({
+            LifecycleHookName: h.name,
+            AutoScalingGroupName: group.name,
+            LifecycleTransition: h.transition,
+            HeartbeatTimeout: h.heartbeatTimeoutSeconds,
+            GlobalTimeout: Math.min(100 * h.heartbeatTimeoutSeconds, 172_800),
+            DefaultResult: h.defaultResult,
+            ...(h.notificationMetadata ? { NotificationMetadata: h.notificationMetadata } : {}),
+          }));
+        return { LifecycleHooks: hooks };
+      },
+      CompleteLifecycleAction: (input: CompleteLifecycleActionType) => {
+        const result = input.LifecycleActionResult;
+        if (result !== "CONTINUE" && result !== "ABANDON") {
+          throw validationError(
+            `Invalid LifecycleActionResult ${result ?? ""}: must be CONTINUE or ABANDON`,
+          );
+        }
+        const { group, action } = actionFor(world, input);
+        action.result = result;
+        world.store.touch(group.owner);
+        world.kick();
+        return {};
+      },
+      RecordLifecycleActionHeartbeat: (input: RecordLifecycleActionHeartbeatType) => {
+        const { group, action } = actionFor(world, input);
+        const hook = group.hooks.find((h) => h.name === action.hookName);
+        heartbeat(action, hook, world.now(), world.settings.timeScale);
+        world.store.touch(group.owner);
+        world.kick();
+        return {};
+      },
+      SetInstanceHealth: (input: sdk.SetInstanceHealthQuery) => {
+        const group = [...world.store.groups.values()].find((g) =>
+          g.instances.some((i) => i.instanceId === input.InstanceId),
+        );
+        const instance = group?.instances.find((i) => i.instanceId === input.InstanceId);
+        if (!group || !instance)
+          throw new AwsError(
+            "ValidationError",
+            `Instance Id not found - No managed instance found for instance ID ${input.InstanceId ?? ""}`,
+          );
+        instance.healthStatus = input.HealthStatus === "Unhealthy" ? "Unhealthy" : "Healthy";
+        world.store.touch(group.owner);
+        world.kick();
+        return {};
+      },
+    },
+  };
+}

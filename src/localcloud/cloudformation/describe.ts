@@ -1,0 +1,214 @@
+// The read side of CloudFormation: stacks, events, resources, change sets and
+// templates in the SDK's output shapes.
+import type {
+  Change,
+  ChangeSetSummary,
+  DescribeChangeSetInput,
+  DescribeChangeSetOutput,
+  DescribeStackEventsInput,
+  DescribeStackEventsOutput,
+  DescribeStackResourcesInput,
+  DescribeStackResourcesOutput,
+  DescribeStacksInput,
+  DescribeStacksOutput,
+  GetTemplateInput,
+  GetTemplateOutput,
+  ListChangeSetsInput,
+  ListChangeSetsOutput,
+  Stack,
+  StackEvent,
+} from "@aws-sdk/client-cloudformation";
+import { validationError } from "../protocol/awsError.js";
+import { paginate } from "../protocol/pagination.js";
+import type { ChangeSetRecord, ResourceChangeRecord, StackRecord } from "../state/model.js";
+import type { World } from "../world.js";
+import { findChangeSet } from "./stackActions.js";
+import { findStack, requireStack } from "./stacks.js";
+
+export function stackOutput(stack: StackRecord): Stack {
+  const out: Stack = {
+    StackId: stack.stackId,
+    StackName: stack.stackName,
+    Parameters: stack.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    CreationTime: new Date(stack.createdAt),
+    RollbackConfiguration: {},
+    StackStatus: stack.status as Stack["StackStatus"],
+    DisableRollback: stack.disableRollback,
+    NotificationARNs: [],
+    Capabilities: stack.capabilities as Stack["Capabilities"],
+    Outputs: stack.outputs.map((o) => ({
+      OutputKey: o.key,
+      OutputValue: o.value,
+      ...(o.description ? { Description: o.description } : {}),
+    })),
+    Tags: stack.tags.map((t) => ({ Key: t.Key, Value: t.Value })),
+    EnableTerminationProtection: stack.terminationProtection,
+    DriftInformation: { StackDriftStatus: "NOT_CHECKED" },
+  };
+  if (stack.lastChangeSetId) out.ChangeSetId = stack.lastChangeSetId;
+  if (stack.description) out.Description = stack.description;
+  if (stack.statusReason) out.StackStatusReason = stack.statusReason;
+  if (stack.updatedAt) out.LastUpdatedTime = new Date(stack.updatedAt);
+  if (stack.deletedAt) out.DeletionTime = new Date(stack.deletedAt);
+  return out;
+}
+
+export function describeStacks(world: World, input: DescribeStacksInput): DescribeStacksOutput {
+  if (input.StackName) return { Stacks: [stackOutput(requireStack(world, input.StackName))] };
+  const live = [...world.store.stacks.values()]
+    .filter((s) => s.status !== "DELETE_COMPLETE")
+    .sort((a, b) => b.createdAt - a.createdAt || a.stackId.localeCompare(b.stackId));
+  const page = paginate(live, input.NextToken, world.settings.pageSize.stacks, (s) => s.stackId);
+  return {
+    Stacks: page.items.map(stackOutput),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+}
+
+export function describeStackEvents(
+  world: World,
+  input: DescribeStackEventsInput,
+): DescribeStackEventsOutput {
+  const stack = requireStack(world, input.StackName);
+  const newestFirst = [...stack.events].reverse();
+  const page = paginate(
+    newestFirst,
+    input.NextToken,
+    world.settings.pageSize.events,
+    (e) => e.eventId,
+  );
+  const events: StackEvent[] = page.items.map((e) => {
+    const out: StackEvent = {
+      StackId: stack.stackId,
+      EventId: e.eventId,
+      StackName: stack.stackName,
+      LogicalResourceId: e.logicalId,
+      ResourceType: e.resourceType,
+      Timestamp: new Date(e.timestamp),
+      ResourceStatus: e.status as StackEvent["ResourceStatus"],
+    };
+    if (e.physicalId !== undefined) out.PhysicalResourceId = e.physicalId;
+    if (e.reason !== undefined) out.ResourceStatusReason = e.reason;
+    if (e.properties !== undefined) out.ResourceProperties = e.properties;
+    if (e.clientRequestToken !== undefined) out.ClientRequestToken = e.clientRequestToken;
+    return out;
+  });
+  return { StackEvents: events, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
+}
+
+export function describeStackResources(
+  world: World,
+  input: DescribeStackResourcesInput,
+): DescribeStackResourcesOutput {
+  let stack: StackRecord | undefined;
+  if (input.StackName) stack = requireStack(world, input.StackName);
+  else if (input.PhysicalResourceId) {
+    stack = [...world.store.stacks.values()].find((s) =>
+      Object.values(s.resources).some((r) => r.physicalId === input.PhysicalResourceId),
+    );
+    if (!stack) throw validationError(`Stack for ${input.PhysicalResourceId} does not exist`);
+  } else {
+    throw validationError("Either StackName or PhysicalResourceId must be specified.");
+  }
+  const found = stack;
+  const resources = Object.values(found.resources).filter(
+    (r) => !input.LogicalResourceId || r.logicalId === input.LogicalResourceId,
+  );
+  return {
+    StackResources: resources.map((r) => ({
+      StackName: found.stackName,
+      StackId: found.stackId,
+      LogicalResourceId: r.logicalId,
+      ResourceType: r.type,
+      Timestamp: new Date(r.updatedAt),
+      ResourceStatus: r.status,
+      DriftInformation: { StackResourceDriftStatus: "NOT_CHECKED" },
+      ...(r.physicalId ? { PhysicalResourceId: r.physicalId } : {}),
+      ...(r.statusReason ? { ResourceStatusReason: r.statusReason } : {}),
+    })),
+  };
+}
+
+function changeOutput(change: ResourceChangeRecord, withValues: boolean): Change {
+  const rc = structuredClone(change);
+  if (!withValues) {
+    delete rc.BeforeContext;
+    delete rc.AfterContext;
+    for (const d of rc.Details) {
+      delete d.Target.BeforeValue;
+      delete d.Target.AfterValue;
+    }
+  }
+  return { Type: "Resource", ResourceChange: rc as Change["ResourceChange"] };
+}
+
+export function describeChangeSet(
+  world: World,
+  input: DescribeChangeSetInput,
+): DescribeChangeSetOutput {
+  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+  const computed = changeSet.status === "CREATE_COMPLETE" || changeSet.status === "FAILED";
+  const changes = computed ? changeSet.changes : [];
+  const page = paginate(
+    changes.map((c, i) => ({ c, i })),
+    input.NextToken,
+    world.settings.pageSize.changeSets,
+    (x) => String(x.i),
+  );
+  const out: DescribeChangeSetOutput = {
+    ChangeSetName: changeSet.name,
+    ChangeSetId: changeSet.id,
+    StackId: stack.stackId,
+    StackName: stack.stackName,
+    Parameters: changeSet.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    CreationTime: new Date(changeSet.createdAt),
+    ExecutionStatus: changeSet.executionStatus,
+    Status: changeSet.status,
+    NotificationARNs: [],
+    RollbackConfiguration: {},
+    Capabilities: changeSet.capabilities as DescribeChangeSetOutput["Capabilities"],
+    Tags: changeSet.tags.map((t) => ({ Key: t.Key, Value: t.Value })),
+    Changes: page.items.map((x) => changeOutput(x.c, input.IncludePropertyValues === true)),
+    IncludeNestedStacks: false,
+  };
+  if (changeSet.description) out.Description = changeSet.description;
+  if (changeSet.statusReason) out.StatusReason = changeSet.statusReason;
+  if (page.nextToken) out.NextToken = page.nextToken;
+  return out;
+}
+
+function summaryOf(stack: StackRecord, cs: ChangeSetRecord): ChangeSetSummary {
+  const out: ChangeSetSummary = {
+    StackId: stack.stackId,
+    StackName: stack.stackName,
+    ChangeSetId: cs.id,
+    ChangeSetName: cs.name,
+    ExecutionStatus: cs.executionStatus,
+    Status: cs.status,
+    CreationTime: new Date(cs.createdAt),
+    IncludeNestedStacks: false,
+  };
+  if (cs.statusReason) out.StatusReason = cs.statusReason;
+  if (cs.description) out.Description = cs.description;
+  return out;
+}
+
+export function listChangeSets(world: World, input: ListChangeSetsInput): ListChangeSetsOutput {
+  const stack = requireStack(world, input.StackName);
+  const listed = stack.changeSets.filter((c) => !c.executed);
+  const page = paginate(listed, input.NextToken, world.settings.pageSize.changeSets, (c) => c.id);
+  return {
+    Summaries: page.items.map((c) => summaryOf(stack, c)),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+}
+
+export function getTemplate(world: World, input: GetTemplateInput): GetTemplateOutput {
+  if (input.ChangeSetName) {
+    const { changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+    return { TemplateBody: changeSet.templateBody, StagesAvailable: ["Original", "Processed"] };
+  }
+  const stack = findStack(world, input.StackName ?? "");
+  if (!stack) throw validationError(`Stack with id ${input.StackName ?? ""} does not exist`);
+  return { TemplateBody: stack.templateBody ?? "{}", StagesAvailable: ["Original", "Processed"] };
+}

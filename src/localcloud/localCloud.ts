@@ -1,0 +1,201 @@
+// startLocalCloud: the local cloud in-process (tests) or as the daemon behind
+// `quorate local up`. State under <dataDir>/state, instance data under
+// <dataDir>/instances; starting again on the same data directory restores
+// every stack, change set and instance and carries in-flight operations on.
+import { join, resolve } from "node:path";
+import { LocalCloudAdmin } from "./adminClient.js";
+import { autoScalingService } from "./autoscaling/api.js";
+import { cloudFormationService } from "./cloudformation/api.js";
+import { Driver, signalFromInstance } from "./driver.js";
+import { ec2Service } from "./ec2/api.js";
+import { recordPhase, tagMap } from "./ec2/instances.js";
+import { Faults } from "./faults.js";
+import { createInstanceRuntime, type InstanceHost, type RuntimeRecord } from "./instances/index.js";
+import { startServer } from "./server.js";
+import { applySignalFault } from "./signalFaults.js";
+import { Store } from "./state/store.js";
+import { type LogEvent, World, type WorldSettings } from "./world.js";
+
+export interface LocalCloudOptions {
+  /** Default 4566; 0 picks a free port (tests). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default .quorate/local. */
+  dataDir?: string;
+  /**
+   * Multiplies every AWS-side duration (PauseTime, CreationPolicy Timeout,
+   * HeartbeatTimeout). Default 1. With 0.01, a PT10M timeout lasts 6 s.
+   */
+  timeScale?: number;
+  /** Stand-in for EC2 boot time before an instance's bootstrap runs. Default 1000 ms. */
+  bootDelayMs?: number;
+  /** How long each resource operation takes, so that its IN_PROGRESS status can be seen. Default 200 ms. */
+  operationDelayMs?: number;
+  /** Instances get the loopback addresses after this one. Default 127.0.1.0; tests pick their own. */
+  network?: string;
+  /** Port of each instance's metadata service on its own address. Default 8169. */
+  imdsPort?: number;
+  /** etcd binary; default "etcd" from PATH. */
+  etcdBinary?: string;
+  /** SIGTERM, then SIGKILL after this long. Default 5000 ms. */
+  stopGraceMs?: number;
+  /** Scale tests: instances without etcd, which signal right after boot. */
+  withoutEtcd?: boolean;
+  /** Page sizes of the paginated APIs (tests make them small to exercise pagination). */
+  pageSize?: Partial<WorldSettings["pageSize"]>;
+  log?: (event: LogEvent) => void;
+}
+
+export interface LocalCloud {
+  /** http://127.0.0.1:<port>, for AWS_ENDPOINT_URL or a client's `endpoint`. */
+  endpoint: string;
+  port: number;
+  dataDir: string;
+  admin: LocalCloudAdmin;
+  /** Stops the server and every instance process; the state stays on disk. */
+  close(): Promise<void>;
+  /**
+   * Stops serving without stopping instance processes or writing anything
+   * more: what a kill -9 leaves behind, for crash tests in one process.
+   */
+  crash(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  port: 4566,
+  host: "127.0.0.1",
+  dataDir: ".quorate/local",
+  timeScale: 1,
+  bootDelayMs: 1000,
+  operationDelayMs: 200,
+  network: "127.0.1.0",
+  imdsPort: 8169,
+  stopGraceMs: 5000,
+} as const;
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const dataDir = resolve(options.dataDir ?? DEFAULTS.dataDir);
+  const log = options.log ?? (() => {});
+  const settings: WorldSettings = {
+    timeScale: options.timeScale ?? DEFAULTS.timeScale,
+    operationDelayMs: options.operationDelayMs ?? DEFAULTS.operationDelayMs,
+    network: options.network ?? DEFAULTS.network,
+    pageSize: {
+      stacks: 100,
+      events: 100,
+      groups: 50,
+      changeSets: 100,
+      instances: 1000,
+      ...options.pageSize,
+    },
+  };
+  if (!(settings.timeScale > 0))
+    throw new Error(`timeScale must be above 0 (got ${settings.timeScale})`);
+  const store = Store.open(join(dataDir, "state"));
+  const world = new World(store, settings, new Faults(), log);
+  const host: InstanceHost = {
+    instanceTags: (id) => tagMap(store.instances.get(id)?.tags ?? []),
+    signal: (id, status, reason) =>
+      applySignalFault(world, id, status, reason, () => signalFromInstance(world, id, status)),
+    onPhase: (id, phase, detail) => {
+      recordPhase(world, id, phase, detail);
+      world.kick();
+    },
+  };
+  const runtime = createInstanceRuntime({
+    dataDir: join(dataDir, "instances"),
+    bootDelayMs: options.bootDelayMs ?? DEFAULTS.bootDelayMs,
+    stopGraceMs: options.stopGraceMs ?? DEFAULTS.stopGraceMs,
+    imdsPort: options.imdsPort ?? DEFAULTS.imdsPort,
+    host,
+    log: (event) => log({ event: "runtime", ...event }),
+    ...(options.etcdBinary ? { etcdBinary: options.etcdBinary } : {}),
+    ...(options.withoutEtcd ? { withoutEtcd: true } : {}),
+  });
+  world.attachRuntime(runtime);
+  const driver = new Driver(world);
+  await restoreInstances(world);
+
+  const counters = new Map<string, number>();
+  const startedAt = new Date().toISOString();
+  const info = { endpoint: "", dataDir, startedAt };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      host: options.host ?? DEFAULTS.host,
+      port: options.port ?? DEFAULTS.port,
+      world,
+      services: [cloudFormationService(world), autoScalingService(world), ec2Service(world)],
+      admin: { counters, info },
+    });
+  } catch (error) {
+    driver.close();
+    await runtime.stopAll();
+    throw error;
+  }
+  const endpoint = `http://${options.host ?? DEFAULTS.host}:${server.port}`;
+  info.endpoint = endpoint;
+  log({ event: "listening", endpoint, dataDir });
+  driver.pass();
+
+  let closed = false;
+  return {
+    endpoint,
+    port: server.port,
+    dataDir,
+    admin: new LocalCloudAdmin(endpoint),
+    async close() {
+      if (closed) return;
+      closed = true;
+      driver.close();
+      await server.close();
+      store.flush();
+      await runtime.stopAll();
+      store.flush();
+      log({ event: "closed" });
+    },
+    async crash() {
+      if (closed) return;
+      closed = true;
+      driver.close();
+      await server.close();
+      await runtime.detach();
+    },
+  };
+}
+
+/**
+ * After a restart: every instance that is not terminated goes back to the
+ * runtime, which adopts its etcd or starts it again; terminations that were
+ * under way are issued again by the next pass.
+ */
+async function restoreInstances(world: World): Promise<void> {
+  for (const group of world.store.groups.values()) {
+    for (const instance of group.instances) delete instance.terminating;
+  }
+  for (const record of world.store.instances.values()) {
+    if (record.state === "terminated") continue;
+    const runtimeRecord: RuntimeRecord = record.runtime
+      ? { ...record.runtime, phase: record.runtime.phase as RuntimeRecord["phase"] }
+      : {
+          instanceId: record.instanceId,
+          privateIp: record.privateIp,
+          phase: "booting",
+          etcdStarted: false,
+        };
+    try {
+      await world.runtime.restore(
+        {
+          instanceId: record.instanceId,
+          privateIp: record.privateIp,
+          imageId: record.imageId,
+          userDataBase64: record.userData,
+        },
+        runtimeRecord,
+      );
+    } catch (error) {
+      world.log({ event: "restore-error", instanceId: record.instanceId, error: String(error) });
+    }
+  }
+}

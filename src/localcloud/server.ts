@@ -1,0 +1,150 @@
+// The local cloud's HTTP server on loopback: the AWS query APIs (the service
+// told apart by the SigV4 credential scope, as AWS endpoints are), the admin
+// API under /_quorate/, and the Flatcar release feed under /_flatcar/.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type AdminContext, handleAdmin } from "./admin.js";
+import { FEED_PATH, feedDocument } from "./flatcarFeed.js";
+import { uuid } from "./ids.js";
+import { AwsError } from "./protocol/awsError.js";
+import { actionOf, errorResponse, type ServiceDefinition, serve } from "./protocol/dispatch.js";
+import { credentialScope } from "./protocol/sigv4.js";
+import type { World } from "./world.js";
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  services: ServiceDefinition[];
+  world: World;
+  admin: Omit<AdminContext, "world">;
+}
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(
+          new AwsError(
+            "RequestEntityTooLarge",
+            "The request body is larger than the local cloud accepts",
+            413,
+          ),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, {
+    "content-type": contentType,
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-requestid": uuid(),
+  });
+  res.end(body);
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { world } = options;
+  const byService = new Map(options.services.map((s) => [s.service, s]));
+  const adminContext: AdminContext = { world, ...options.admin };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://local");
+    const method = req.method ?? "GET";
+    const body = method === "GET" || method === "HEAD" ? "" : await readBody(req);
+    if (url.pathname.startsWith("/_quorate/")) {
+      const out = await handleAdmin(adminContext, method, url.pathname, body);
+      world.store.flush();
+      send(res, out.status, "application/json", `${JSON.stringify(out.body)}\n`);
+      return;
+    }
+    const feed = method === "GET" ? FEED_PATH.exec(url.pathname) : null;
+    if (feed) {
+      send(res, 200, "application/json", JSON.stringify(feedDocument(feed[1]!, feed[2]!)));
+      return;
+    }
+    const requestId = uuid();
+    let service: ServiceDefinition | undefined;
+    let region = "us-east-1";
+    try {
+      const scope = credentialScope(
+        req.headers.authorization,
+        url.searchParams.get("X-Amz-Credential") ?? undefined,
+      );
+      region = scope.region;
+      service = byService.get(scope.service);
+      if (!service) {
+        throw new AwsError(
+          "UnknownService",
+          `The quorate local cloud serves cloudformation, autoscaling and ec2, not ${scope.service}`,
+        );
+      }
+    } catch (error) {
+      const out = errorResponse({ ec2: false, xmlNamespace: "" }, error, requestId);
+      send(res, out.status, "text/xml", out.body);
+      return;
+    }
+    const formBody = method === "GET" ? url.search.slice(1) : body;
+    const action = actionOf(formBody) ?? "";
+    const counterKey = `${service.service}:${action}`;
+    options.admin.counters.set(counterKey, (options.admin.counters.get(counterKey) ?? 0) + 1);
+    if (world.faults.takeThrottle(service.service, action)) {
+      // EC2 throttles with RequestLimitExceeded, the query services with Throttling; the SDK retries both.
+      const throttle = service.envelope.ec2
+        ? new AwsError("RequestLimitExceeded", "Request limit exceeded.", 503, "Receiver")
+        : new AwsError("Throttling", "Rate exceeded", 400);
+      const out = errorResponse(service.envelope, throttle, requestId);
+      send(res, out.status, "text/xml", out.body);
+      return;
+    }
+    const out = serve(service, formBody, { region, requestId });
+    // The response is sent only once the change is on disk.
+    world.store.flush();
+    send(res, out.status, "text/xml", out.body);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      world.log({ event: "server-error", error: (error as Error)?.stack ?? String(error) });
+      if (!res.headersSent) {
+        const out = errorResponse({ ec2: false, xmlNamespace: "" }, error, uuid());
+        send(res, out.status, "text/xml", out.body);
+      }
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

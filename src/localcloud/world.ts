@@ -1,0 +1,58 @@
+// What every part of the local cloud works on: the state, the instance
+// runtime, the clock and the settings. The engine (engine.ts) advances it;
+// API handlers read and change it and then kick the engine.
+
+import type { Faults } from "./faults.js";
+import type { InstanceRuntime } from "./instances/index.js";
+import type { Store } from "./state/store.js";
+
+export interface WorldSettings {
+  /** Multiplies every AWS-side duration (PauseTime, CreationPolicy Timeout, HeartbeatTimeout). */
+  timeScale: number;
+  /** How long each resource operation takes, so that IN_PROGRESS statuses can be seen. */
+  operationDelayMs: number;
+  /** First instance address: instances get the addresses after it (127.x.y.z). */
+  network: string;
+  /** Page sizes of the paginated APIs. */
+  pageSize: {
+    stacks: number;
+    events: number;
+    groups: number;
+    changeSets: number;
+    instances: number;
+  };
+}
+
+export type LogEvent = Record<string, unknown> & { event: string };
+
+export class World {
+  /** Set by the engine: schedules an engine pass soon. */
+  kick: () => void = () => {};
+
+  constructor(
+    readonly store: Store,
+    readonly settings: WorldSettings,
+    readonly faults: Faults,
+    readonly log: (event: LogEvent) => void,
+    readonly clock: () => number = Date.now,
+    private runtimeRef?: InstanceRuntime,
+  ) {}
+
+  get runtime(): InstanceRuntime {
+    if (!this.runtimeRef) throw new Error("the instance runtime is not attached yet");
+    return this.runtimeRef;
+  }
+
+  attachRuntime(runtime: InstanceRuntime): void {
+    this.runtimeRef = runtime;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** An AWS-side duration in milliseconds on the local cloud's clock. */
+  scaled(ms: number): number {
+    return ms * this.settings.timeScale;
+  }
+}
