@@ -152,6 +152,13 @@ export function checkSingleLeader(ctx: CheckContext): CheckOutcome {
       `the leader ${hexId(id)} is not in the member list; wait for the membership change to settle`,
     );
   }
+  // Followers keep naming a dead leader until their election timeout runs out.
+  const leaderEntry = id === undefined ? undefined : roster.byId.get(id);
+  if (leaderEntry?.probe && !leaderEntry.probe.status) {
+    problems.push(
+      `the others follow ${leaderEntry.label}, which does not answer; wait for them to elect a new leader, and check that instance`,
+    );
+  }
   const count = [...reports.values()].reduce((n, eps) => n + eps.length, 0);
   const passed =
     id === undefined ? "" : `leader ${labelOf(roster, id)}, agreed by ${count} members`;

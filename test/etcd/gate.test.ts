@@ -242,6 +242,13 @@ describe("single-leader", () => {
     );
   });
 
+  it("fails when the leader the others follow does not answer", () => {
+    const probe = withEndpoint(healthyProbe(), 1, down(1));
+    expect(check(gate(probe), "single-leader").message).toBe(
+      `the others follow m1 (${url(1)}), which does not answer; wait for them to elect a new leader, and check that instance`,
+    );
+  });
+
   it("fails when no member answers", () => {
     const probe = healthyProbe(3, { endpoints: [down(1), down(2), down(3)] });
     expect(check(gate(probe), "single-leader").message).toBe(
