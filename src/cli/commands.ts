@@ -5,6 +5,7 @@ import { planCommand } from "./plan.js";
 import { reconcileCommand } from "./reconcile.js";
 import { renderCommand } from "./render.js";
 import { schemaCommand } from "./schema.js";
+import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
 
 export const COMMANDS: readonly Command[] = [
@@ -12,6 +13,7 @@ export const COMMANDS: readonly Command[] = [
   renderCommand,
   planCommand,
   applyCommand,
+  statusCommand,
   reconcileCommand,
   schemaCommand,
 ];

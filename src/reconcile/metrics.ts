@@ -1,0 +1,205 @@
+// Prometheus metrics of the reconcile loop, on a registry of their own (not
+// prom-client's global one) so that tests and several reconcilers in one
+// process never clash. Per-cluster series follow the cluster's conditions;
+// a cluster that disappears from the statuses loses every series it had.
+// Naming: https://prometheus.io/docs/practices/naming/
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type ConditionType, conditionOf } from "./conditions.js";
+import type { PassSummary, SourceStatus } from "./reconciler.js";
+import type { RolloutEvent } from "./rollout/events.js";
+import type { ClusterStatus } from "./status.js";
+
+export interface QuorateMetrics {
+  readonly registry: Registry;
+  /** After each pass: its duration, and one result per cluster it looked at. */
+  observePass(summary: PassSummary): void;
+  /** The per-cluster and source gauges; the server also calls it on each scrape. */
+  observeStatuses(statuses: readonly ClusterStatus[], source: SourceStatus): void;
+  /** From the reconciler's onEvent sink: counts rollout events per cluster and type. */
+  observeEvent(event: RolloutEvent): void;
+}
+
+/**
+ * The `result` label of quorate_reconcile_results_total: the outcome when the
+ * pass waited for one, else what the pass did about the cluster.
+ */
+export type PassResult =
+  | NonNullable<PassSummary["clusters"][number]["outcome"]>
+  | "apply-started"
+  | "supervise-started"
+  | "busy"
+  | "backoff"
+  | "deferred";
+
+export function passResult(entry: PassSummary["clusters"][number]): PassResult {
+  if (entry.outcome) return entry.outcome;
+  switch (entry.action) {
+    case "apply":
+      return "apply-started";
+    case "supervise":
+      return "supervise-started";
+    case "busy":
+    case "backoff":
+    case "deferred":
+      return entry.action;
+    // Every other action records its outcome in the same pass; "ready" is the quiet default.
+    default:
+      return "ready";
+  }
+}
+
+/** 1 when the condition is True, 0 when False, -1 when Unknown or not set yet. */
+export function conditionValue(status: ClusterStatus, type: ConditionType): number {
+  const condition = conditionOf(status.conditions, type);
+  if (condition?.status === "True") return 1;
+  if (condition?.status === "False") return 0;
+  return -1;
+}
+
+export function createMetrics(): QuorateMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const duration = new Histogram({
+    name: "quorate_reconcile_duration_seconds",
+    help: "Time one reconcile pass took: source sync, manifests, stack listing, decisions and the actions it waited for (in `quorate run`, rollouts go on in the background and are not included).",
+    // From a no-op pass over a few clusters up to a once-mode pass that waits for rollouts.
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600],
+    registers,
+  });
+  const lastPass = new Gauge({
+    name: "quorate_reconcile_last_pass_timestamp_seconds",
+    help: "Unix time at which the last reconcile pass finished; alert when it stops moving (the loop is stuck).",
+    registers,
+  });
+  const results = new Counter({
+    name: "quorate_reconcile_results_total",
+    help: "Reconcile results per cluster: the outcome (ready, applied, gate-blocked, rolled-back, stalled, suspended, orphaned, deleting, transient, progressing), or what the pass did without waiting for one (apply-started, supervise-started, busy, backoff, deferred).",
+    labelNames: ["cluster", "result"] as const,
+    registers,
+  });
+  const ready = clusterGauge(
+    "quorate_cluster_ready",
+    "1 when the cluster's Ready condition is True (stack in sync with git), 0 otherwise; see /status or `quorate status` for the reason.",
+    registers,
+  );
+  const stalled = clusterGauge(
+    "quorate_cluster_stalled",
+    "1 when the cluster is Stalled: it needs a person (invalid manifest, UPDATE_ROLLBACK_FAILED, a rolled-back update); retrying will not help.",
+    registers,
+  );
+  const reconciling = clusterGauge(
+    "quorate_cluster_reconciling",
+    "1 while the cluster is Reconciling: a change set or rollout is under way, or a transient failure is being retried.",
+    registers,
+  );
+  const gate = clusterGauge(
+    "quorate_cluster_health_gate_passed",
+    "1 when the last etcd health gate of the cluster passed, 0 when it failed, -1 when unknown (not probed yet, no members).",
+    registers,
+  );
+  const applied = new Gauge({
+    name: "quorate_cluster_applied_revision_info",
+    help: "Always 1; the revision label is the git revision recorded on the cluster's stack by the last change that went through.",
+    labelNames: ["cluster", "revision"] as const,
+    registers,
+  });
+  const sourceUp = new Gauge({
+    name: "quorate_source_up",
+    help: "1 when the last sync of the git source succeeded, 0 when it failed (quorate then keeps reconciling the last good revision).",
+    registers,
+  });
+  const sourceRevision = new Gauge({
+    name: "quorate_source_revision_info",
+    help: "Always 1; the revision label is the git revision quorate reconciles towards.",
+    labelNames: ["revision"] as const,
+    registers,
+  });
+  const events = new Counter({
+    name: "quorate_rollout_events_total",
+    help: "Rollout events per cluster and type (learner-added, member-removed, hook-held, gate, error, ...): member-by-member progress of rollouts.",
+    labelNames: ["cluster", "type"] as const,
+    registers,
+  });
+
+  const resultLabels = new LabelSets();
+  const eventLabels = new LabelSets();
+  const appliedRevisions = new Map<string, string>();
+  let sourceRevisionShown: string | undefined;
+  let known = new Set<string>();
+
+  const forget = (cluster: string) => {
+    for (const gauge of [ready, stalled, reconciling, gate]) gauge.remove({ cluster });
+    const revision = appliedRevisions.get(cluster);
+    if (revision !== undefined) applied.remove({ cluster, revision });
+    appliedRevisions.delete(cluster);
+    for (const result of resultLabels.take(cluster)) results.remove({ cluster, result });
+    for (const type of eventLabels.take(cluster)) events.remove({ cluster, type });
+  };
+
+  return {
+    registry,
+    observePass(summary) {
+      duration.observe(summary.durationMs / 1000);
+      lastPass.set((Date.parse(summary.startedAt) + summary.durationMs) / 1000);
+      for (const entry of summary.clusters) {
+        const result = passResult(entry);
+        results.inc({ cluster: entry.cluster, result });
+        resultLabels.add(entry.cluster, result);
+      }
+    },
+    observeStatuses(statuses, source) {
+      const now = new Set<string>();
+      for (const status of statuses) {
+        const cluster = status.cluster;
+        now.add(cluster);
+        ready.set({ cluster }, Math.max(0, conditionValue(status, "Ready")));
+        stalled.set({ cluster }, Math.max(0, conditionValue(status, "Stalled")));
+        reconciling.set({ cluster }, Math.max(0, conditionValue(status, "Reconciling")));
+        gate.set({ cluster }, conditionValue(status, "HealthGatePassed"));
+        const before = appliedRevisions.get(cluster);
+        const revision = status.lastAppliedRevision;
+        if (before !== undefined && before !== revision)
+          applied.remove({ cluster, revision: before });
+        if (revision === undefined) appliedRevisions.delete(cluster);
+        else {
+          applied.set({ cluster, revision }, 1);
+          appliedRevisions.set(cluster, revision);
+        }
+      }
+      // Results and events may name clusters that never had a status yet; keep those.
+      for (const cluster of known) if (!now.has(cluster)) forget(cluster);
+      known = now;
+
+      sourceUp.set(source.ok ? 1 : 0);
+      if (sourceRevisionShown !== undefined && sourceRevisionShown !== source.revision)
+        sourceRevision.remove({ revision: sourceRevisionShown });
+      sourceRevisionShown = source.revision;
+      if (source.revision !== undefined) sourceRevision.set({ revision: source.revision }, 1);
+    },
+    observeEvent(event) {
+      events.inc({ cluster: event.cluster, type: event.type });
+      eventLabels.add(event.cluster, event.type);
+    },
+  };
+}
+
+function clusterGauge(name: string, help: string, registers: Registry[]): Gauge<"cluster"> {
+  return new Gauge({ name, help, labelNames: ["cluster"] as const, registers });
+}
+
+/** The second label values seen per cluster, so that a vanished cluster's series can be removed. */
+class LabelSets {
+  private readonly byCluster = new Map<string, Set<string>>();
+  add(cluster: string, value: string): void {
+    const set = this.byCluster.get(cluster) ?? new Set<string>();
+    set.add(value);
+    this.byCluster.set(cluster, set);
+  }
+  take(cluster: string): string[] {
+    const values = [...(this.byCluster.get(cluster) ?? [])];
+    this.byCluster.delete(cluster);
+    return values;
+  }
+}

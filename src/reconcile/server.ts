@@ -1,0 +1,168 @@
+// The daemon's HTTP face: liveness for probes, status for people and scripts,
+// Prometheus metrics, and the GitHub webhook. It only reads what the
+// reconciler exposes through the getters it is given; it never drives a pass.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createWebhookHandler, DEFAULT_WEBHOOK_PATH, type PushEvent } from "../source/webhook.js";
+import type { QuorateMetrics } from "./metrics.js";
+import type { PassSummary, SourceStatus } from "./reconciler.js";
+import type { ClusterStatus } from "./status.js";
+
+export const DEFAULT_LISTEN_HOST = "127.0.0.1";
+export const DEFAULT_LISTEN_PORT = 9464;
+
+export interface DaemonServerOptions {
+  /** Default 127.0.0.1: the status and metrics are for this box unless an operator opens them up. */
+  host?: string;
+  /** Default 9464; 0 picks a free port. */
+  port?: number;
+  statuses: () => ClusterStatus[];
+  source: () => SourceStatus;
+  busy: () => string[];
+  lastPass: () => PassSummary | undefined;
+  metrics: QuorateMetrics;
+  webhook?: { secret: string; onPush(event: PushEvent): void };
+  /** /healthz fails once the last completed pass finished longer ago than this. */
+  livenessMaxAgeMs: number;
+  now?: () => number;
+}
+
+export interface DaemonServer {
+  /** http://host:port, without a trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The body of GET /status, fields in this order. */
+export interface DaemonStatusBody {
+  source: SourceStatus;
+  lastPass: PassSummary | null;
+  clusters: ClusterStatus[];
+  busy: string[];
+}
+
+export type Liveness = { live: true; message: string } | { live: false; message: string };
+
+/** Liveness as a pure function of the last pass: the loop is alive while passes keep finishing. */
+export function liveness(
+  lastPass: PassSummary | undefined,
+  maxAgeMs: number,
+  now: number,
+): Liveness {
+  if (!lastPass) return { live: true, message: "ok: first pass in progress" };
+  const finished = Date.parse(lastPass.startedAt) + lastPass.durationMs;
+  const age = now - finished;
+  if (age <= maxAgeMs) return { live: true, message: "ok" };
+  return {
+    live: false,
+    message: `the last reconcile pass finished ${Math.round(age / 1000)}s ago (at ${new Date(finished).toISOString()}), more than the ${Math.round(maxAgeMs / 1000)}s allowed: the loop looks stuck; restart quorate and read its log`,
+  };
+}
+
+export function statusBody(
+  options: Pick<DaemonServerOptions, "statuses" | "source" | "busy" | "lastPass">,
+): DaemonStatusBody {
+  return {
+    source: options.source(),
+    lastPass: options.lastPass() ?? null,
+    clusters: options.statuses(),
+    busy: options.busy(),
+  };
+}
+
+export async function startDaemonServer(options: DaemonServerOptions): Promise<DaemonServer> {
+  const now = options.now ?? Date.now;
+  const webhook = options.webhook ? createWebhookHandler(options.webhook) : undefined;
+  const routes = ["/healthz", "/status", "/metrics", ...(webhook ? [DEFAULT_WEBHOOK_PATH] : [])];
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const path = new URL(request.url ?? "/", "http://quorate").pathname;
+    if (path === DEFAULT_WEBHOOK_PATH && webhook) {
+      webhook(request, response);
+      return;
+    }
+    if (!routes.includes(path)) {
+      text(response, 404, `not found; quorate serves ${routes.join(", ")}`);
+      return;
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      text(response, 405, `${path} accepts GET only`, { Allow: "GET, HEAD" });
+      return;
+    }
+    switch (path) {
+      case "/healthz": {
+        const state = liveness(options.lastPass(), options.livenessMaxAgeMs, now());
+        text(response, state.live ? 200 : 503, state.message);
+        return;
+      }
+      case "/status":
+        send(
+          response,
+          200,
+          "application/json; charset=utf-8",
+          `${JSON.stringify(statusBody(options), null, 2)}\n`,
+        );
+        return;
+      case "/metrics": {
+        // Fresh gauges on every scrape: background rollouts change statuses between passes.
+        options.metrics.observeStatuses(options.statuses(), options.source());
+        const body = await options.metrics.registry.metrics();
+        send(response, 200, options.metrics.registry.contentType, body);
+        return;
+      }
+    }
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      text(response, 500, `quorate: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  const host = options.host ?? DEFAULT_LISTEN_HOST;
+  await new Promise<void>((listening, failed) => {
+    server.once("error", failed);
+    server.listen(options.port ?? DEFAULT_LISTEN_PORT, host, () => {
+      server.off("error", failed);
+      listening();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((closed) => {
+        server.closeAllConnections();
+        server.close(() => closed());
+      }),
+  };
+}
+
+function text(
+  response: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  send(response, status, "text/plain; charset=utf-8", `${body}\n`, headers);
+}
+
+function send(
+  response: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent) return;
+  response
+    .writeHead(status, {
+      "Content-Type": contentType,
+      "Content-Length": Buffer.byteLength(body),
+      "Cache-Control": "no-store",
+      ...headers,
+    })
+    .end(body);
+}

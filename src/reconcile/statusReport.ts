@@ -1,0 +1,386 @@
+// What `quorate status` shows: the daemon's own statuses when one answers,
+// else statuses rebuilt from the live stacks and the manifests, in the same
+// ClusterStatus shape and with the same conditions the reconciler would set
+// (the stack tags are the record of what was applied: DESIGN.md).
+// rebuildStatuses and the formatters are pure; readLiveStatuses is the IO edge.
+import type { AwsClients } from "../aws/clients.js";
+import { type LiveStack, listStacks } from "../aws/stacks.js";
+import { describeError } from "../errors.js";
+import type { LoadedManifests } from "../manifest/load.js";
+import type { AmiFeed } from "../render/ami.js";
+import { STACK_TAG } from "../render/contract.js";
+import { renderStack } from "../render/template.js";
+import { conditionOf, REASON, setCondition } from "./conditions.js";
+import { type DesiredCluster, decide } from "./decide.js";
+import { mapBounded } from "./planRepo.js";
+import type { PassSummary, SourceStatus } from "./reconciler.js";
+import type { DaemonStatusBody } from "./server.js";
+import { type ClusterStatus, initialStatus, nextStatus, type ReconcileOutcome } from "./status.js";
+
+export type StatusOrigin =
+  | { kind: "daemon"; url: string }
+  /** `daemon`: the URL that did not answer, when one was asked. */
+  | { kind: "live"; path: string; regions: string[]; daemon?: string };
+
+export interface StatusReport {
+  from: StatusOrigin;
+  /** The git revision the statuses were rebuilt against (live only). */
+  revision?: string;
+  /** Daemon only. */
+  source?: SourceStatus;
+  lastPass?: PassSummary | null;
+  busy?: string[];
+  clusters: ClusterStatus[];
+  /** Regions whose stacks could not be listed, with why (live only). */
+  unreachable?: Record<string, string>;
+}
+
+export interface RegionStack {
+  region: string;
+  stack: LiveStack;
+}
+
+export interface RebuildInput {
+  /** The git revision of the manifests, when known. */
+  revision?: string;
+  desired: readonly DesiredCluster[];
+  /** Every stack listed, in every region read. */
+  stacks: readonly RegionStack[];
+  /** region -> why its stacks could not be listed. */
+  unreachable: Readonly<Record<string, string>>;
+  now: Date;
+}
+
+/** Desired clusters from loaded manifests and their rendered template hashes (or render errors). */
+export function desiredClusters(
+  loaded: Pick<LoadedManifests, "clusters" | "invalid">,
+  rendered: ReadonlyMap<string, { sha: string } | { error: string }>,
+): DesiredCluster[] {
+  const desired = new Map<string, DesiredCluster>();
+  for (const spec of loaded.clusters) {
+    const result = rendered.get(spec.name) ?? { error: "not rendered" };
+    desired.set(spec.name, {
+      name: spec.name,
+      spec,
+      ...("sha" in result ? { templateSha256: result.sha } : { renderError: result.error }),
+    });
+  }
+  for (const invalid of loaded.invalid) {
+    const name = invalid.cluster ?? `${invalid.source.file}#${invalid.source.document}`;
+    // A duplicate name makes both manifests invalid; keep every error together.
+    const existing = desired.get(name);
+    desired.set(name, { name, errors: [...(existing?.errors ?? []), ...invalid.errors] });
+  }
+  return [...desired.values()];
+}
+
+/** Statuses as the reconciler would write them, from manifests and live stacks alone. Pure. */
+export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
+  const byKey = new Map(input.stacks.map((s) => [`${s.region}/${s.stack.stackName}`, s]));
+  const managed = input.stacks.filter((s) => s.stack.tags[STACK_TAG.managedBy] === "quorate");
+  const byCluster = new Map(managed.map((s) => [s.stack.tags[STACK_TAG.cluster] ?? "", s]));
+  const out: ClusterStatus[] = [];
+
+  for (const want of input.desired) {
+    const spec = want.spec;
+    const found = spec
+      ? byKey.get(`${spec.region}/${spec.stackName}`)
+      : // An invalid manifest names no region; its stack is found by the cluster tag.
+        byCluster.get(want.name);
+    const region = spec?.region ?? found?.region;
+    const stack = found?.stack;
+    const unreachable = region ? input.unreachable[region] : undefined;
+    let outcome: ReconcileOutcome;
+    if (unreachable !== undefined) {
+      outcome = {
+        kind: "transient",
+        message: `stacks in ${region} could not be listed: ${unreachable}`,
+      };
+    } else if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
+      outcome = {
+        kind: "stalled",
+        reason: REASON.StackNeedsOperator,
+        message: `stack ${stack.stackName} exists but quorate did not create it (no ${STACK_TAG.managedBy} tag); rename spec.stackName or import it by hand`,
+      };
+    } else {
+      // An invalid manifest stalls its cluster whatever the stack does (as in the reconciler).
+      outcome = outcomeFor(want, spec ? stack : undefined);
+    }
+    const status = finish(
+      nextStatus(initialStatus(want.name), outcome, context(input, stack)),
+      input.now,
+    );
+    if (region) status.region = region;
+    if (spec) {
+      status.stackName = spec.stackName;
+      status.source = `${spec.source.file}:${spec.source.line}`;
+    }
+    out.push(status);
+  }
+
+  const wanted = new Set(input.desired.map((d) => d.name));
+  for (const { region, stack } of managed) {
+    const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
+    if (wanted.has(cluster)) continue;
+    const status = finish(
+      nextStatus(initialStatus(cluster), outcomeFor(undefined, stack), context(input, stack)),
+      input.now,
+    );
+    status.region = region;
+    out.push(status);
+  }
+  return out.sort((a, b) => a.cluster.localeCompare(b.cluster));
+}
+
+function outcomeFor(
+  want: DesiredCluster | undefined,
+  stack: LiveStack | undefined,
+): ReconcileOutcome {
+  if (stack?.status === "DELETE_IN_PROGRESS")
+    return { kind: "deleting", message: `stack ${stack.stackName} is being deleted` };
+  const action = decide(stack, want);
+  const short = (sha: string | undefined) => (sha ? sha.slice(0, 12) : "none");
+  switch (action.kind) {
+    case "none":
+      return {
+        kind: "ready",
+        message: stack
+          ? `in sync: stack ${stack.status}, template hash ${short(want?.templateSha256)} matches`
+          : action.reason,
+      };
+    case "suspended":
+      return { kind: "suspended" };
+    case "stall":
+      return { kind: "stalled", reason: action.reason, message: action.message };
+    case "orphan":
+      return { kind: "orphaned", message: action.message };
+    case "delete":
+      return {
+        kind: "deleting",
+        message: `the manifest was deleted with prune: true; the next reconcile deletes stack ${stack?.stackName}`,
+      };
+    case "supervise":
+      return {
+        kind: "progressing",
+        reason: REASON.RolloutInProgress,
+        message: want?.spec
+          ? `${action.reason}: a rollout is under way`
+          : `${action.reason}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
+      };
+    case "apply":
+      return {
+        kind: "progressing",
+        reason: REASON.Progressing,
+        message: stack
+          ? `out of sync: stack ${stack.stackName} has template hash ${short(stack.tags[STACK_TAG.templateSha256])}, the manifest renders ${short(want?.templateSha256)}; the next reconcile (quorate run) or quorate apply updates it`
+          : `no stack ${want?.spec?.stackName ?? ""} in ${want?.spec?.region ?? "its region"} yet; the next reconcile (quorate run) or quorate apply creates it`,
+      };
+  }
+}
+
+function context(input: RebuildInput, stack: LiveStack | undefined) {
+  return {
+    now: input.now,
+    ...(input.revision ? { revision: input.revision } : {}),
+    ...(stack
+      ? {
+          stack: {
+            stackName: stack.stackName,
+            status: stack.status,
+            ...(stack.tags[STACK_TAG.revision]
+              ? { lastAppliedRevision: stack.tags[STACK_TAG.revision] }
+              : {}),
+            ...(stack.tags[STACK_TAG.templateSha256]
+              ? { templateSha256: stack.tags[STACK_TAG.templateSha256] }
+              : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** A rebuilt status has no retry memory, was never reconciled, and probed no member. */
+function finish(status: ClusterStatus, now: Date): ClusterStatus {
+  const out: ClusterStatus = { ...status, failures: 0 };
+  delete out.nextAttemptAt;
+  delete out.lastReconciledAt;
+  out.conditions = setCondition(
+    out.conditions,
+    {
+      type: "HealthGatePassed",
+      status: "Unknown",
+      reason: REASON.GateUnknown,
+      message: "not probed: rebuilt from the live stacks; a running quorate probes the members",
+    },
+    now,
+  );
+  const reconciling = conditionOf(out.conditions, "Reconciling");
+  if (reconciling?.reason === REASON.TransientError) {
+    out.conditions = setCondition(
+      out.conditions,
+      {
+        type: "Reconciling",
+        status: "Unknown",
+        reason: REASON.TransientError,
+        message: "unknown: the stack could not be read",
+      },
+      now,
+    );
+  }
+  return out;
+}
+
+export interface LiveReadOptions {
+  aws: (region: string) => AwsClients;
+  amiFeed: AmiFeed;
+  revision?: string;
+  /** Regions to look for orphaned stacks in, besides those the manifests name. */
+  regions?: readonly string[];
+  now?: () => Date;
+}
+
+/** Renders every manifest, lists the stacks of every region, and rebuilds the statuses. */
+export async function readLiveStatuses(
+  loaded: Pick<LoadedManifests, "clusters" | "invalid">,
+  options: LiveReadOptions,
+): Promise<{ clusters: ClusterStatus[]; regions: string[]; unreachable: Record<string, string> }> {
+  const rendered = new Map<string, { sha: string } | { error: string }>();
+  await mapBounded(loaded.clusters, 8, async (spec) => {
+    try {
+      const imageId = await options.amiFeed.resolve(spec);
+      rendered.set(spec.name, { sha: renderStack(spec, { imageId }).templateSha256 });
+    } catch (error) {
+      rendered.set(spec.name, { error: describeError(error) });
+    }
+  });
+  const regions = [
+    ...new Set([...loaded.clusters.map((c) => c.region), ...(options.regions ?? [])]),
+  ].sort();
+  const stacks: RegionStack[] = [];
+  const unreachable: Record<string, string> = {};
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        for (const stack of await listStacks(options.aws(region).cloudFormation))
+          stacks.push({ region, stack });
+      } catch (error) {
+        unreachable[region] = describeError(error);
+      }
+    }),
+  );
+  const clusters = rebuildStatuses({
+    ...(options.revision ? { revision: options.revision } : {}),
+    desired: desiredClusters(loaded, rendered),
+    stacks,
+    unreachable,
+    now: options.now?.() ?? new Date(),
+  });
+  return { clusters, regions, unreachable };
+}
+
+/** Checks that a daemon's /status body has the shape quorate serves; throws what is wrong. */
+export function parseDaemonStatus(value: unknown): DaemonStatusBody {
+  const body = value as Partial<DaemonStatusBody> | null;
+  if (
+    !body ||
+    typeof body !== "object" ||
+    !Array.isArray(body.clusters) ||
+    !Array.isArray(body.busy) ||
+    typeof body.source !== "object" ||
+    body.source === null
+  ) {
+    throw new Error("the answer is not a quorate /status body (source, lastPass, clusters, busy)");
+  }
+  for (const cluster of body.clusters) {
+    if (typeof cluster?.cluster !== "string" || !Array.isArray(cluster.conditions))
+      throw new Error("a cluster in the /status body has no name or conditions");
+  }
+  return body as DaemonStatusBody;
+}
+
+/** ready: every cluster is Ready; unreadable: some of the status could not be read. Pure. */
+export function statusVerdict(report: StatusReport): "ready" | "not-ready" | "unreadable" {
+  if (Object.keys(report.unreachable ?? {}).length > 0) return "unreadable";
+  const notReady = report.clusters.some(
+    (c) => conditionOf(c.conditions, "Ready")?.status !== "True",
+  );
+  return notReady ? "not-ready" : "ready";
+}
+
+const HEADER = ["CLUSTER", "READY", "REASON", "STACK STATUS", "APPLIED REVISION", "GATE"];
+
+/** The status for a terminal: where it came from, a table, and why each unready cluster is not Ready. Pure. */
+export function formatStatusText(report: StatusReport): string {
+  const lines = [originLine(report)];
+  for (const [region, why] of Object.entries(report.unreachable ?? {}))
+    lines.push(`cannot list stacks in ${region}: ${why}`);
+  if (report.busy && report.busy.length > 0)
+    lines.push(`rollouts running: ${report.busy.join(", ")}`);
+  if (report.clusters.length === 0) {
+    lines.push("no clusters");
+    return `${lines.join("\n")}\n`;
+  }
+  const rows = report.clusters.map((c) => {
+    const ready = conditionOf(c.conditions, "Ready");
+    return {
+      cells: [
+        c.cluster,
+        ready?.status ?? "-",
+        ready?.reason ?? "-",
+        c.stackStatus ?? "-",
+        c.lastAppliedRevision?.slice(0, 12) ?? "-",
+        gateWord(c),
+      ],
+      note: ready?.status === "True" ? undefined : ready?.message || "no Ready condition yet",
+    };
+  });
+  const widths = HEADER.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r.cells[i]?.length ?? 0)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join("  ");
+  lines.push("", line(HEADER));
+  for (const row of rows) {
+    lines.push(line(row.cells));
+    if (row.note) lines.push(`  ${row.note}`);
+  }
+  const ready = rows.filter((r) => !r.note).length;
+  lines.push("", `${rows.length} cluster(s): ${ready} ready, ${rows.length - ready} not ready`);
+  return `${lines.join("\n")}\n`;
+}
+
+function originLine(report: StatusReport): string {
+  const from = report.from;
+  if (from.kind === "live") {
+    const asked = from.daemon ? ` (no daemon answered at ${from.daemon})` : "";
+    const revision = report.revision ? ` at ${report.revision.slice(0, 12)}` : "";
+    const regions = from.regions.length > 0 ? from.regions.join(", ") : "none";
+    return `rebuilt from live stacks${asked}: manifests in ${from.path}${revision}, regions ${regions}; health gates not probed`;
+  }
+  const parts = [`from daemon at ${from.url}`];
+  const source = report.source;
+  if (source) {
+    const at = source.revision ? ` at ${source.revision.slice(0, 12)}` : "";
+    parts.push(
+      source.ok
+        ? `source ${source.repo}${at}`
+        : `source ${source.repo} FAILED (${source.reason ?? "unknown"}: ${source.message ?? ""})${source.revision ? `; reconciling the last good revision ${source.revision.slice(0, 12)}` : ""}`,
+    );
+  }
+  const last = report.lastPass;
+  parts.push(
+    last
+      ? `last pass ${last.startedAt.slice(11, 19)}Z (${(last.durationMs / 1000).toFixed(1)}s)`
+      : "first pass in progress",
+  );
+  return parts.join("; ");
+}
+
+function gateWord(status: ClusterStatus): string {
+  const gate = conditionOf(status.conditions, "HealthGatePassed");
+  if (gate?.status === "True") return "passed";
+  if (gate?.status === "False") return "failed";
+  return gate ? "unknown" : "-";
+}
