@@ -134,63 +134,33 @@ export function opensslAvailable(): boolean {
   }
 }
 
-function openssl(dir: string, args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+/** Runs openssl in `dir`; `args` is one string, split on spaces (no argument here contains one). */
+function openssl(dir: string, args: string, ...withSpaces: string[]): void {
+  execFileSync("openssl", [...args.split(" "), ...withSpaces], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
 }
 
-const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+const EC_KEY = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
 
 function signedCertificate(dir: string, name: string, extensions: string): void {
-  openssl(dir, [
-    "req",
-    ...EC,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  ]);
+  openssl(dir, `req ${EC_KEY} -keyout ${name}.key -out ${name}.csr -subj /CN=${name}`);
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-  ]);
+  openssl(
+    dir,
+    `x509 -req -in ${name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out ${name}.crt -days 2 -extfile ${name}.ext`,
+  );
 }
 
-/** A CA and a client certificate (CN quorate-test-client) in `dir`. */
+/** A CA and a client certificate it signed, in `dir`. */
 export function makeTestPki(dir: string): TestPki {
   mkdirSync(dir, { recursive: true });
-  openssl(dir, [
-    "req",
-    "-x509",
-    ...EC,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.crt",
-    "-days",
-    "2",
-    "-subj",
+  openssl(
+    dir,
+    `req -x509 ${EC_KEY} -keyout ca.key -out ca.crt -days 2 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -subj`,
     "/CN=quorate test CA",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
+  );
   signedCertificate(dir, "client", "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
   return {
     dir,
@@ -312,46 +282,29 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
     initialCluster: string,
     state: "new" | "existing",
   ): string[] {
-    const args = [
-      "--name",
-      address.name,
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      address.clientURL,
-      "--advertise-client-urls",
-      address.clientURL,
-      "--listen-peer-urls",
-      address.peerURL,
-      "--initial-advertise-peer-urls",
-      address.peerURL,
-      "--initial-cluster",
-      initialCluster,
-      "--initial-cluster-state",
-      state,
-      "--initial-cluster-token",
-      token,
-      "--heartbeat-interval",
-      String(options.heartbeatMs ?? 100),
-      "--election-timeout",
-      String(options.electionMs ?? 1000),
-      "--logger",
-      "zap",
-      "--log-outputs",
-      "stderr",
-    ];
+    const flags: Record<string, string> = {
+      name: address.name,
+      "data-dir": dataDir,
+      "listen-client-urls": address.clientURL,
+      "advertise-client-urls": address.clientURL,
+      "listen-peer-urls": address.peerURL,
+      "initial-advertise-peer-urls": address.peerURL,
+      "initial-cluster": initialCluster,
+      "initial-cluster-state": state,
+      "initial-cluster-token": token,
+      "heartbeat-interval": String(options.heartbeatMs ?? 100),
+      "election-timeout": String(options.electionMs ?? 1000),
+      logger: "zap",
+      "log-outputs": "stderr",
+    };
     if (pki) {
       const server = makeServerCertificate(pki, address.name, address.ip);
-      args.push(
-        "--cert-file",
-        server.certFile,
-        "--key-file",
-        server.keyFile,
-        "--trusted-ca-file",
-        pki.caFile,
-      );
-      if (options.tls?.clientCertAuth) args.push("--client-cert-auth");
+      flags["cert-file"] = server.certFile;
+      flags["key-file"] = server.keyFile;
+      flags["trusted-ca-file"] = pki.caFile;
     }
+    const args = Object.entries(flags).flatMap(([flag, value]) => [`--${flag}`, value]);
+    if (pki && options.tls?.clientCertAuth) args.push("--client-cert-auth");
     return [...args, ...(options.extraArgs ?? [])];
   }
 
