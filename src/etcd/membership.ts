@@ -102,11 +102,15 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/** Retried within an operation: etcd says it will pass shortly. A lost quorum will not. */
+/**
+ * Retried within an operation: etcd says it will pass shortly. A lost quorum
+ * will not, and a cancelled call is the caller's decision.
+ */
 function passesShortly(error: unknown): boolean {
   return (
     error instanceof EtcdRequestError &&
     error.kind === "transient" &&
+    error.failure !== "aborted" &&
     !isEtcdError(error, "notEnoughStartedMembers")
   );
 }
@@ -157,8 +161,8 @@ export function createMembership(options: MembershipOptions): Membership {
     op: OperationOptions | undefined,
     attempt: (client: EtcdClient, call: CallOptions) => Promise<T>,
     retry: (error: unknown) => boolean = passesShortly,
-    clock: Deadline = deadline(op),
   ): Promise<T> {
+    const clock = deadline(op);
     let last: unknown;
     for (;;) {
       for (let i = 0; i < clients.length && (i === 0 || clock.remaining() > 0); i++) {

@@ -5,7 +5,7 @@
 import { describeError } from "../errors.js";
 import { createEtcdClient, type EtcdClient, type EtcdClientOptions } from "./client.js";
 import { endpointKey } from "./endpoint.js";
-import { EtcdRequestError, isEtcdError } from "./errors.js";
+import { ETCD_ERRORS, EtcdRequestError, isEtcdError } from "./errors.js";
 import type {
   Alarm,
   ClusterProbe,
@@ -116,7 +116,7 @@ function errorsOf(
 ): string {
   const errors = answers.flatMap((a) => {
     const e = pick(a);
-    return e === undefined || e === "etcdserver: rpc not supported for learner"
+    return e === undefined || e === ETCD_ERRORS.notSupportedForLearner
       ? []
       : [`${a.probe.endpoint}: ${e}`];
   });

@@ -44,6 +44,14 @@ export function formatU64(value: bigint): string {
   return value.toString(10);
 }
 
+/**
+ * A JSON.stringify replacer for probes and gate results (which hold bigints):
+ * ids and indexes become decimal strings, as etcd writes them.
+ */
+export function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString(10) : value;
+}
+
 /** Member ids as etcdctl prints them (16 hex digits), for messages. */
 export function hexId(id: bigint): string {
   return id.toString(16).padStart(16, "0");

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { EtcdRequestError, isEtcdError, parseEtcdErrorBody } from "../../src/etcd/errors.js";
 import {
+  bigintAsString,
   formatU64,
   hexId,
   parseAlarms,
@@ -54,6 +55,9 @@ describe("uint64 ids", () => {
     expect(formatU64(2n ** 64n - 1n)).toBe("18446744073709551615");
     expect(() => formatU64(2n ** 64n)).toThrow(RangeError);
     expect(() => formatU64(-1n)).toThrow(RangeError);
+    expect(JSON.stringify({ id: BIG_ID, n: 1 }, bigintAsString)).toBe(
+      '{"id":"13731248231670261496","n":1}',
+    );
     expect(hexId(BIG_ID)).toBe("be8f3183f36aa6f8");
     expect(hexId(1n)).toBe("0000000000000001");
   });
