@@ -273,6 +273,12 @@ function runProvider(
     type,
     progress: (reason: string) =>
       setResourceStatus(world, stack, step.logicalId, type, inProgressStatus(op, step), reason),
+    created: (physicalId: string) => {
+      const record = stack.resources[step.logicalId];
+      if (step.replacement) step.physicalId = physicalId;
+      else if (record) record.physicalId = physicalId;
+      world.store.touch(stack.stackId);
+    },
   };
   switch (step.verb) {
     case "create": {
@@ -557,6 +563,7 @@ function cancelUpdate(world: World, stack: StackRecord, op: StackOperation): voi
         properties: {},
         ...(live ? { current: live } : {}),
         progress: () => {},
+        created: () => {},
       });
     } catch (error) {
       world.log({ event: "cancel-error", stack: stack.stackName, error: String(error) });

@@ -287,6 +287,7 @@ export const autoScalingGroupProvider: ResourceProvider = {
       const problem = applyProperties(ctx, group, ctx.properties);
       if (problem) return failed(problem);
       ctx.world.store.groups.set(name, group);
+      ctx.created(name);
       const policy = creationPolicyOf(ctx.definition);
       task = {
         groupName: name,

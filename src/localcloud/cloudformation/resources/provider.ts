@@ -29,6 +29,8 @@ export interface ProviderContext {
   physicalId?: string;
   /** Writes an IN_PROGRESS event of this resource with a reason (progress of a long operation). */
   progress(reason: string): void;
+  /** The physical resource exists (before the step completes): DescribeStackResources shows its id. */
+  created(physicalId: string): void;
 }
 
 export type Outcome =
