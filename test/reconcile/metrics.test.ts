@@ -1,0 +1,188 @@
+// The daemon's Prometheus metrics, scraped as text from their own registry.
+import { describe, expect, it } from "vitest";
+import { REASON } from "../../src/reconcile/conditions.js";
+import { createMetrics, passResult } from "../../src/reconcile/metrics.js";
+import type { PassSummary, SourceStatus } from "../../src/reconcile/reconciler.js";
+import { type ClusterStatus, initialStatus, nextStatus } from "../../src/reconcile/status.js";
+
+const NOW = new Date("2025-03-01T12:00:00Z");
+const SOURCE: SourceStatus = { repo: "acme/infra", ok: true, revision: "a".repeat(40) };
+
+function ready(cluster: string, revision: string): ClusterStatus {
+  return nextStatus(
+    initialStatus(cluster),
+    { kind: "ready", message: "in sync" },
+    {
+      now: NOW,
+      revision,
+      stack: {
+        stackName: `quorate-${cluster}`,
+        status: "UPDATE_COMPLETE",
+        lastAppliedRevision: revision,
+      },
+    },
+  );
+}
+
+function stalled(cluster: string): ClusterStatus {
+  return nextStatus(
+    initialStatus(cluster),
+    { kind: "stalled", reason: REASON.StackNeedsOperator, message: "UPDATE_ROLLBACK_FAILED" },
+    { now: NOW },
+  );
+}
+
+function pass(clusters: PassSummary["clusters"], durationMs = 1500): PassSummary {
+  return { source: SOURCE, startedAt: NOW.toISOString(), durationMs, clusters };
+}
+
+/** `name{labels} value` lines of one metric family, in registry order. */
+async function series(metrics: ReturnType<typeof createMetrics>, name: string): Promise<string[]> {
+  const text = await metrics.registry.metrics();
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
+}
+
+describe("createMetrics", () => {
+  it("GIVEN a pass WHEN scraped THEN the duration histogram, last pass time and results per cluster show", async () => {
+    const metrics = createMetrics();
+    metrics.observePass(
+      pass([
+        { cluster: "dev", action: "none", outcome: "ready" },
+        { cluster: "prod", action: "apply" },
+        { cluster: "stage", action: "backoff" },
+      ]),
+    );
+    metrics.observePass(pass([{ cluster: "dev", action: "none", outcome: "ready" }], 200));
+    expect(await series(metrics, "quorate_reconcile_duration_seconds_count")).toEqual([
+      "quorate_reconcile_duration_seconds_count 2",
+    ]);
+    expect(await series(metrics, "quorate_reconcile_duration_seconds_sum")).toEqual([
+      "quorate_reconcile_duration_seconds_sum 1.7",
+    ]);
+    expect(await series(metrics, "quorate_reconcile_duration_seconds_bucket")).toContain(
+      'quorate_reconcile_duration_seconds_bucket{le="0.25"} 1',
+    );
+    expect(await series(metrics, "quorate_reconcile_results_total")).toEqual([
+      'quorate_reconcile_results_total{cluster="dev",result="ready"} 2',
+      'quorate_reconcile_results_total{cluster="prod",result="apply-started"} 1',
+      'quorate_reconcile_results_total{cluster="stage",result="backoff"} 1',
+    ]);
+    expect(await series(metrics, "quorate_reconcile_last_pass_timestamp_seconds")).toEqual([
+      `quorate_reconcile_last_pass_timestamp_seconds ${NOW.getTime() / 1000 + 0.2}`,
+    ]);
+  });
+
+  it("GIVEN statuses WHEN scraped THEN the condition gauges, applied revision and source show", async () => {
+    const metrics = createMetrics();
+    metrics.observeStatuses([ready("dev", "b".repeat(40)), stalled("prod")], SOURCE);
+    expect(await series(metrics, "quorate_cluster_ready")).toEqual([
+      'quorate_cluster_ready{cluster="dev"} 1',
+      'quorate_cluster_ready{cluster="prod"} 0',
+    ]);
+    expect(await series(metrics, "quorate_cluster_stalled")).toEqual([
+      'quorate_cluster_stalled{cluster="dev"} 0',
+      'quorate_cluster_stalled{cluster="prod"} 1',
+    ]);
+    expect(await series(metrics, "quorate_cluster_reconciling")).toEqual([
+      'quorate_cluster_reconciling{cluster="dev"} 0',
+      'quorate_cluster_reconciling{cluster="prod"} 0',
+    ]);
+    // Never probed: -1, not absent and not 0 (an alert on == 0 fires only on a failed gate).
+    expect(await series(metrics, "quorate_cluster_health_gate_passed")).toEqual([
+      'quorate_cluster_health_gate_passed{cluster="dev"} -1',
+      'quorate_cluster_health_gate_passed{cluster="prod"} -1',
+    ]);
+    expect(await series(metrics, "quorate_cluster_applied_revision_info")).toEqual([
+      `quorate_cluster_applied_revision_info{cluster="dev",revision="${"b".repeat(40)}"} 1`,
+    ]);
+    expect(await series(metrics, "quorate_source_up")).toEqual(["quorate_source_up 1"]);
+    expect(await series(metrics, "quorate_source_revision_info")).toEqual([
+      `quorate_source_revision_info{revision="${"a".repeat(40)}"} 1`,
+    ]);
+  });
+
+  it("GIVEN a new applied and source revision THEN only the new revisions' info series remain", async () => {
+    const metrics = createMetrics();
+    metrics.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    metrics.observeStatuses([ready("dev", "c".repeat(40))], {
+      ...SOURCE,
+      ok: false,
+      revision: "d".repeat(40),
+    });
+    expect(await series(metrics, "quorate_cluster_applied_revision_info")).toEqual([
+      `quorate_cluster_applied_revision_info{cluster="dev",revision="${"c".repeat(40)}"} 1`,
+    ]);
+    expect(await series(metrics, "quorate_source_revision_info")).toEqual([
+      `quorate_source_revision_info{revision="${"d".repeat(40)}"} 1`,
+    ]);
+    expect(await series(metrics, "quorate_source_up")).toEqual(["quorate_source_up 0"]);
+  });
+
+  it("GIVEN a cluster that vanished from the statuses THEN every one of its series is gone", async () => {
+    const metrics = createMetrics();
+    metrics.observePass(
+      pass([
+        { cluster: "dev", action: "none", outcome: "ready" },
+        { cluster: "old", action: "delete", outcome: "deleting" },
+      ]),
+    );
+    metrics.observeEvent({
+      at: NOW.toISOString(),
+      cluster: "old",
+      type: "member-removed",
+      message: "x",
+    });
+    metrics.observeEvent({
+      at: NOW.toISOString(),
+      cluster: "dev",
+      type: "learner-added",
+      message: "y",
+    });
+    metrics.observeStatuses([ready("dev", "b".repeat(40)), ready("old", "e".repeat(40))], SOURCE);
+    expect((await metrics.registry.metrics()).includes('cluster="old"')).toBe(true);
+
+    metrics.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    const text = await metrics.registry.metrics();
+    expect(text).not.toContain('cluster="old"');
+    expect(text).toContain('quorate_cluster_ready{cluster="dev"} 1');
+    expect(text).toContain('quorate_rollout_events_total{cluster="dev",type="learner-added"} 1');
+    expect(text).toContain('quorate_reconcile_results_total{cluster="dev",result="ready"} 1');
+  });
+
+  it("counts rollout events per cluster and type", async () => {
+    const metrics = createMetrics();
+    for (const type of ["hook-held", "hook-held", "member-promoted"] as const)
+      metrics.observeEvent({ at: NOW.toISOString(), cluster: "dev", type, message: "" });
+    expect(await series(metrics, "quorate_rollout_events_total")).toEqual([
+      'quorate_rollout_events_total{cluster="dev",type="hook-held"} 2',
+      'quorate_rollout_events_total{cluster="dev",type="member-promoted"} 1',
+    ]);
+  });
+
+  it("has help texts, default process metrics, and registries that do not share series", async () => {
+    const one = createMetrics();
+    const two = createMetrics();
+    one.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    const text = await one.registry.metrics();
+    expect(text).toContain("# HELP quorate_cluster_ready 1 when the cluster's Ready condition");
+    expect(text).toContain("# TYPE quorate_reconcile_results_total counter");
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(await two.registry.metrics()).not.toContain('cluster="dev"');
+  });
+});
+
+describe("passResult", () => {
+  it.each([
+    [{ cluster: "a", action: "apply" }, "apply-started"],
+    [{ cluster: "a", action: "apply", outcome: "applied" }, "applied"],
+    [{ cluster: "a", action: "supervise" }, "supervise-started"],
+    [{ cluster: "a", action: "busy" }, "busy"],
+    [{ cluster: "a", action: "deferred" }, "deferred"],
+    [{ cluster: "a", action: "stall", outcome: "stalled" }, "stalled"],
+  ] as const)("%j -> %s", (entry, result) => {
+    expect(passResult(entry)).toBe(result);
+  });
+});
