@@ -33,6 +33,7 @@ export type PassResult =
 
 export function passResult(entry: PassSummary["clusters"][number]): PassResult {
   if (entry.outcome) return entry.outcome;
+  // Only rollouts finish after the pass; every other action records its outcome in it.
   switch (entry.action) {
     case "apply":
       return "apply-started";
@@ -42,9 +43,16 @@ export function passResult(entry: PassSummary["clusters"][number]): PassResult {
     case "backoff":
     case "deferred":
       return entry.action;
-    // Every other action records its outcome in the same pass; "ready" is the quiet default.
-    default:
+    case "none":
       return "ready";
+    case "suspended":
+      return "suspended";
+    case "stall":
+      return "stalled";
+    case "orphan":
+      return "orphaned";
+    case "delete":
+      return "deleting";
   }
 }
 

@@ -2,7 +2,8 @@
 // Prometheus metrics, and the GitHub webhook. It only reads what the
 // reconciler exposes through the getters it is given; it never drives a pass.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, isIP } from "node:net";
+import { usage } from "../errors.js";
 import { createWebhookHandler, DEFAULT_WEBHOOK_PATH, type PushEvent } from "../source/webhook.js";
 import type { QuorateMetrics } from "./metrics.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
@@ -69,6 +70,21 @@ export function statusBody(
     clusters: options.statuses(),
     busy: options.busy(),
   };
+}
+
+/** `--listen HOST:PORT` (`[::1]:9464` for IPv6); a bare port keeps the loopback default. */
+export function parseListenAddress(value: string): { host: string; port: number } {
+  const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d+)$/.exec(value);
+  const host = match?.[1] ?? match?.[2] ?? DEFAULT_LISTEN_HOST;
+  const port = Number(match?.[3]);
+  const hostOk = match?.[1] ? isIP(host) === 6 : host.length > 0;
+  if (!match || !hostOk || !Number.isInteger(port) || port > 65535) {
+    throw usage(
+      `--listen must be HOST:PORT (got ${value})`,
+      `for example ${DEFAULT_LISTEN_HOST}:${DEFAULT_LISTEN_PORT}; 0.0.0.0:${DEFAULT_LISTEN_PORT} opens /status and /metrics to the network`,
+    );
+  }
+  return { host, port };
 }
 
 export async function startDaemonServer(options: DaemonServerOptions): Promise<DaemonServer> {

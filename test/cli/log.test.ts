@@ -2,7 +2,7 @@
 // Error fields, and rollout events as log lines.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, eventLogger, type LoggerOptions } from "../../src/cli/log.js";
+import { createLogger, eventLogger, type LoggerOptions, logPass } from "../../src/cli/log.js";
 import { terminal } from "../../src/errors.js";
 
 class Lines extends Writable {
@@ -157,5 +157,36 @@ describe("eventLogger", () => {
         event: "error",
       },
     ]);
+  });
+});
+
+describe("logPass", () => {
+  it("logs one line per pass with counts per result, and warns when the source did not sync", () => {
+    const { stream, log } = logger({ format: "text" });
+    logPass(log, {
+      revision: "0123456789abcdef0123456789abcdef01234567",
+      source: {
+        repo: "acme/infra",
+        ok: false,
+        reason: "fetch-failed",
+        message: "could not resolve host",
+        revision: "0123456789abcdef0123456789abcdef01234567",
+      },
+      startedAt: "2025-03-01T12:01:00Z",
+      durationMs: 420,
+      clusters: [
+        { cluster: "a", action: "none", outcome: "ready" },
+        { cluster: "b", action: "none", outcome: "ready" },
+        { cluster: "c", action: "apply" },
+        { cluster: "d", action: "stall", outcome: "stalled" },
+      ],
+    });
+    expect(stream.text).toBe(
+      [
+        '12:01:03 WARN  git source not synced; reconciling the last good revision repo=acme/infra reason=fetch-failed message="could not resolve host" revision=0123456789ab',
+        "12:01:03 INFO  reconcile pass done revision=0123456789ab durationMs=420 clusters=4 apply-started=1 ready=2 stalled=1",
+        "",
+      ].join("\n"),
+    );
   });
 });

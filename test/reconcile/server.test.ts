@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/reconcile/metrics.js";
 import type { PassSummary, SourceStatus } from "../../src/reconcile/reconciler.js";
-import { type DaemonServer, liveness, startDaemonServer } from "../../src/reconcile/server.js";
+import {
+  type DaemonServer,
+  liveness,
+  parseListenAddress,
+  startDaemonServer,
+} from "../../src/reconcile/server.js";
 import { type ClusterStatus, initialStatus, nextStatus } from "../../src/reconcile/status.js";
 import { type PushEvent, signWebhookBody } from "../../src/source/webhook.js";
 
@@ -217,4 +222,23 @@ describe("liveness", () => {
   ])("%i ms after the pass finished: live %s", (age, live) => {
     expect(liveness(last, MAX_AGE_MS, finishedAt + age).live).toBe(live);
   });
+});
+
+describe("parseListenAddress", () => {
+  it.each([
+    ["127.0.0.1:9464", { host: "127.0.0.1", port: 9464 }],
+    ["0.0.0.0:80", { host: "0.0.0.0", port: 80 }],
+    ["localhost:0", { host: "localhost", port: 0 }],
+    ["[::1]:9464", { host: "::1", port: 9464 }],
+    ["9464", { host: "127.0.0.1", port: 9464 }],
+  ])("%s -> %j", (value, address) => {
+    expect(parseListenAddress(value)).toEqual(address);
+  });
+
+  it.each(["", ":9464", "::1:9464", "[nope]:1", "host:", "host:65536", "host:port"])(
+    "refuses %j with a usage error that shows an example",
+    (value) => {
+      expect(() => parseListenAddress(value)).toThrow(/--listen must be HOST:PORT/);
+    },
+  );
 });
