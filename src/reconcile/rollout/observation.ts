@@ -54,6 +54,9 @@ export const MEMBER_STATES = new Set([
   "Terminating:Proceed",
 ]);
 
+/** In service, or held on its way out while it is still a member. */
+const PROBED_STATES = new Set(["InService", "Terminating:Wait"]);
+
 export function peerURL(facts: RolloutFacts, ip: string): string {
   return `${facts.scheme}://${ip}:${facts.peerPort}`;
 }
@@ -98,7 +101,12 @@ export function instanceOfMember(
   );
 }
 
-/** Client URLs worth probing: every instance that may run a member, and every member's own. */
+/**
+ * Client URLs worth probing: every instance in service or held on its way out,
+ * and every member's own. A launching instance is probed only once it is a
+ * started member, and a released terminating one not at all: neither is part
+ * of the cluster, and an endpoint no member accounts for would fail the gate.
+ */
 export function probeEndpoints(
   facts: RolloutFacts,
   instances: readonly ObservedInstance[],
@@ -106,7 +114,9 @@ export function probeEndpoints(
 ): string[] {
   const urls = new Set<string>();
   for (const i of instances) {
-    if (i.privateIp && MEMBER_STATES.has(i.lifecycleState)) urls.add(clientURL(facts, i.privateIp));
+    if (i.privateIp && PROBED_STATES.has(i.lifecycleState)) {
+      urls.add(clientURL(facts, i.privateIp));
+    }
   }
   for (const m of members) for (const u of m.clientURLs) urls.add(u);
   return [...urls].sort();

@@ -88,10 +88,12 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     const decision = decideRollout(observation, facts, memory);
     memory = decision.memory;
     reportHealthy(observation, promoted, emit);
-    if (decision.message !== lastMessage && decision.actions.every((a) => a.kind === "heartbeat")) {
+    // A waiting line is repeated only when what it waits for changes, not its clock.
+    const gist = decision.message.replace(/\d+(\.\d+)?(ms|s)\b/g, "#");
+    if (gist !== lastMessage && decision.actions.every((a) => a.kind === "heartbeat")) {
       emit(decision.gate && decision.phase === "idle" ? "gate" : "waiting", decision.message);
     }
-    lastMessage = decision.message;
+    lastMessage = gist;
 
     const endpoints = (observation.probe?.endpoints ?? [])
       .filter((e) => e.reachable)
@@ -122,7 +124,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       decision.actions.some((a) => a.kind !== "heartbeat");
     if (!busy) {
       settledSince ??= now();
-      const healthy = decision.gate?.failed.every((name) => name === "stable") ?? false;
+      const healthy = decision.gate?.passed ?? false;
       const waitedEnough = now() - settledSince >= (options.settleMs ?? 30_000);
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
         return finish(status, decision.gate, emit);
