@@ -87,7 +87,7 @@ export class QuorateActor {
       const ip = ipOf.get(id);
       const member = members?.list.find((m) => ip && m.peerURLs.includes(this.peerUrl(ip)));
       if (member && members) {
-        await members.client.memberRemove(member.ID);
+        await members.client.memberRemove(member.id);
         this.log.push(`removed member ${id}`);
       }
       await this.complete(id, HOOK_NAME.terminating);
@@ -129,7 +129,7 @@ export class QuorateActor {
     }
     for (const learner of members.list.filter((m) => m.isLearner && m.name)) {
       try {
-        await members.client.memberPromote(learner.ID);
+        await members.client.memberPromote(learner.id);
         this.log.push(`promoted ${learner.name}`);
       } catch {
         // not caught up yet: next tick
