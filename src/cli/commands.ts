@@ -4,6 +4,7 @@ import type { Command } from "./command.js";
 import { planCommand } from "./plan.js";
 import { reconcileCommand } from "./reconcile.js";
 import { renderCommand } from "./render.js";
+import { runCommand } from "./run.js";
 import { schemaCommand } from "./schema.js";
 import { statusCommand } from "./status.js";
 import { validateCommand } from "./validate.js";
@@ -15,5 +16,6 @@ export const COMMANDS: readonly Command[] = [
   applyCommand,
   statusCommand,
   reconcileCommand,
+  runCommand,
   schemaCommand,
 ];

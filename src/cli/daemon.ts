@@ -1,0 +1,103 @@
+// The long-running loop shared by `quorate run` and the demo: triggers (poll,
+// webhook, file watch) -> reconcile pass -> metrics, logs and status.
+import { resolve } from "node:path";
+import { createMetrics } from "../reconcile/metrics.js";
+import type { PassSummary, Reconciler } from "../reconcile/reconciler.js";
+import type { EventSink, RolloutEvent } from "../reconcile/rollout/events.js";
+import { type DaemonServer, startDaemonServer } from "../reconcile/server.js";
+import { createTriggers, type TriggerReason } from "../source/triggers.js";
+import { type DirectoryWatch, touchesGitRefs, watchDirectory } from "../source/watch.js";
+import { eventLogger, type Logger, logPass } from "./log.js";
+
+export interface DaemonOptions {
+  /** Builds the reconciler around the event sink the daemon provides. */
+  reconciler(onEvent: EventSink): Reconciler;
+  branch: string;
+  log: Logger;
+  pollIntervalMs: number;
+  listen?: { host: string; port: number };
+  webhookSecret?: string;
+  /** A local working directory whose commits start a pass at once. */
+  watchDir?: string;
+  signal: AbortSignal;
+  /** Also see every rollout event (the demo prints them as lines). */
+  onEvent?: EventSink;
+  /** Called after each pass (the demo prints hints). */
+  afterPass?: (summary: PassSummary, reason: TriggerReason) => void;
+  onListening?: (url: string) => void;
+}
+
+export async function runDaemon(options: DaemonOptions): Promise<void> {
+  const { log } = options;
+  const metrics = createMetrics();
+  const toLog = eventLogger(log);
+  const onEvent = (event: RolloutEvent) => {
+    metrics.observeEvent(event);
+    toLog(event);
+    options.onEvent?.(event);
+  };
+  const reconciler = options.reconciler(onEvent);
+  const triggers = createTriggers({ pollIntervalMs: options.pollIntervalMs });
+  let lastPass: PassSummary | undefined;
+  let server: DaemonServer | undefined;
+  let watch: DirectoryWatch | undefined;
+  try {
+    if (options.listen) {
+      server = await startDaemonServer({
+        ...options.listen,
+        statuses: reconciler.statuses,
+        source: reconciler.source,
+        busy: reconciler.busy,
+        lastPass: () => lastPass,
+        metrics,
+        // Liveness allows a few missed polls before it reports the loop stuck.
+        livenessMaxAgeMs: Math.max(5 * 60_000, 3 * options.pollIntervalMs),
+        ...(options.webhookSecret
+          ? {
+              webhook: {
+                secret: options.webhookSecret,
+                onPush: (event) => {
+                  if (event.ref !== `refs/heads/${options.branch}`) return;
+                  log.info("push received", {
+                    ref: event.ref,
+                    after: event.after,
+                    delivery: event.delivery,
+                  });
+                  triggers.notify("webhook");
+                },
+              },
+            }
+          : {}),
+      });
+      log.info("serving /healthz, /status, /metrics", {
+        url: server.url,
+        webhook: Boolean(options.webhookSecret),
+      });
+      options.onListening?.(server.url);
+    }
+    if (options.watchDir) {
+      const dir = resolve(options.watchDir);
+      watch = await watchDirectory(dir, {
+        onChange: (paths) => {
+          // Only a commit changes what is applied; saving a file alone does not.
+          if (touchesGitRefs(paths)) triggers.notify("watch");
+        },
+      });
+      log.info("watching for commits", { dir });
+    }
+    for (;;) {
+      const reason = await triggers.next(options.signal);
+      const summary = await reconciler.pass(options.signal);
+      lastPass = summary;
+      metrics.observePass(summary);
+      logPass(log, summary);
+      options.afterPass?.(summary, reason);
+    }
+  } catch (error) {
+    if (!options.signal.aborted) throw error;
+    log.info("stopping: rollouts in flight go on in AWS and are picked up at the next start");
+  } finally {
+    await watch?.close();
+    await server?.close();
+  }
+}

@@ -1,0 +1,146 @@
+// quorate run: the GitOps loop on a box.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { usage } from "../errors.js";
+import { parseIsoDuration } from "../manifest/duration.js";
+import { createReconciler } from "../reconcile/reconciler.js";
+import { parseListenAddress } from "../reconcile/server.js";
+import { oneOf, parseCommandArgs } from "./args.js";
+import type { Command } from "./command.js";
+import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
+import { runDaemon } from "./daemon.js";
+import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
+import { EXIT } from "./exitCodes.js";
+import { createLogger, type LogLevel } from "./log.js";
+import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
+
+const HELP = `Usage: quorate run [--repo URL|DIR] [--branch B] [--path DIR] [--interval PT3M]
+                   [--listen 127.0.0.1:9464] [--webhook-secret-file FILE] [--watch]
+
+The GitOps loop for a box: reconciles the branch head every --interval, at
+once on a signed GitHub push webhook, and (with --watch) on every commit in a
+local working directory. Each pass is what \`quorate reconcile --once\` does,
+except that rollouts run in the background, so one cluster's long rollout never
+holds up the others. A cluster whose stack is mid-update when quorate starts is
+supervised, never executed again.
+
+Serves on --listen:
+  GET  /healthz        200 while passes complete (for systemd or a load balancer)
+  GET  /status         JSON: source revision, and per cluster the conditions Ready,
+                       Reconciling, Stalled and HealthGatePassed with reasons and
+                       messages, observedRevision, lastAppliedRevision, lastAttemptedRevision
+  GET  /metrics        Prometheus metrics (reconcile durations and results, gate
+                       state, applied revision per cluster)
+  POST /hooks/github   push webhook (HMAC-SHA256, X-Hub-Signature-256), with a secret
+
+Options:
+${SOURCE_FLAGS_HELP}
+  --interval DURATION  poll interval, ISO 8601 (default: PT3M)
+  --listen HOST:PORT   status, metrics and webhook server (default: 127.0.0.1:9464;
+                       "off" serves nothing)
+  --webhook-secret-file FILE   the GitHub webhook secret (or env QUORATE_WEBHOOK_SECRET)
+  --watch              start a pass at once on each commit to the --repo working directory
+  --log-format auto|json|text  JSON lines, or readable lines on a terminal (default: auto)
+  --log-level LEVEL    debug, info, warn or error (default: info)
+  --concurrency N      rollouts at once (default: 4)
+  --tick MS            observation interval while supervising (default: 1000)
+${AWS_FLAGS_HELP}
+${ETCD_FLAGS_HELP}
+  -h, --help           show this help
+
+Exit codes:
+  0   stopped by SIGINT or SIGTERM
+  1   could not start (bad flags, port in use, unreadable secret)
+  64  usage error
+`;
+
+export const runCommand: Command = {
+  name: "run",
+  summary: "the GitOps loop on a box: poll, webhook, watch; /status and /metrics",
+  help: HELP,
+  async run(args, ctx) {
+    const { values } = parseCommandArgs("run", args, {
+      ...SOURCE_FLAGS,
+      ...AWS_FLAGS,
+      ...ETCD_FLAGS,
+      interval: { type: "string" },
+      listen: { type: "string" },
+      "webhook-secret-file": { type: "string" },
+      watch: { type: "boolean" },
+      "log-format": { type: "string" },
+      "log-level": { type: "string" },
+      concurrency: { type: "string" },
+      tick: { type: "string" },
+    });
+    const pollIntervalMs = parseIsoDuration(values.interval ?? "PT3M");
+    if (pollIntervalMs === undefined)
+      throw usage(`--interval must be an ISO 8601 duration such as PT3M (got ${values.interval})`);
+    const format = oneOf(
+      "run",
+      "log-format",
+      values["log-format"],
+      ["auto", "json", "text"] as const,
+      "auto",
+    );
+    const level = oneOf(
+      "run",
+      "log-level",
+      values["log-level"],
+      ["debug", "info", "warn", "error"] as const,
+      "info",
+    ) as LogLevel;
+    const log = createLogger({ stream: ctx.stderr, format, level });
+    const { source, path } = sourceFromFlags(values, ctx);
+    const { clients, amiFeed, endpoint } = awsSetup(values, ctx);
+    const secret = webhookSecret(values["webhook-secret-file"], ctx.env, ctx.cwd);
+    const listen =
+      values.listen === "off" ? undefined : parseListenAddress(values.listen ?? "127.0.0.1:9464");
+    log.info("quorate run starting", {
+      repo: source.display,
+      branch: source.branch,
+      path,
+      endpoint: endpoint ?? "AWS",
+      intervalMs: pollIntervalMs,
+    });
+    await runDaemon({
+      reconciler: (onEvent) =>
+        createReconciler({
+          source,
+          path,
+          aws: clients,
+          amiFeed,
+          etcd: etcdClientOptions(values, ctx.cwd),
+          onEvent,
+          waitForRollouts: false,
+          ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+          ...(values.tick ? { tickMs: Number(values.tick) } : {}),
+        }),
+      branch: source.branch,
+      log,
+      pollIntervalMs,
+      ...(listen ? { listen } : {}),
+      ...(secret ? { webhookSecret: secret } : {}),
+      ...(values.watch ? { watchDir: resolve(ctx.cwd, values.repo ?? ".") } : {}),
+      signal: ctx.signal,
+    });
+    return EXIT.ok;
+  },
+};
+
+function webhookSecret(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string | undefined {
+  if (file) {
+    try {
+      const secret = readFileSync(resolve(cwd, file), "utf8").trim();
+      if (!secret) throw usage(`--webhook-secret-file ${file} is empty`);
+      return secret;
+    } catch (error) {
+      if ((error as { kind?: string }).kind === "usage") throw error;
+      throw usage(`--webhook-secret-file ${file}: ${(error as Error).message}`);
+    }
+  }
+  return env.QUORATE_WEBHOOK_SECRET || undefined;
+}
