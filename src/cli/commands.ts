@@ -1,6 +1,7 @@
 // The command table. Each entry's module owns its flags, help text and exit codes.
 import { applyCommand } from "./apply.js";
 import type { Command } from "./command.js";
+import { demoCommand } from "./demo.js";
 import { planCommand } from "./plan.js";
 import { reconcileCommand } from "./reconcile.js";
 import { renderCommand } from "./render.js";
@@ -17,5 +18,6 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   reconcileCommand,
   runCommand,
+  demoCommand,
   schemaCommand,
 ];

@@ -1,5 +1,6 @@
 // quorate's command line: dispatch, --help, --version, and the mapping from
 // errors to exit codes. Each command lives in its own file and parses its own flags.
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { describeError } from "../errors.js";
 import type { Command, CommandContext } from "./command.js";
@@ -37,6 +38,8 @@ export async function runCli(
   context: Partial<CommandContext> = {},
 ): Promise<number> {
   const controller = new AbortController();
+  // Every probe and call listens to this signal; a large cluster has many at once.
+  setMaxListeners(1000, controller.signal);
   const ctx: CommandContext = {
     stdout: context.stdout ?? process.stdout,
     stderr: context.stderr ?? process.stderr,

@@ -7,6 +7,7 @@ import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
+import { clusterHeadline, rolloutSentence } from "../plan/format/describe.js";
 import type { ClusterPlan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
@@ -103,6 +104,13 @@ export async function applyCluster(
     return { ...base, result: "no-change", message: "no changes", executed: false };
   }
   const { id: changeSetId, type } = preview.changeSet;
+  const rollout = rolloutSentence(preview.plan);
+  emit(
+    deps,
+    spec,
+    "plan",
+    `plan: ${clusterHeadline(preview.plan)}${rollout ? `; ${rollout}` : ""}`,
+  );
   const discard = () => discardChangeSet(aws, spec.stackName, changeSetId, type);
 
   if (options.confirm && !(await options.confirm(preview.plan))) {

@@ -323,7 +323,10 @@ function bootstrap(
     );
   }
   const ready = live.filter((i) => i.lifecycleState === HELD_LAUNCHING && i.privateIp);
-  if (expected === 0 || ready.length < expected) {
+  if (expected === 0) {
+    return decided(memory, "bootstrapping", "waiting for the group to launch its instances", []);
+  }
+  if (ready.length < expected) {
     return decided(
       memory,
       "bootstrapping",

@@ -3,6 +3,7 @@
 
 export type RolloutEventType =
   | "stack-status"
+  | "plan"
   | "bootstrap"
   | "learner-added"
   | "peers-published"

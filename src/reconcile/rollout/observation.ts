@@ -118,6 +118,16 @@ export function probeEndpoints(
       urls.add(clientURL(facts, i.privateIp));
     }
   }
-  for (const m of members) for (const u of m.clientURLs) urls.add(u);
+  // A member's own URL is probed unless its instance has left (a released terminating
+  // instance whose member was just removed); a member on no known instance is probed
+  // so that the gate sees it (a dead or stale member).
+  const gone = new Set(
+    instances
+      .filter((i) => i.privateIp && !PROBED_STATES.has(i.lifecycleState))
+      .map((i) => i.privateIp),
+  );
+  for (const m of members) {
+    for (const u of m.clientURLs) if (!gone.has(hostOf(u))) urls.add(u);
+  }
   return [...urls].sort();
 }

@@ -7,6 +7,7 @@ import { describeError, QuorateError } from "../../errors.js";
 import type { EtcdClientOptions } from "../../etcd/client.js";
 import { formatGateResult, type GateResult } from "../../etcd/gate.js";
 import { hexId } from "../../etcd/wire.js";
+import { durationMs } from "../../manifest/duration.js";
 import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
 import type { EventSink, RolloutEventType } from "./events.js";
@@ -125,7 +126,10 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     if (!busy) {
       settledSince ??= now();
       const healthy = decision.gate?.passed ?? false;
-      const waitedEnough = now() - settledSince >= (options.settleMs ?? 30_000);
+      // Long enough for the stable clock to run out once, and a little more.
+      const settleMs =
+        options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
+      const waitedEnough = now() - settledSince >= settleMs;
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
         return finish(status, decision.gate, emit);
       }
