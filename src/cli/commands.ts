@@ -1,23 +1,20 @@
-// The command table. Each entry's module owns its flags, help text and exit codes.
-import { applyCommand } from "./apply.js";
+// The command table. Each command's module is loaded only when it runs (or for
+// --help), so that `quorate validate` does not pay for the AWS SDK or the local cloud.
 import type { Command } from "./command.js";
-import { demoCommand } from "./demo.js";
-import { planCommand } from "./plan.js";
-import { reconcileCommand } from "./reconcile.js";
-import { renderCommand } from "./render.js";
-import { runCommand } from "./run.js";
-import { schemaCommand } from "./schema.js";
-import { statusCommand } from "./status.js";
-import { validateCommand } from "./validate.js";
 
-export const COMMANDS: readonly Command[] = [
-  validateCommand,
-  renderCommand,
-  planCommand,
-  applyCommand,
-  statusCommand,
-  reconcileCommand,
-  runCommand,
-  demoCommand,
-  schemaCommand,
+export interface CommandEntry {
+  name: string;
+  load(): Promise<Command>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: "validate", load: async () => (await import("./validate.js")).validateCommand },
+  { name: "render", load: async () => (await import("./render.js")).renderCommand },
+  { name: "plan", load: async () => (await import("./plan.js")).planCommand },
+  { name: "apply", load: async () => (await import("./apply.js")).applyCommand },
+  { name: "status", load: async () => (await import("./status.js")).statusCommand },
+  { name: "reconcile", load: async () => (await import("./reconcile.js")).reconcileCommand },
+  { name: "run", load: async () => (await import("./run.js")).runCommand },
+  { name: "demo", load: async () => (await import("./demo.js")).demoCommand },
+  { name: "schema", load: async () => (await import("./schema.js")).schemaCommand },
 ];

@@ -4,7 +4,7 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { describeError } from "../errors.js";
 import type { Command, CommandContext } from "./command.js";
-import { COMMANDS } from "./commands.js";
+import { COMMANDS, type CommandEntry } from "./commands.js";
 import { EXIT, EXIT_CODE_HELP, exitCodeFor } from "./exitCodes.js";
 
 export function version(): string {
@@ -12,7 +12,8 @@ export function version(): string {
   return String(pkg.version);
 }
 
-export function topLevelHelp(commands: readonly Command[]): string {
+export async function topLevelHelp(entries: readonly CommandEntry[]): Promise<string> {
+  const commands = await Promise.all(entries.map((entry) => entry.load()));
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `quorate: GitOps for etcd clusters on EC2 Auto Scaling Groups, with etcd health gates on every rollout step
@@ -55,18 +56,19 @@ export async function runCli(
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const wanted = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    ctx.stdout.write(wanted ? wanted.help : topLevelHelp(COMMANDS));
+    ctx.stdout.write(wanted ? (await wanted.load()).help : await topLevelHelp(COMMANDS));
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-v") {
     ctx.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     ctx.stderr.write(`quorate: unknown command "${name}"; see \`quorate --help\`\n`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     ctx.stdout.write(command.help);
     return EXIT.ok;

@@ -112,7 +112,7 @@ describe("./bin/quorate", () => {
     expect(run()).toBe(run());
   });
 
-  it("has --help on every command and --version", () => {
+  it("has --help on every command and --version", { timeout: 60_000 }, () => {
     const top = spawnSync("./bin/quorate", ["--help"], { cwd: ROOT, encoding: "utf8" });
     expect(top.status).toBe(0);
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
