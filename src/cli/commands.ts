@@ -16,5 +16,6 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "reconcile", load: async () => (await import("./reconcile.js")).reconcileCommand },
   { name: "run", load: async () => (await import("./run.js")).runCommand },
   { name: "demo", load: async () => (await import("./demo.js")).demoCommand },
+  { name: "local", load: async () => (await import("./local.js")).localCommand },
   { name: "schema", load: async () => (await import("./schema.js")).schemaCommand },
 ];
