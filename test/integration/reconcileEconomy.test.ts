@@ -85,6 +85,7 @@ afterAll(async () => {
 describe(`a no-op reconcile pass over ${CLUSTERS} clusters`, () => {
   it("creates no change set and makes at most 2 AWS calls per cluster", async () => {
     const events: RolloutEvent[] = [];
+    const groupNamesPerCall = recordGroupNamesPerCall(aws(REGION).autoScaling);
     const reconciler = createReconciler({
       source: createGitSource({ repo: repo.dir, branch: "main", cacheDir: join(scratch, "git") }),
       path: repo.path,
@@ -117,6 +118,11 @@ describe(`a no-op reconcile pass over ${CLUSTERS} clusters`, () => {
     // Read-only: nothing but listing and describing.
     expect(Object.keys(calls).every((a) => /:(Describe|List|Get)/.test(a))).toBe(true);
     expect(events).toEqual([]);
+    // AWS refuses more than 50 group names per call unless MaxRecords is raised
+    // (ValidationError "The number of group names that may be passed in is
+    // limited to 50"); the local cloud does not check it, so it is checked here.
+    expect(groupNamesPerCall.length).toBeGreaterThan(0);
+    expect(groupNamesPerCall.filter((c) => c.names > Math.max(50, c.maxRecords))).toEqual([]);
 
     expect(summary.clusters).toHaveLength(CLUSTERS);
     expect(new Set(summary.clusters.map((c) => `${c.action}/${c.outcome}`))).toEqual(
@@ -132,6 +138,25 @@ describe(`a no-op reconcile pass over ${CLUSTERS} clusters`, () => {
     }
   });
 });
+
+/** Names and MaxRecords of every DescribeAutoScalingGroups call this client sends from now on. */
+function recordGroupNamesPerCall(asg: AutoScalingClient): { names: number; maxRecords: number }[] {
+  const calls: { names: number; maxRecords: number }[] = [];
+  asg.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === "DescribeAutoScalingGroupsCommand") {
+        const input = args.input as { AutoScalingGroupNames?: string[]; MaxRecords?: number };
+        calls.push({
+          names: input.AutoScalingGroupNames?.length ?? 0,
+          maxRecords: input.MaxRecords ?? 50,
+        });
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "recordGroupNamesPerCall" },
+  );
+  return calls;
+}
 
 async function countedPass(pass: () => Promise<PassSummary>) {
   await cloud.admin.resetCounters();
