@@ -46,11 +46,14 @@ describe("resolveValue", () => {
     },
     {
       name: "Fn::Sub with pseudo parameters, GetAtt and a literal",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       value: { "Fn::Sub": "arn:${AWS::Partition}:x:${AWS::Region}:${Role.Arn}:${!Literal}" },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       expected: "arn:aws:x:eu-west-1:Role.Arn-value:${Literal}",
     },
     {
       name: "Fn::Sub with a variable map",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       value: { "Fn::Sub": ["${Name}-${Group}", { Name: { Ref: "AWS::StackName" } }] },
       expected: "quorate-dev-Group-physical",
     },
@@ -96,6 +99,7 @@ describe("checkIntrinsics", () => {
     expect(check({ A: { Ref: "Group" }, B: { Ref: "Size" }, C: { Ref: "AWS::Region" } })).toEqual(
       [],
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
     expect(check({ A: { Ref: "Nope" }, B: { "Fn::Sub": "${Other}-${AWS::StackName}" } })).toEqual([
       "Nope",
       "Other",
@@ -120,6 +124,7 @@ describe("resourceReferences", () => {
         LaunchTemplateId: { Ref: "LT" },
         Version: { "Fn::GetAtt": ["LT", "LatestVersionNumber"] },
       },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       Name: { "Fn::Sub": "${Group}-${LT.LaunchTemplateId}-${AWS::Region}" },
     };
     expect(resourceReferences(value, new Set(["LT", "Group"]))).toEqual([

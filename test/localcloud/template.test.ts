@@ -79,6 +79,7 @@ describe("parseTemplate", () => {
       "  Group:",
       "    Type: AWS::EC2::SecurityGroup",
       "    Properties:",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       "      GroupDescription: !Sub '${AWS::StackName} members'",
       "      VpcId: !GetAtt Other.VpcId",
       "  Other:",
@@ -88,6 +89,7 @@ describe("parseTemplate", () => {
     ].join("\n");
     const template = parseTemplate(yaml);
     expect(template.resources.Group?.Properties).toEqual({
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       GroupDescription: { "Fn::Sub": "${AWS::StackName} members" },
       VpcId: { "Fn::GetAtt": ["Other", "VpcId"] },
     });
@@ -121,6 +123,7 @@ describe("dependencyOrder", () => {
     },
     Group: {
       Type: "AWS::AutoScaling::AutoScalingGroup",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Fn::Sub syntax, not JavaScript
       Properties: { Name: { "Fn::Sub": "${LT}-${Profile.Arn}" } },
       DependsOn: ["Role"],
     },
