@@ -27,7 +27,12 @@ export interface LiveGroup {
   launchTemplateVersion?: string;
 }
 
-/** The groups with these names (Auto Scaling accepts up to 100 names per call). */
+/**
+ * The groups with these names. Auto Scaling takes at most 50 names per call
+ * unless MaxRecords raises the limit, to 100 ("By default, you can only
+ * specify up to 50 names. You can optionally increase this limit using the
+ * MaxRecords property", DescribeAutoScalingGroups API reference).
+ */
 export async function describeGroups(
   asg: AutoScalingClient,
   names: readonly string[],
@@ -40,6 +45,7 @@ export async function describeGroups(
         const out = await asg.send(
           new DescribeAutoScalingGroupsCommand({
             AutoScalingGroupNames: names.slice(i, i + 100),
+            MaxRecords: 100,
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
         );

@@ -2,7 +2,7 @@
 // condition: the groups and instances of a whole region are read in a few
 // batched calls (50 groups, 200 instances each), so a no-op pass stays cheap.
 import type { AwsClients } from "../aws/clients.js";
-import { describeGroups, type LiveGroup } from "../aws/groups.js";
+import { describeGroups } from "../aws/groups.js";
 import { describeInstances } from "../aws/instances.js";
 import type { LiveStack } from "../aws/stacks.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
@@ -11,15 +11,6 @@ import { probeCluster } from "../etcd/probe.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { MEMBER_STATES } from "./rollout/observation.js";
-
-/**
- * DescribeAutoScalingGroups refuses more than 50 names unless MaxRecords is
- * raised ("By default, you can only specify up to 50 names":
- * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DescribeAutoScalingGroups.html;
- * AWS answers ValidationError "The number of group names that may be passed
- * in is limited to 50"), and describeGroups sends up to 100 without it.
- */
-const GROUP_NAMES_PER_CALL = 50;
 
 export interface HealthTarget {
   spec: ClusterSpec;
@@ -39,11 +30,7 @@ export async function probeRegionHealth(
   const named = targets.filter((t) => groupOf(t));
   if (named.length === 0) return results;
   const names = named.map((t) => groupOf(t) ?? "");
-  const groups = new Map<string, LiveGroup>();
-  for (let i = 0; i < names.length; i += GROUP_NAMES_PER_CALL) {
-    const batch = await describeGroups(aws.autoScaling, names.slice(i, i + GROUP_NAMES_PER_CALL));
-    for (const [name, group] of batch) groups.set(name, group);
-  }
+  const groups = await describeGroups(aws.autoScaling, names);
   const instanceIds = [...groups.values()].flatMap((g) => g.instances.map((i) => i.instanceId));
   const instances = await describeInstances(aws.ec2, instanceIds);
   await Promise.all(
