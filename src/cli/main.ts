@@ -2,6 +2,7 @@
 // errors to exit codes. Each command lives in its own file and parses its own flags.
 import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { describeError } from "../errors.js";
 import type { Command, CommandContext } from "./command.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
@@ -80,4 +81,10 @@ export async function runCli(
     if (ctx.env.QUORATE_DEBUG) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
     return exitCodeFor(error);
   }
+}
+
+// Run directly (`node dist/cli/main.js ...`) as well as through bin/quorate.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  process.exitCode = await runCli(process.argv.slice(2));
 }
