@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
-import { startWriteProbe } from "../helpers/writeProbe.js";
+import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
-// A concurrent writer on an etcd cluster during a rollout: a bounded loop of
+// A canary writer on an etcd cluster during a rollout (tests and benchmarks): a bounded loop of
 // puts, each followed by a linearizable get of the same key, through the
 // gateway, failing over between the members' client URLs the way a client
 // with several endpoints does. A write "fails" when no member acknowledges it
 // within the deadline; every acknowledged write is read back at the end.
-import { createEtcdClient } from "../../src/etcd/client.js";
+import { createEtcdClient } from "./client.js";
 
 export interface WriteProbeReport {
   attempted: number;
