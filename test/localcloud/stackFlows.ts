@@ -55,13 +55,14 @@ export async function execute(clients: Clients, id: string): Promise<void> {
 }
 
 /** The group's name as quorate finds it, through DescribeStackResources. */
-export function groupNameOf(clients: Clients, stackName: string): Promise<string> {
+export function groupNameOf(
+  clients: Clients,
+  stackName: string,
+  logicalId: string = LOGICAL_ID.group,
+): Promise<string> {
   return waitFor(`the group of ${stackName}`, async () => {
     const out = await clients.cfn.send(
-      new DescribeStackResourcesCommand({
-        StackName: stackName,
-        LogicalResourceId: LOGICAL_ID.group,
-      }),
+      new DescribeStackResourcesCommand({ StackName: stackName, LogicalResourceId: logicalId }),
     );
     return out.StackResources?.[0]?.PhysicalResourceId || undefined;
   });

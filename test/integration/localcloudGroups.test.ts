@@ -1,0 +1,294 @@
+// Auto Scaling and EC2 behaviour on the local cloud, with instances that run
+// no etcd (they signal as soon as they boot): instance tags and the rule
+// instance metadata tags put on their keys, replacing an unhealthy instance,
+// and lifecycle hooks declared as separate resources.
+import {
+  CompleteLifecycleActionCommand,
+  DescribeAutoScalingInstancesCommand,
+  DescribeLifecycleHooksCommand,
+  RecordLifecycleActionHeartbeatCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { CreateChangeSetCommand, ExecuteChangeSetCommand } from "@aws-sdk/client-cloudformation";
+import {
+  CreateTagsCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  DescribeTagsCommand,
+} from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalCloud } from "../../src/localcloud/index.js";
+import {
+  allEvents,
+  type Clients,
+  clientsFor,
+  eventLines,
+  groupOf,
+  removeDir,
+  startTestCloud,
+  tempDir,
+  waitFor,
+  waitForChangeSet,
+  waitForStatus,
+} from "../localcloud/cloudHelpers.js";
+import { ignitionUserData, testBootSettings } from "../localcloud/instances/fakeHost.js";
+import { groupNameOf } from "../localcloud/stackFlows.js";
+
+let dataDir: string;
+let cloud: LocalCloud;
+let clients: Clients;
+
+beforeAll(async () => {
+  dataDir = await tempDir("lc-groups-");
+  cloud = await startTestCloud(dataDir, { withoutEtcd: true, timeScale: 0.01 });
+  clients = clientsFor(cloud.endpoint);
+});
+
+afterAll(async () => {
+  await cloud?.close();
+  await removeDir(dataDir);
+});
+
+function template(extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    Resources: {
+      LT: {
+        Type: "AWS::EC2::LaunchTemplate",
+        Properties: {
+          LaunchTemplateData: {
+            ImageId: "ami-0123456789abcdef0",
+            InstanceType: "t3.micro",
+            MetadataOptions: { HttpTokens: "required", InstanceMetadataTags: "enabled" },
+            TagSpecifications: [
+              { ResourceType: "instance", Tags: [{ Key: "from-template", Value: "yes" }] },
+            ],
+            // The boot reads its etcd settings from the user-data, as the rendered bootstrap does.
+            UserData: ignitionUserData(testBootSettings()),
+          },
+        },
+      },
+      Group: {
+        Type: "AWS::AutoScaling::AutoScalingGroup",
+        Properties: {
+          MinSize: "2",
+          MaxSize: "2",
+          DesiredCapacity: "2",
+          VPCZoneIdentifier: ["subnet-aaaa", "subnet-bbbb"],
+          LaunchTemplate: {
+            LaunchTemplateId: { Ref: "LT" },
+            Version: { "Fn::GetAtt": ["LT", "LatestVersionNumber"] },
+          },
+          Tags: [{ Key: "Name", Value: "member", PropagateAtLaunch: true }],
+        },
+        CreationPolicy: { ResourceSignal: { Count: 2, Timeout: "PT10M" } },
+      },
+      ...extra,
+    },
+  });
+}
+
+async function create(
+  stackName: string,
+  body: string,
+  tags: { Key: string; Value: string }[] = [],
+) {
+  const out = await clients.cfn.send(
+    new CreateChangeSetCommand({
+      StackName: stackName,
+      ChangeSetName: "c",
+      ChangeSetType: "CREATE",
+      TemplateBody: body,
+      Tags: tags,
+    }),
+  );
+  await waitForChangeSet(clients.cfn, out.Id!);
+  await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
+  return waitForStatus(clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]);
+}
+
+function inService(groupName: string, count: number) {
+  return waitFor(`${count} instances InService`, async () => {
+    const group = await groupOf(clients.asg, groupName);
+    const ids =
+      group?.Instances?.filter((i) => i.LifecycleState === "InService").map((i) => i.InstanceId!) ??
+      [];
+    return ids.length === count && group?.Instances?.length === count ? ids : undefined;
+  });
+}
+
+describe("groups and instances", () => {
+  it("launches with the template's, the group's and the stack's tags, and serves them", async () => {
+    expect(await create("tags", template(), [{ Key: "team", Value: "platform" }])).toBe(
+      "CREATE_COMPLETE",
+    );
+    const groupName = await groupNameOf(clients, "tags", "Group");
+    const ids = await inService(groupName, 2);
+    const described = await clients.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: "tag:aws:cloudformation:stack-name", Values: ["tags"] },
+          { Name: "instance-state-name", Values: ["running"] },
+        ],
+      }),
+    );
+    const instances = described.Reservations!.flatMap((r) => r.Instances ?? []);
+    expect(instances.map((i) => i.InstanceId).sort()).toEqual([...ids].sort());
+    const tags = Object.fromEntries(instances[0]!.Tags!.map((t) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({
+      "from-template": "yes",
+      Name: "member",
+      team: "platform",
+      "aws:cloudformation:stack-name": "tags",
+      "aws:cloudformation:logical-id": "Group",
+      "aws:autoscaling:groupName": groupName,
+    });
+    expect(instances.map((i) => i.SubnetId).sort()).toEqual(["subnet-aaaa", "subnet-bbbb"]);
+    expect(instances[0]!.MetadataOptions?.InstanceMetadataTags).toBe("enabled");
+
+    const details = await clients.asg.send(
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: ids }),
+    );
+    expect(
+      details.AutoScalingInstances!.map((i) => [
+        i.AutoScalingGroupName,
+        i.LifecycleState,
+        i.HealthStatus,
+      ]),
+    ).toEqual([
+      [groupName, "InService", "HEALTHY"],
+      [groupName, "InService", "HEALTHY"],
+    ]);
+
+    const id = ids[0]!;
+    await clients.ec2.send(
+      new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "peers", Value: "a,b" }] }),
+    );
+    const byKey = await clients.ec2.send(
+      new DescribeTagsCommand({
+        Filters: [
+          { Name: "resource-id", Values: [id] },
+          { Name: "key", Values: ["peers"] },
+        ],
+      }),
+    );
+    expect(byKey.Tags).toEqual([
+      { ResourceId: id, ResourceType: "instance", Key: "peers", Value: "a,b" },
+    ]);
+    await clients.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: "peers" }] }));
+    const gone = await clients.ec2.send(
+      new DescribeTagsCommand({
+        Filters: [
+          { Name: "resource-id", Values: [id] },
+          { Name: "key", Values: ["peers"] },
+        ],
+      }),
+    );
+    expect(gone.Tags).toEqual([]);
+
+    // With metadata tags on, a key with "/" is refused, as EC2 refuses it.
+    const refused = await clients.ec2
+      .send(
+        new CreateTagsCommand({
+          Resources: [id],
+          Tags: [{ Key: "quorate.dev/peers", Value: "x" }],
+        }),
+      )
+      .catch((error: Error) => error);
+    expect((refused as Error).name).toBe("InvalidParameterValue");
+  });
+
+  it("a stack tag key with '/' makes the launch fail when metadata tags are on", async () => {
+    expect(await create("slash", template(), [{ Key: "team/name", Value: "platform" }])).toBe(
+      "ROLLBACK_COMPLETE",
+    );
+    const lines = eventLines(await allEvents(clients.cfn, "slash"));
+    const failed = lines.find((l) => l.startsWith("Group CREATE_FAILED"));
+    expect(failed).toContain(
+      "the tag key 'team/name' is not valid with instance metadata tags enabled",
+    );
+  });
+
+  it("replaces an instance whose EC2 status check fails (ReplaceUnhealthy not suspended)", async () => {
+    expect(await create("unhealthy", template())).toBe("CREATE_COMPLETE");
+    const groupName = await groupNameOf(clients, "unhealthy", "Group");
+    const [sick, healthy] = await inService(groupName, 2);
+    await cloud.admin.instance(sick!, "fail");
+    const after = await waitFor("the sick instance replaced", async () => {
+      const ids = await inService(groupName, 2).catch(() => undefined);
+      return ids && !ids.includes(sick!) ? ids : undefined;
+    });
+    expect(after).toContain(healthy);
+    const described = await clients.ec2.send(
+      new DescribeInstancesCommand({ InstanceIds: [sick!] }),
+    );
+    expect(described.Reservations![0]!.Instances![0]!.State?.Name).toBe("terminated");
+  });
+
+  it("a lifecycle hook resource holds new launches; ABANDON terminates, CONTINUE lets in", async () => {
+    const hook = {
+      Hook: {
+        Type: "AWS::AutoScaling::LifecycleHook",
+        Properties: {
+          AutoScalingGroupName: { Ref: "Group" },
+          LifecycleHookName: "hold",
+          LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+          DefaultResult: "ABANDON",
+          HeartbeatTimeout: 3600,
+        },
+      },
+    };
+    expect(await create("hooked", template(hook))).toBe("CREATE_COMPLETE");
+    const groupName = await groupNameOf(clients, "hooked", "Group");
+    const hooks = await clients.asg.send(
+      new DescribeLifecycleHooksCommand({ AutoScalingGroupName: groupName }),
+    );
+    expect(hooks.LifecycleHooks).toEqual([
+      {
+        LifecycleHookName: "hold",
+        AutoScalingGroupName: groupName,
+        LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+        HeartbeatTimeout: 3600,
+        GlobalTimeout: 172800,
+        DefaultResult: "ABANDON",
+      },
+    ]);
+    const [first] = await inService(groupName, 2);
+    await cloud.admin.instance(first!, "fail");
+    const waiting = async () =>
+      waitFor("a replacement in Pending:Wait", async () => {
+        const group = await groupOf(clients.asg, groupName);
+        return group?.Instances?.find((i) => i.LifecycleState === "Pending:Wait")?.InstanceId;
+      });
+    const held = await waiting();
+    const call = { AutoScalingGroupName: groupName, LifecycleHookName: "hold", InstanceId: held };
+    await clients.asg.send(new RecordLifecycleActionHeartbeatCommand(call));
+    await clients.asg.send(
+      new CompleteLifecycleActionCommand({ ...call, LifecycleActionResult: "ABANDON" }),
+    );
+    const next = await waiting();
+    expect(next).not.toBe(held);
+    await clients.asg.send(
+      new CompleteLifecycleActionCommand({
+        ...call,
+        InstanceId: next,
+        LifecycleActionResult: "CONTINUE",
+      }),
+    );
+    const ids = await inService(groupName, 2);
+    expect(ids).toContain(next);
+    const abandoned = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [held] }));
+    expect(abandoned.Reservations![0]!.Instances![0]!.State?.Name).toBe("terminated");
+    // The action is gone once completed.
+    const again = await clients.asg
+      .send(
+        new CompleteLifecycleActionCommand({
+          ...call,
+          InstanceId: next,
+          LifecycleActionResult: "CONTINUE",
+        }),
+      )
+      .catch((error: Error) => error);
+    expect((again as Error).message).toBe(
+      `No active Lifecycle Action found with instance ID ${next}`,
+    );
+  });
+});
