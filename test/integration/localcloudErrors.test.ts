@@ -17,6 +17,7 @@ import {
   ExecuteChangeSetCommand,
   InsufficientCapabilitiesException,
   InvalidChangeSetStatusException,
+  TokenAlreadyExistsException,
   UpdateTerminationProtectionCommand,
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand, EC2ServiceException } from "@aws-sdk/client-ec2";
@@ -226,6 +227,31 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     expect(error.message).toBe(
       `ChangeSet [${out.Id}] cannot be executed in its current status of [FAILED]`,
     );
+  });
+
+  it("a ClientRequestToken retries its own action and is refused for another", async () => {
+    const out = await clients.cfn.send(
+      new CreateChangeSetCommand({
+        StackName: "tokens",
+        ChangeSetName: "c",
+        ChangeSetType: "CREATE",
+        TemplateBody: SG_TEMPLATE,
+      }),
+    );
+    await waitForChangeSet(clients.cfn, out.Id!);
+    const execute = new ExecuteChangeSetCommand({
+      ChangeSetName: out.Id,
+      ClientRequestToken: "token-1",
+    });
+    await clients.cfn.send(execute);
+    await clients.cfn.send(execute); // a retry of the same request
+    await waitForStatus(clients.cfn, "tokens", ["CREATE_COMPLETE"]);
+    const error = await failure(
+      clients.cfn.send(
+        new DeleteStackCommand({ StackName: "tokens", ClientRequestToken: "token-1" }),
+      ),
+    );
+    expect(error).toBeInstanceOf(TokenAlreadyExistsException);
   });
 
   it("DeleteStack refuses a stack with termination protection", async () => {

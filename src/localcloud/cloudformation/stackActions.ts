@@ -92,6 +92,9 @@ export function createChangeSet(
     if (!UPDATABLE.has(existing.status)) throw cannotUpdate(existing);
   }
   const prior = existing?.changeSets.find((c) => c.name === name && !c.executed);
+  if (prior && existing && input.ClientToken && prior.clientToken === input.ClientToken) {
+    return { Id: prior.id, StackId: existing.stackId }; // the same request again
+  }
   if (prior) throw new AwsError("AlreadyExistsException", `ChangeSet [${name}] already exists`);
 
   const body = input.UsePreviousTemplate ? existing?.templateBody : input.TemplateBody;
@@ -159,6 +162,7 @@ export function createChangeSet(
     changes,
   };
   if (input.Description) record.description = input.Description;
+  if (input.ClientToken) record.clientToken = input.ClientToken;
   stack.changeSets.push(record);
   world.store.touch(stack.stackId);
   world.kick();
@@ -234,8 +238,31 @@ export function findChangeSet(
   return { stack, changeSet };
 }
 
+/**
+ * ClientRequestToken: the same request sent again (a retry) is accepted and
+ * does nothing more; the token of one action used for another is refused.
+ * Returns true for a retry.
+ */
+function isRetry(stack: StackRecord, token: string | undefined, action: string): boolean {
+  if (!token) return false;
+  const used = stack.clientTokens?.find((t) => t.token === token);
+  if (used && used.action !== action) {
+    throw new AwsError(
+      "TokenAlreadyExistsException",
+      `The ClientRequestToken ${token} was already used for ${used.action} on stack ${stack.stackName}; use a new token for ${action}`,
+    );
+  }
+  return used !== undefined;
+}
+
+/** Remembers the token of an action that was accepted. */
+function remember(stack: StackRecord, token: string | undefined, action: string): void {
+  if (token) stack.clientTokens = [...(stack.clientTokens ?? []).slice(-49), { token, action }];
+}
+
 export function executeChangeSet(world: World, input: ExecuteChangeSetInput): void {
   const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+  if (isRetry(stack, input.ClientRequestToken, "ExecuteChangeSet")) return;
   if (changeSet.status !== "CREATE_COMPLETE") {
     throw new AwsError(
       "InvalidChangeSetStatus",
@@ -280,6 +307,7 @@ export function executeChangeSet(world: World, input: ExecuteChangeSetInput): vo
     stack.updatedAt = now;
     setStackStatus(world, stack, "UPDATE_IN_PROGRESS", "User Initiated");
   }
+  remember(stack, input.ClientRequestToken, "ExecuteChangeSet");
   world.kick();
 }
 
@@ -299,6 +327,7 @@ export function deleteStack(world: World, input: DeleteStackInput): void {
   const stack = findStack(world, input.StackName ?? "");
   // Deleting a stack that does not exist succeeds.
   if (!stack || stack.status === "DELETE_COMPLETE" || stack.status === "DELETE_IN_PROGRESS") return;
+  if (isRetry(stack, input.ClientRequestToken, "DeleteStack")) return;
   if (stack.terminationProtection) {
     throw validationError(
       `Stack [${stack.stackName}] cannot be deleted while TerminationProtection is enabled`,
@@ -320,22 +349,26 @@ export function deleteStack(world: World, input: DeleteStackInput): void {
   stack.operation = deleteOperation("DELETE", stack, world.now(), retain);
   if (input.ClientRequestToken) stack.operation.clientRequestToken = input.ClientRequestToken;
   setStackStatus(world, stack, "DELETE_IN_PROGRESS", "User Initiated");
+  remember(stack, input.ClientRequestToken, "DeleteStack");
   world.kick();
 }
 
 export function cancelUpdateStack(world: World, input: CancelUpdateStackInput): void {
   const stack = requireLiveStack(world, input.StackName);
+  if (isRetry(stack, input.ClientRequestToken, "CancelUpdateStack")) return;
   const op = stack.operation;
   if (stack.status !== "UPDATE_IN_PROGRESS" || op?.kind !== "UPDATE" || op.stage !== "main") {
     throw validationError("CancelUpdateStack cannot be called from current stack status");
   }
   op.cancelRequested = true;
+  remember(stack, input.ClientRequestToken, "CancelUpdateStack");
   world.store.touch(stack.stackId);
   world.kick();
 }
 
 export function continueUpdateRollback(world: World, input: ContinueUpdateRollbackInput): void {
   const stack = requireLiveStack(world, input.StackName);
+  if (isRetry(stack, input.ClientRequestToken, "ContinueUpdateRollback")) return;
   const op = stack.operation;
   if (stack.status !== "UPDATE_ROLLBACK_FAILED" || op?.kind !== "UPDATE_ROLLBACK" || !op.halted) {
     throw validationError(
@@ -371,5 +404,6 @@ export function continueUpdateRollback(world: World, input: ContinueUpdateRollba
   }
   op.failed = [];
   op.halted = false;
+  remember(stack, input.ClientRequestToken, "ContinueUpdateRollback");
   world.kick();
 }

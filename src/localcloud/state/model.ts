@@ -142,6 +142,8 @@ export interface ChangeSetRecord {
   tags: Tag[];
   capabilities: string[];
   changes: ResourceChangeRecord[];
+  /** CreateChangeSet's ClientToken: the same request sent again gets the same change set. */
+  clientToken?: string;
   /** Executed change sets stay describable but are no longer listed. */
   executed?: boolean;
 }
@@ -238,6 +240,8 @@ export interface StackRecord {
   events: StackEventRecord[];
   changeSets: ChangeSetRecord[];
   operation?: StackOperation;
+  /** ClientRequestTokens already used on this stack, and for which action (the newest few). */
+  clientTokens?: { token: string; action: string }[];
 }
 
 // --- EC2 --------------------------------------------------------------------
