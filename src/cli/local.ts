@@ -140,12 +140,18 @@ function readPidFile(dataDir: string): PidFile | undefined {
   }
 }
 
+/** The process exists and is not a zombie (an exited daemon nobody reaped yet counts as gone). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
