@@ -12,67 +12,19 @@ import type {
 } from "../state/model.js";
 import type { World } from "../world.js";
 import { diffPaths } from "./changeSet.js";
-import { addEvent, setResourceStatus, setStackStatus } from "./events.js";
-import { type IntrinsicContext, resolveProperties, resolveValue } from "./intrinsics.js";
-import {
-  deleteOperation,
-  rollbackCleanupSteps,
-  updateCleanupSteps,
-  updateRollbackOperation,
-} from "./operations.js";
+import { addEvent, setResourceStatus } from "./events.js";
+import { resolveProperties } from "./intrinsics.js";
+import { liveContext } from "./liveContext.js";
+import { currentStep } from "./operations.js";
 import type { Outcome, ProviderContext } from "./resources/provider.js";
 import { providerFor } from "./resources/registry.js";
 import { type Template, templateOf } from "./templateCache.js";
+import { cancelUpdate, failOperation, finishStage } from "./transitions.js";
 import { updateBehaviour } from "./updateBehaviour.js";
 
 export interface Progress {
   progressed: boolean;
   wakeAt?: number;
-}
-
-/** Ref and Fn::GetAtt against the stack's live resources. */
-export function liveContext(stack: StackRecord): IntrinsicContext {
-  const params = new Map(stack.parameters.map((p) => [p.key, p.value]));
-  return {
-    stackName: stack.stackName,
-    stackId: stack.stackId,
-    region: stack.region,
-    ref(name) {
-      const param = params.get(name);
-      if (param !== undefined) return param;
-      const physicalId = stack.resources[name]?.physicalId;
-      if (physicalId === undefined)
-        throw new Error(`Ref ${name}: the resource has no physical id yet`);
-      return physicalId;
-    },
-    getAtt(logicalId, attribute) {
-      const value = stack.resources[logicalId]?.attributes[attribute];
-      if (value === undefined) {
-        throw new Error(
-          `Template error: resource ${logicalId} does not support attribute type ${attribute} in Fn::GetAtt`,
-        );
-      }
-      return value;
-    },
-  };
-}
-
-export function computeOutputs(stack: StackRecord, template: Template): StackRecord["outputs"] {
-  const ctx = liveContext(stack);
-  return Object.entries(template.outputs).map(([key, output]) => {
-    const value = resolveValue(output.Value, ctx);
-    const out: StackRecord["outputs"][number] = {
-      key,
-      value: Array.isArray(value) ? value.join(",") : String(value ?? ""),
-    };
-    if (output.Description) out.description = output.Description;
-    return out;
-  });
-}
-
-function currentStep(op: StackOperation): OperationStep | undefined {
-  const list = op.stage === "main" ? op.steps : op.cleanupSteps;
-  return list.find((s) => s.status !== "done" && s.status !== "failed");
 }
 
 /** Advances the stack's operation as far as it can go now. */
@@ -105,19 +57,13 @@ export function advanceStack(world: World, stack: StackRecord): Progress {
 
 type StepResult = "moved" | { wakeAt?: number };
 
-function inProgressStatus(op: StackOperation, step: OperationStep): ResourceStatus {
+function inProgressStatus(step: OperationStep): ResourceStatus {
   if (step.verb === "delete") return "DELETE_IN_PROGRESS";
-  if (step.verb === "create" && op.kind === "CREATE") return "CREATE_IN_PROGRESS";
-  if (step.verb === "create" && op.kind === "UPDATE") return "CREATE_IN_PROGRESS";
-  return "UPDATE_IN_PROGRESS";
+  return step.verb === "create" ? "CREATE_IN_PROGRESS" : "UPDATE_IN_PROGRESS";
 }
 
-function statusOf(
-  op: StackOperation,
-  step: OperationStep,
-  outcome: "COMPLETE" | "FAILED",
-): ResourceStatus {
-  const base = inProgressStatus(op, step).replace("_IN_PROGRESS", "");
+function statusOf(step: OperationStep, outcome: "COMPLETE" | "FAILED"): ResourceStatus {
+  const base = inProgressStatus(step).replace("_IN_PROGRESS", "");
   return `${base}_${outcome}` as ResourceStatus;
 }
 
@@ -170,7 +116,7 @@ function advanceStep(
         physicalId: step.physicalId!,
       });
     } else {
-      setResourceStatus(world, stack, step.logicalId, type, inProgressStatus(op, step));
+      setResourceStatus(world, stack, step.logicalId, type, inProgressStatus(step));
     }
     step.status = "delaying";
     step.readyAt = now + world.settings.operationDelayMs;
@@ -272,7 +218,7 @@ function runProvider(
     logicalId: step.logicalId,
     type,
     progress: (reason: string) =>
-      setResourceStatus(world, stack, step.logicalId, type, inProgressStatus(op, step), reason),
+      setResourceStatus(world, stack, step.logicalId, type, inProgressStatus(step), reason),
     created: (physicalId: string) => {
       const record = stack.resources[step.logicalId];
       if (step.replacement) step.physicalId = physicalId;
@@ -408,7 +354,7 @@ function finishStep(
         stack,
         step.logicalId,
         type,
-        statusOf(op, step, "FAILED"),
+        statusOf(step, "FAILED"),
         outcome.reason,
         step.physicalId ?? resource?.physicalId,
       );
@@ -449,13 +395,13 @@ function finishStep(
         logicalId: step.logicalId,
         type,
         physicalId: outcome.physicalId,
-        status: statusOf(op, step, "COMPLETE"),
+        status: statusOf(step, "COMPLETE"),
         updatedAt: now,
         definition,
         properties,
         attributes: outcome.attributes ?? resource?.attributes ?? {},
       };
-      setResourceStatus(world, stack, step.logicalId, type, statusOf(op, step, "COMPLETE"));
+      setResourceStatus(world, stack, step.logicalId, type, statusOf(step, "COMPLETE"));
       break;
     }
     case "delete": {
@@ -474,189 +420,6 @@ function finishStep(
     }
   }
   world.store.touch(stack.stackId);
-}
-
-function failureReason(op: StackOperation, logicalIds: readonly string[], verb: string): string {
-  const list = `[${[...new Set(logicalIds)].join(", ")}]`;
-  return op.kind === "CREATE"
-    ? `The following resource(s) failed to create: ${list}. Rollback requested by user.`
-    : `The following resource(s) failed to ${verb}: ${list}.`;
-}
-
-/** A step of the main stage failed: the operation fails and, where CloudFormation does, rolls back. */
-function failOperation(
-  world: World,
-  stack: StackRecord,
-  op: StackOperation,
-  failedIds: string[],
-): void {
-  const now = world.now();
-  switch (op.kind) {
-    case "CREATE": {
-      if (stack.disableRollback) {
-        setStackStatus(
-          world,
-          stack,
-          "CREATE_FAILED",
-          failureReason(op, failedIds, "create").replace(" Rollback requested by user.", ""),
-        );
-        finishChangeSet(stack, op, false);
-        delete stack.operation;
-        return;
-      }
-      setStackStatus(world, stack, "ROLLBACK_IN_PROGRESS", failureReason(op, failedIds, "create"));
-      const rollback = deleteOperation("ROLLBACK", stack, now);
-      if (op.changeSetId) rollback.changeSetId = op.changeSetId;
-      stack.operation = rollback;
-      return;
-    }
-    case "UPDATE": {
-      const step = op.steps.find((s) => s.logicalId === failedIds[0]);
-      const verb = step?.verb === "create" ? "create" : "update";
-      setStackStatus(
-        world,
-        stack,
-        "UPDATE_ROLLBACK_IN_PROGRESS",
-        failureReason(op, failedIds, verb),
-      );
-      stack.operation = updateRollbackOperation(stack, op, now);
-      return;
-    }
-    case "UPDATE_ROLLBACK":
-      op.halted = true;
-      setStackStatus(
-        world,
-        stack,
-        "UPDATE_ROLLBACK_FAILED",
-        failureReason(op, failedIds, "update"),
-      );
-      finishChangeSet(stack, op, false);
-      return;
-    case "ROLLBACK":
-      op.halted = true;
-      setStackStatus(world, stack, "ROLLBACK_FAILED", failureReason(op, failedIds, "delete"));
-      finishChangeSet(stack, op, false);
-      return;
-    case "DELETE":
-      setStackStatus(world, stack, "DELETE_FAILED", `${failureReason(op, failedIds, "delete")} `);
-      delete stack.operation;
-      return;
-  }
-}
-
-/** CancelUpdateStack: the running step stops, and the update rolls back. */
-function cancelUpdate(world: World, stack: StackRecord, op: StackOperation): void {
-  const step = currentStep(op);
-  const cancelled: string[] = [];
-  if (step && step.status !== "pending") {
-    const live = stack.resources[step.logicalId];
-    const type = live?.type ?? "AWS::CloudFormation::Resource";
-    try {
-      providerFor(type).cancel?.({
-        world,
-        stack,
-        step,
-        logicalId: step.logicalId,
-        type,
-        mode: step.verb === "create" ? "create" : "update",
-        definition: live?.definition ?? { Type: type },
-        properties: {},
-        ...(live ? { current: live } : {}),
-        progress: () => {},
-        created: () => {},
-      });
-    } catch (error) {
-      world.log({ event: "cancel-error", stack: stack.stackName, error: String(error) });
-    }
-    step.status = "failed";
-    cancelled.push(step.logicalId);
-    setResourceStatus(
-      world,
-      stack,
-      step.logicalId,
-      type,
-      step.verb === "create" ? "CREATE_FAILED" : "UPDATE_FAILED",
-      step.verb === "create" ? "Resource creation cancelled" : "Resource update cancelled",
-    );
-  }
-  op.cancelRequested = false;
-  setStackStatus(world, stack, "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled");
-  stack.operation = updateRollbackOperation(stack, op, world.now());
-}
-
-/** The main stage is done: on to the cleanup stage, or the final status. */
-function finishStage(world: World, stack: StackRecord, op: StackOperation): void {
-  const now = world.now();
-  switch (op.kind) {
-    case "CREATE": {
-      stack.outputs = computeOutputs(stack, templateOf(stack.templateBody ?? ""));
-      setStackStatus(world, stack, "CREATE_COMPLETE");
-      finishChangeSet(stack, op, true);
-      delete stack.operation;
-      return;
-    }
-    case "UPDATE":
-      if (op.stage === "main") {
-        const template = templateOf(stack.templateBody ?? "");
-        stack.outputs = computeOutputs(stack, template);
-        op.stage = "cleanup";
-        op.cleanupSteps = updateCleanupSteps(op, template);
-        setStackStatus(world, stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS");
-        return;
-      }
-      stack.updatedAt = now;
-      setStackStatus(world, stack, "UPDATE_COMPLETE");
-      finishChangeSet(stack, op, true);
-      delete stack.operation;
-      return;
-    case "UPDATE_ROLLBACK":
-      if (op.stage === "main") {
-        restoreSnapshot(stack, op);
-        op.stage = "cleanup";
-        op.cleanupSteps = rollbackCleanupSteps(op);
-        setStackStatus(world, stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS");
-        return;
-      }
-      for (const created of op.created ?? []) {
-        if (!(created.logicalId in (op.previous?.resources ?? {})))
-          delete stack.resources[created.logicalId];
-      }
-      stack.updatedAt = now;
-      setStackStatus(world, stack, "UPDATE_ROLLBACK_COMPLETE");
-      finishChangeSet(stack, op, false);
-      delete stack.operation;
-      return;
-    case "ROLLBACK":
-      setStackStatus(world, stack, "ROLLBACK_COMPLETE");
-      finishChangeSet(stack, op, false);
-      delete stack.operation;
-      return;
-    case "DELETE":
-      stack.deletedAt = now;
-      stack.resources = {};
-      stack.changeSets = [];
-      setStackStatus(world, stack, "DELETE_COMPLETE");
-      delete stack.operation;
-      return;
-  }
-}
-
-/** After a rollback: the template, tags, parameters and outputs from before the update. */
-function restoreSnapshot(stack: StackRecord, op: StackOperation): void {
-  const previous = op.previous;
-  if (!previous) return;
-  if (previous.templateBody === undefined) delete stack.templateBody;
-  else stack.templateBody = previous.templateBody;
-  if (previous.description === undefined) delete stack.description;
-  else stack.description = previous.description;
-  stack.parameters = previous.parameters;
-  stack.tags = previous.tags;
-  stack.outputs = previous.outputs;
-}
-
-function finishChangeSet(stack: StackRecord, op: StackOperation, succeeded: boolean): void {
-  const changeSet = stack.changeSets.find((c) => c.id === op.changeSetId);
-  if (changeSet) changeSet.executionStatus = succeeded ? "EXECUTE_COMPLETE" : "EXECUTE_FAILED";
 }
 
 export type { Template };

@@ -155,3 +155,9 @@ export function rollbackCleanupSteps(op: StackOperation): OperationStep[] {
     .reverse()
     .map((c) => step(c.logicalId, "delete", { physicalId: c.physicalId }));
 }
+
+/** The step the operation is at: the first of its current stage not done yet. */
+export function currentStep(op: StackOperation): OperationStep | undefined {
+  const list = op.stage === "main" ? op.steps : op.cleanupSteps;
+  return list.find((s) => s.status !== "done" && s.status !== "failed");
+}
