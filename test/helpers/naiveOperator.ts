@@ -157,6 +157,8 @@ export interface QuorumSample {
   healthyVoters: number;
   quorum: number;
   leader: boolean;
+  /** Why each voter that is not healthy is not, for failure messages. */
+  unhealthy: string[];
 }
 
 export interface QuorumWatch {
@@ -185,12 +187,17 @@ export function watchQuorum(
       const roster = buildRoster(probe);
       const voters = roster.entries.filter((e) => !e.member.isLearner);
       if (voters.length > 0) {
+        const unhealthy = voters.filter((e) => !isHealthyVoter(e));
         samples.push({
           at: Date.now(),
           voters: voters.length,
-          healthyVoters: voters.filter(isHealthyVoter).length,
+          healthyVoters: voters.length - unhealthy.length,
           quorum: quorumOf(voters.length),
           leader: roster.leader.id !== undefined,
+          unhealthy: unhealthy.map(
+            (e) =>
+              `${e.label}: ${e.probe?.error ?? e.probe?.health?.reason ?? (e.probe ? "unhealthy" : "not probed")}`,
+          ),
         });
       }
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));

@@ -12,6 +12,7 @@ import {
   stackResourceId,
 } from "../../src/aws/stacks.js";
 import { createEtcdClient } from "../../src/etcd/client.js";
+import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
 import { previewCluster } from "../../src/reconcile/preview.js";
@@ -20,7 +21,6 @@ import { LOGICAL_ID } from "../../src/render/contract.js";
 import { renderStack } from "../../src/render/template.js";
 import { startNaiveOperator, watchQuorum } from "../helpers/naiveOperator.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
-import { startWriteProbe } from "../helpers/writeProbe.js";
 
 let h: Harness;
 beforeAll(async () => {

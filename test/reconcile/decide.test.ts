@@ -157,6 +157,26 @@ describe("a terminating instance", () => {
     expect(decision.phase).toBe("needs-operator");
   });
 
+  it("holds a launching instance behind it too, with its own heartbeat (a rollback launches first)", () => {
+    const members = [
+      member(1),
+      member(2, { down: true }),
+      member(3, { lifecycle: "Terminating:Wait" }),
+    ];
+    const obs = observation(members, {
+      stack: "UPDATE_ROLLBACK_IN_PROGRESS",
+      extraInstances: [
+        { instanceId: "i-9", lifecycleState: "Pending:Wait", privateIp: "10.0.0.9" },
+      ],
+    });
+    const decision = decideRollout(obs, FACTS, emptyMemory());
+    expect(decision.actions).toEqual([
+      { kind: "heartbeat", instanceId: "i-3", hook: "terminating" },
+      { kind: "heartbeat", instanceId: "i-9", hook: "launching" },
+    ]);
+    expect(decision.message).toMatch(/^holding i-3, i-9: gate failed: members-healthy/);
+  });
+
   it("is never removed when that would cost quorum (5 members, 2 down)", () => {
     const members = [
       member(1),

@@ -147,9 +147,12 @@ export function decideRollout(
       departing: [member.id],
       joining: learnerIds(matched),
     };
+    // Launching instances wait behind the termination (a rollback launches while one is
+    // held): their hooks are held too, or they would time out unheeded.
+    const held = [instance, ...launching];
     const gate = gateFor(observation, expectation, facts, memory);
     if (!gate.passed) {
-      return hold(memory, facts, now, stackStatus, [instance], gateWords(gate), gate);
+      return hold(memory, facts, now, stackStatus, held, gateWords(gate), gate);
     }
     const unheld = clearHold(memory);
     if (gate.summary.leaderDeparting) {
@@ -160,7 +163,7 @@ export function decideRollout(
           facts,
           now,
           stackStatus,
-          [instance],
+          held,
           "no healthy voter to hand leadership to",
           gate,
         );
