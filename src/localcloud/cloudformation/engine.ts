@@ -163,7 +163,7 @@ function advanceStep(
     outcome = { kind: "failed", reason: (error as Error).message };
   }
   if (outcome.kind === "wait") {
-    world.store.touch(stack.stackId);
+    // A provider that changed its task marked the stack itself: waiting writes nothing.
     return outcome.wakeAt === undefined ? {} : { wakeAt: outcome.wakeAt };
   }
   finishStep(world, stack, op, step, type, outcome);

@@ -376,8 +376,10 @@ export const autoScalingGroupProvider: ResourceProvider = {
         }
       }
     }
+    if (step.actions.length > 0 || JSON.stringify(state) !== JSON.stringify(task.rolling)) {
+      ctx.world.store.touch(group.owner);
+    }
     task.rolling = state;
-    ctx.world.store.touch(group.owner);
     if (state.phase === "done") {
       release(ctx, group, task);
       task.awaitingSignals = false;
