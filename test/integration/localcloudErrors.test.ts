@@ -4,6 +4,7 @@
 import {
   AutoScalingServiceException,
   CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
   AlreadyExistsException,
@@ -165,6 +166,18 @@ describe("errors reach the SDK as AWS's exceptions", () => {
       klass: AutoScalingServiceException,
       errorName: "ValidationError",
       message: "No active Lifecycle Action found with instance ID i-0123456789abcdef0",
+    },
+    {
+      name: "DescribeAutoScalingGroups with more names than a page holds",
+      call: () =>
+        clients.asg.send(
+          new DescribeAutoScalingGroupsCommand({
+            AutoScalingGroupNames: Array.from({ length: 51 }, (_, i) => `group-${i}`),
+          }),
+        ),
+      klass: AutoScalingServiceException,
+      errorName: "ValidationError",
+      message: "The number of group names that may be passed in is limited to 50",
     },
     {
       name: "DescribeInstances of an unknown instance",

@@ -146,10 +146,16 @@ export function autoScalingService(world: World): ServiceDefinition {
         input: sdk.AutoScalingGroupNamesType,
       ): sdk.AutoScalingGroupsType => {
         const names = input.AutoScalingGroupNames;
+        const size = maxRecords(input.MaxRecords, world.settings.pageSize.groups);
+        // Not in the API reference, but AWS refuses more names than one page holds.
+        if (names && names.length > (input.MaxRecords ?? 50)) {
+          throw validationError(
+            `The number of group names that may be passed in is limited to ${input.MaxRecords ?? 50}`,
+          );
+        }
         const groups = [...world.store.groups.values()]
           .filter((g) => !names || names.length === 0 || names.includes(g.name))
           .sort((a, b) => a.name.localeCompare(b.name));
-        const size = maxRecords(input.MaxRecords, world.settings.pageSize.groups);
         const page = paginate(groups, input.NextToken, size, (g) => g.name, "InvalidNextToken");
         return {
           AutoScalingGroups: page.items.map((g) => groupOutput(world, g)),
