@@ -301,7 +301,6 @@ export function executeChangeSet(world: World, input: ExecuteChangeSetInput): vo
   changeSet.executionStatus = "EXECUTE_IN_PROGRESS";
   stack.operation = op;
   if (changeSet.type === "CREATE") {
-    stack.createdAt = now;
     setStackStatus(world, stack, "CREATE_IN_PROGRESS", "User Initiated");
   } else {
     stack.updatedAt = now;
