@@ -20,6 +20,8 @@ export interface ActContext {
   groupName: string;
   /** Client URLs of the members that answered the last probe. */
   endpoints: string[];
+  /** Each member's own client URLs, from the last probe's member list. */
+  memberURLs: Map<bigint, string[]>;
   etcd: EtcdClientOptions;
   emit(
     type: RolloutEventType,
@@ -123,7 +125,13 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
       return;
     }
     case "remove": {
-      const membership = createMembership({ ...ctx.etcd, endpoints: ctx.endpoints });
+      // Ask the others: a member that removes itself shuts down before it answers.
+      const own = new Set(ctx.memberURLs.get(action.memberId) ?? []);
+      const others = ctx.endpoints.filter((e) => !own.has(e));
+      const membership = createMembership({
+        ...ctx.etcd,
+        endpoints: others.length ? others : ctx.endpoints,
+      });
       try {
         const outcome = await membership.removeMember(action.memberId);
         const type = action.why === "dead" ? "dead-member-removed" : "member-removed";

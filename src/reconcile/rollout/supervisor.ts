@@ -106,6 +106,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
           facts,
           groupName: observation.groupName ?? "",
           endpoints,
+          memberURLs: new Map((observation.probe?.members ?? []).map((m) => [m.id, m.clientURLs])),
           etcd: options.etcd,
           emit,
           promoteAttemptMs: Math.max(tickMs, 1000),
