@@ -8,6 +8,8 @@ export const EXIT = {
   error: 1,
   /** plan --detailed-exitcode: there are changes. */
   changes: 2,
+  /** status: a cluster is not Ready. */
+  notReady: 2,
   /** apply: a health gate failed before execution; nothing was executed. */
   gateBlocked: 3,
   /** apply/reconcile: the rollout failed and the stack rolled back. */
@@ -23,7 +25,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export const EXIT_CODE_HELP = `Exit codes:
   0   success (plan --detailed-exitcode: no changes)
   1   error: invalid manifest, unreachable service, failed call
-  2   plan --detailed-exitcode: changes are pending
+  2   plan --detailed-exitcode: changes are pending; status: a cluster is not Ready
   3   apply: a health gate failed before execution; nothing was executed
   4   the rollout failed and the stack rolled back
   5   a stack or cluster needs a person (for example UPDATE_ROLLBACK_FAILED)

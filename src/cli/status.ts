@@ -19,7 +19,6 @@ import { detectRevision } from "./revision.js";
 
 export const DEFAULT_DAEMON_URL = `http://${DEFAULT_LISTEN_HOST}:${DEFAULT_LISTEN_PORT}`;
 /** exitCodes.ts has no name for "not every cluster is Ready"; 2 is also plan's "changes pending". */
-const EXIT_NOT_READY = 2;
 const DAEMON_TIMEOUT_MS = 3_000;
 
 const HELP = `Usage: quorate status [--format text|json] [--daemon URL | --rebuild] [--path DIR]
@@ -86,7 +85,7 @@ export const statusCommand: Command = {
       format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report),
     );
     const verdict = statusVerdict(report);
-    return verdict === "ready" ? EXIT.ok : verdict === "not-ready" ? EXIT_NOT_READY : EXIT.error;
+    return verdict === "ready" ? EXIT.ok : verdict === "not-ready" ? EXIT.notReady : EXIT.error;
   },
 };
 
