@@ -18,7 +18,6 @@ import { EXIT } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
 
 export const DEFAULT_DAEMON_URL = `http://${DEFAULT_LISTEN_HOST}:${DEFAULT_LISTEN_PORT}`;
-/** exitCodes.ts has no name for "not every cluster is Ready"; 2 is also plan's "changes pending". */
 const DAEMON_TIMEOUT_MS = 3_000;
 
 const HELP = `Usage: quorate status [--format text|json] [--daemon URL | --rebuild] [--path DIR]
