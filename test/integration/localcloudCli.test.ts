@@ -10,7 +10,7 @@ import { cli, ensureBuilt, freePort, isAlive } from "../localcloud/daemonHelpers
 let dataDir: string;
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   dataDir = await tempDir("lc-cli-");
 }, 120_000);
 

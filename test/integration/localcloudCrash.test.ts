@@ -36,7 +36,7 @@ let daemon: Daemon | undefined;
 let actor: QuorateActor | undefined;
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   dataDir = await tempDir("lc-crash-");
 }, 120_000);
 

@@ -1,7 +1,15 @@
 // The local cloud as a separate process, the way `quorate local up` runs it
 // (./bin/quorate local up --foreground), so that a test can SIGKILL it.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, openSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -17,15 +25,39 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** bin/quorate runs dist/; builds it (npm run build) when the sources are newer. */
-export function ensureBuilt(): void {
+function isStale(): boolean {
   const built = join(ROOT, "dist", "cli", "main.js");
-  const stale =
+  return (
     !existsSync(built) ||
     !existsSync(join(ROOT, "dist", "cli", "local.js")) ||
-    newestMtime(join(ROOT, "src")) > statSync(built).mtimeMs;
-  if (stale)
-    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+    newestMtime(join(ROOT, "src")) > statSync(built).mtimeMs
+  );
+}
+
+/**
+ * bin/quorate runs dist/; builds it (npm run build) when the sources are
+ * newer. Test files run in parallel, so one builds while the others wait.
+ */
+export async function ensureBuilt(): Promise<void> {
+  mkdirSync(join(ROOT, "dist"), { recursive: true });
+  const lock = join(ROOT, "dist", ".build-lock");
+  const deadline = Date.now() + 180_000;
+  while (isStale()) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      if (Date.now() > deadline)
+        throw new Error(`${lock} is held too long; remove it if no build runs`);
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    try {
+      if (isStale())
+        execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
 }
 
 export async function freePort(): Promise<number> {

@@ -17,7 +17,7 @@ import { resolveProperties } from "./intrinsics.js";
 import { liveContext } from "./liveContext.js";
 import { currentStep } from "./operations.js";
 import type { Outcome, ProviderContext } from "./resources/provider.js";
-import { providerFor } from "./resources/registry.js";
+import { providerFor, stopStep } from "./resources/registry.js";
 import { type Template, templateOf } from "./templateCache.js";
 import { cancelUpdate, failOperation, finishStage } from "./transitions.js";
 import { updateBehaviour } from "./updateBehaviour.js";
@@ -161,6 +161,7 @@ function advanceStep(
     outcome = runProvider(world, stack, op, step, type, template);
   } catch (error) {
     outcome = { kind: "failed", reason: (error as Error).message };
+    stopStep(world, stack, step);
   }
   if (outcome.kind === "wait") {
     // A provider that changed its task marked the stack itself: waiting writes nothing.

@@ -13,7 +13,7 @@ import {
   updateCleanupSteps,
   updateRollbackOperation,
 } from "./operations.js";
-import { providerFor } from "./resources/registry.js";
+import { stopStep } from "./resources/registry.js";
 import { templateOf } from "./templateCache.js";
 
 function failureReason(op: StackOperation, logicalIds: readonly string[], verb: string): string {
@@ -87,29 +87,10 @@ export function failOperation(
 /** CancelUpdateStack: the running step stops, and the update rolls back. */
 export function cancelUpdate(world: World, stack: StackRecord, op: StackOperation): void {
   const step = currentStep(op);
-  const cancelled: string[] = [];
   if (step && step.status !== "pending") {
-    const live = stack.resources[step.logicalId];
-    const type = live?.type ?? "AWS::CloudFormation::Resource";
-    try {
-      providerFor(type).cancel?.({
-        world,
-        stack,
-        step,
-        logicalId: step.logicalId,
-        type,
-        mode: step.verb === "create" ? "create" : "update",
-        definition: live?.definition ?? { Type: type },
-        properties: {},
-        ...(live ? { current: live } : {}),
-        progress: () => {},
-        created: () => {},
-      });
-    } catch (error) {
-      world.log({ event: "cancel-error", stack: stack.stackName, error: String(error) });
-    }
+    const type = stack.resources[step.logicalId]?.type ?? "AWS::CloudFormation::Resource";
+    stopStep(world, stack, step);
     step.status = "failed";
-    cancelled.push(step.logicalId);
     setResourceStatus(
       world,
       stack,
