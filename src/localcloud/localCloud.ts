@@ -86,7 +86,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       events: 100,
       groups: 50,
       changeSets: 100,
-      instances: 1000,
       ...options.pageSize,
     },
   };

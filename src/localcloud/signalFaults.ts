@@ -3,7 +3,7 @@ import type { World } from "./world.js";
 
 /**
  * Delivers a signal unless a fault drops or delays it. A delayed signal is
- * delivered later by the engine (deliverDelayed); a dropped one is only logged.
+ * delivered later by the driver (as the instance's own signal); a dropped one is only logged.
  */
 export function applySignalFault(
   world: World,

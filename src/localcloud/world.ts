@@ -1,6 +1,6 @@
 // What every part of the local cloud works on: the state, the instance
-// runtime, the clock and the settings. The engine (engine.ts) advances it;
-// API handlers read and change it and then kick the engine.
+// runtime, the clock and the settings. The driver (driver.ts) advances it;
+// API handlers read and change it and then kick the driver.
 
 import type { Faults } from "./faults.js";
 import type { InstanceRuntime } from "./instances/index.js";
@@ -19,14 +19,13 @@ export interface WorldSettings {
     events: number;
     groups: number;
     changeSets: number;
-    instances: number;
   };
 }
 
 export type LogEvent = Record<string, unknown> & { event: string };
 
 export class World {
-  /** Set by the engine: schedules an engine pass soon. */
+  /** Set by the driver: schedules a pass soon. */
   kick: () => void = () => {};
 
   constructor(
