@@ -166,6 +166,12 @@ describe("rolling a new image over the dev cluster", () => {
     expect(shape).toEqual([...batch(33), ...batch(67), ...batch(100)]);
     for (const id of oldIds)
       expect(rolling.join("\n")).toContain(`Terminating instance(s) [${id}]`);
+    // Every batch waited on both hooks: the member was removed before its instance went,
+    // and each new one joined as a learner and was promoted.
+    const acted = created.actor.log.map((l) => l.split(" ").slice(0, 2).join(" "));
+    expect(acted.filter((l) => l === "removed member")).toHaveLength(3);
+    expect(acted.filter((l) => l === "added learner")).toHaveLength(3);
+    expect(acted.filter((l) => l.startsWith("promoted"))).toHaveLength(3);
 
     const after = await groupOf(clients.asg, created.groupName);
     expect(after?.SuspendedProcesses).toEqual([]);
