@@ -3,7 +3,9 @@
 // instance metadata tags put on their keys, replacing an unhealthy instance,
 // and lifecycle hooks declared as separate resources.
 import {
+  AutoScalingClient,
   CompleteLifecycleActionCommand,
+  DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeLifecycleHooksCommand,
   RecordLifecycleActionHeartbeatCommand,
@@ -14,6 +16,7 @@ import {
   DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeTagsCommand,
+  EC2Client,
 } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../../src/localcloud/index.js";
@@ -143,6 +146,19 @@ describe("groups and instances", () => {
     });
     expect(instances.map((i) => i.SubnetId).sort()).toEqual(["subnet-aaaa", "subnet-bbbb"]);
     expect(instances[0]!.MetadataOptions?.InstanceMetadataTags).toBe("enabled");
+
+    // Another region's EC2 and Auto Scaling do not know them.
+    const elsewhere = {
+      region: "us-east-1",
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    };
+    const otherEc2 = await new EC2Client(elsewhere).send(new DescribeInstancesCommand({}));
+    expect(otherEc2.Reservations).toEqual([]);
+    const otherAsg = await new AutoScalingClient(elsewhere).send(
+      new DescribeAutoScalingGroupsCommand({}),
+    );
+    expect(otherAsg.AutoScalingGroups).toEqual([]);
 
     const details = await clients.asg.send(
       new DescribeAutoScalingInstancesCommand({ InstanceIds: ids }),

@@ -2,6 +2,7 @@
 // update's cleanup stage, REVIEW_IN_PROGRESS stacks, change sets going away
 // when one is executed, pagination, deletion failures, and the Flatcar feed.
 import {
+  CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
@@ -236,6 +237,30 @@ describe("the stack engine", () => {
     expect(eventLines(await allEvents(clients.cfn, stack.StackId!))).toContain(
       "Group DELETE_SKIPPED",
     );
+  });
+});
+
+describe("regions", () => {
+  it("each region has its own stacks, as on AWS", async () => {
+    const elsewhere = new CloudFormationClient({
+      region: "us-east-1",
+      endpoint: cloud.endpoint,
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
+    expect((await elsewhere.send(new DescribeStacksCommand({}))).Stacks).toEqual([]);
+    const missing = await elsewhere
+      .send(new DescribeStacksCommand({ StackName: "many" }))
+      .catch((e: Error) => e);
+    expect((missing as Error).message).toBe("Stack with id many does not exist");
+    const out = await elsewhere.send(
+      new CreateChangeSetCommand({
+        StackName: "many",
+        ChangeSetName: "c",
+        ChangeSetType: "CREATE",
+        TemplateBody: groupAndRule("x"),
+      }),
+    );
+    expect(out.StackId).toMatch(/^arn:aws:cloudformation:us-east-1:000000000000:stack\/many\//);
   });
 });
 

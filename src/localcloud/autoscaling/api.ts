@@ -14,7 +14,7 @@ import type {
 import * as sdk from "@aws-sdk/client-auto-scaling";
 import { ACCOUNT_ID } from "../ids.js";
 import { AwsError, validationError } from "../protocol/awsError.js";
-import type { ServiceDefinition } from "../protocol/dispatch.js";
+import type { CallContext, ServiceDefinition } from "../protocol/dispatch.js";
 import { paginate } from "../protocol/pagination.js";
 import type { GroupInstanceRecord, GroupRecord, LifecycleActionRecord } from "../state/model.js";
 import type { World } from "../world.js";
@@ -81,8 +81,20 @@ export function groupOutput(world: World, group: GroupRecord): AutoScalingGroup 
   return out;
 }
 
-function requireGroup(world: World, name: string | undefined): GroupRecord {
+/** A region's groups: those of its stacks (each region has its own Auto Scaling). */
+function groupsIn(world: World, region: string): GroupRecord[] {
+  return [...world.store.groups.values()].filter(
+    (g) => world.store.stacks.get(g.owner)?.region === region,
+  );
+}
+
+function groupIn(world: World, name: string | undefined, region: string): GroupRecord | undefined {
   const group = world.store.groups.get(name ?? "");
+  return group && world.store.stacks.get(group.owner)?.region === region ? group : undefined;
+}
+
+function requireGroup(world: World, name: string | undefined, region: string): GroupRecord {
+  const group = groupIn(world, name, region);
   if (!group) {
     throw validationError(
       `AutoScalingGroup name not found - AutoScalingGroup ${name ?? ""} not found`,
@@ -104,6 +116,7 @@ function maxRecords(value: number | undefined, fallback: number): number {
 /** The open action of a CompleteLifecycleAction / RecordLifecycleActionHeartbeat call. */
 function actionFor(
   world: World,
+  region: string,
   input: {
     AutoScalingGroupName?: string;
     LifecycleHookName?: string;
@@ -121,7 +134,7 @@ function actionFor(
   if (!input.InstanceId && !input.LifecycleActionToken) {
     throw validationError("Either InstanceId or LifecycleActionToken must be specified");
   }
-  const group = world.store.groups.get(input.AutoScalingGroupName ?? "");
+  const group = groupIn(world, input.AutoScalingGroupName, region);
   if (!group) throw missing();
   for (const instance of group.instances) {
     if (input.InstanceId && instance.instanceId !== input.InstanceId) continue;
@@ -144,6 +157,7 @@ export function autoScalingService(world: World): ServiceDefinition {
     handlers: {
       DescribeAutoScalingGroups: (
         input: sdk.AutoScalingGroupNamesType,
+        call: CallContext,
       ): sdk.AutoScalingGroupsType => {
         const names = input.AutoScalingGroupNames;
         const size = maxRecords(input.MaxRecords, world.settings.pageSize.groups);
@@ -153,7 +167,7 @@ export function autoScalingService(world: World): ServiceDefinition {
             `The number of group names that may be passed in is limited to ${input.MaxRecords ?? 50}`,
           );
         }
-        const groups = [...world.store.groups.values()]
+        const groups = groupsIn(world, call.region)
           .filter((g) => !names || names.length === 0 || names.includes(g.name))
           .sort((a, b) => a.name.localeCompare(b.name));
         const page = paginate(groups, input.NextToken, size, (g) => g.name, "InvalidNextToken");
@@ -164,10 +178,11 @@ export function autoScalingService(world: World): ServiceDefinition {
       },
       DescribeAutoScalingInstances: (
         input: DescribeAutoScalingInstancesType,
+        call: CallContext,
       ): sdk.AutoScalingInstancesType => {
         const ids = input.InstanceIds;
         const all: AutoScalingInstanceDetails[] = [];
-        for (const group of [...world.store.groups.values()].sort((a, b) =>
+        for (const group of groupsIn(world, call.region).sort((a, b) =>
           a.name.localeCompare(b.name),
         )) {
           for (const i of group.instances) {
@@ -197,8 +212,9 @@ export function autoScalingService(world: World): ServiceDefinition {
       },
       DescribeLifecycleHooks: (
         input: DescribeLifecycleHooksType,
+        call: CallContext,
       ): sdk.DescribeLifecycleHooksAnswer => {
-        const group = requireGroup(world, input.AutoScalingGroupName);
+        const group = requireGroup(world, input.AutoScalingGroupName, call.region);
         const names = input.LifecycleHookNames;
         const hooks: LifecycleHook[] = group.hooks
           .filter((h) => !names || names.length === 0 || names.includes(h.name))
@@ -213,29 +229,32 @@ export function autoScalingService(world: World): ServiceDefinition {
           }));
         return { LifecycleHooks: hooks };
       },
-      CompleteLifecycleAction: (input: CompleteLifecycleActionType) => {
+      CompleteLifecycleAction: (input: CompleteLifecycleActionType, call: CallContext) => {
         const result = input.LifecycleActionResult;
         if (result !== "CONTINUE" && result !== "ABANDON") {
           throw validationError(
             `Invalid LifecycleActionResult ${result ?? ""}: must be CONTINUE or ABANDON`,
           );
         }
-        const { group, action } = actionFor(world, input);
+        const { group, action } = actionFor(world, call.region, input);
         action.result = result;
         world.store.touch(group.owner);
         world.kick();
         return {};
       },
-      RecordLifecycleActionHeartbeat: (input: RecordLifecycleActionHeartbeatType) => {
-        const { group, action } = actionFor(world, input);
+      RecordLifecycleActionHeartbeat: (
+        input: RecordLifecycleActionHeartbeatType,
+        call: CallContext,
+      ) => {
+        const { group, action } = actionFor(world, call.region, input);
         const hook = group.hooks.find((h) => h.name === action.hookName);
         heartbeat(action, hook, world.now(), world.settings.timeScale);
         world.store.touch(group.owner);
         world.kick();
         return {};
       },
-      SetInstanceHealth: (input: sdk.SetInstanceHealthQuery) => {
-        const group = [...world.store.groups.values()].find((g) =>
+      SetInstanceHealth: (input: sdk.SetInstanceHealthQuery, call: CallContext) => {
+        const group = groupsIn(world, call.region).find((g) =>
           g.instances.some((i) => i.instanceId === input.InstanceId),
         );
         const instance = group?.instances.find((i) => i.instanceId === input.InstanceId);

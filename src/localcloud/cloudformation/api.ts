@@ -44,36 +44,40 @@ export function cloudFormationService(world: World): ServiceDefinition {
     handlers: {
       CreateChangeSet: (input: CreateChangeSetInput, call: CallContext): CreateChangeSetOutput =>
         createChangeSet(world, input, call.region),
-      DescribeChangeSet: (input: sdk.DescribeChangeSetInput) => describeChangeSet(world, input),
-      ExecuteChangeSet: (input: ExecuteChangeSetInput) => {
-        executeChangeSet(world, input);
+      DescribeChangeSet: (input: sdk.DescribeChangeSetInput, call: CallContext) =>
+        describeChangeSet(world, input, call.region),
+      ExecuteChangeSet: (input: ExecuteChangeSetInput, call: CallContext) => {
+        executeChangeSet(world, input, call.region);
         return {};
       },
-      DeleteChangeSet: (input: DeleteChangeSetInput) => {
-        deleteChangeSet(world, input);
+      DeleteChangeSet: (input: DeleteChangeSetInput, call: CallContext) => {
+        deleteChangeSet(world, input, call.region);
         return {};
       },
-      ListChangeSets: (input: sdk.ListChangeSetsInput) => listChangeSets(world, input),
-      DescribeStacks: (input: sdk.DescribeStacksInput) => describeStacks(world, input),
-      DescribeStackEvents: (input: sdk.DescribeStackEventsInput) =>
-        describeStackEvents(world, input),
-      DescribeStackResources: (input: sdk.DescribeStackResourcesInput) =>
-        describeStackResources(world, input),
-      GetTemplate: (input: sdk.GetTemplateInput) => getTemplate(world, input),
-      CancelUpdateStack: (input: CancelUpdateStackInput) => {
-        cancelUpdateStack(world, input);
+      ListChangeSets: (input: sdk.ListChangeSetsInput, call: CallContext) =>
+        listChangeSets(world, input, call.region),
+      DescribeStacks: (input: sdk.DescribeStacksInput, call: CallContext) =>
+        describeStacks(world, input, call.region),
+      DescribeStackEvents: (input: sdk.DescribeStackEventsInput, call: CallContext) =>
+        describeStackEvents(world, input, call.region),
+      DescribeStackResources: (input: sdk.DescribeStackResourcesInput, call: CallContext) =>
+        describeStackResources(world, input, call.region),
+      GetTemplate: (input: sdk.GetTemplateInput, call: CallContext) =>
+        getTemplate(world, input, call.region),
+      CancelUpdateStack: (input: CancelUpdateStackInput, call: CallContext) => {
+        cancelUpdateStack(world, input, call.region);
         return {};
       },
-      ContinueUpdateRollback: (input: ContinueUpdateRollbackInput) => {
-        continueUpdateRollback(world, input);
+      ContinueUpdateRollback: (input: ContinueUpdateRollbackInput, call: CallContext) => {
+        continueUpdateRollback(world, input, call.region);
         return {};
       },
-      DeleteStack: (input: DeleteStackInput) => {
-        deleteStack(world, input);
+      DeleteStack: (input: DeleteStackInput, call: CallContext) => {
+        deleteStack(world, input, call.region);
         return {};
       },
-      SignalResource: (input: SignalResourceInput) => {
-        const stack = requireLiveStack(world, input.StackName);
+      SignalResource: (input: SignalResourceInput, call: CallContext) => {
+        const stack = requireLiveStack(world, input.StackName, call.region);
         const status = input.Status === "FAILURE" ? "FAILURE" : "SUCCESS";
         const uniqueId = input.UniqueId ?? "";
         const deliver = () =>
@@ -83,8 +87,9 @@ export function cloudFormationService(world: World): ServiceDefinition {
       },
       UpdateTerminationProtection: (
         input: UpdateTerminationProtectionInput,
+        call: CallContext,
       ): UpdateTerminationProtectionOutput => {
-        const stack = requireLiveStack(world, input.StackName);
+        const stack = requireLiveStack(world, input.StackName, call.region);
         stack.terminationProtection = input.EnableTerminationProtection === true;
         world.store.touch(stack.stackId);
         return { StackId: stack.stackId };

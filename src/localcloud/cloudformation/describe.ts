@@ -53,10 +53,15 @@ export function stackOutput(stack: StackRecord): Stack {
   return out;
 }
 
-export function describeStacks(world: World, input: DescribeStacksInput): DescribeStacksOutput {
-  if (input.StackName) return { Stacks: [stackOutput(requireStack(world, input.StackName))] };
+export function describeStacks(
+  world: World,
+  input: DescribeStacksInput,
+  region: string,
+): DescribeStacksOutput {
+  if (input.StackName)
+    return { Stacks: [stackOutput(requireStack(world, input.StackName, region))] };
   const live = [...world.store.stacks.values()]
-    .filter((s) => s.status !== "DELETE_COMPLETE")
+    .filter((s) => s.status !== "DELETE_COMPLETE" && s.region === region)
     .sort((a, b) => b.createdAt - a.createdAt || a.stackId.localeCompare(b.stackId));
   const page = paginate(live, input.NextToken, world.settings.pageSize.stacks, (s) => s.stackId);
   return {
@@ -68,8 +73,9 @@ export function describeStacks(world: World, input: DescribeStacksInput): Descri
 export function describeStackEvents(
   world: World,
   input: DescribeStackEventsInput,
+  region: string,
 ): DescribeStackEventsOutput {
-  const stack = requireStack(world, input.StackName);
+  const stack = requireStack(world, input.StackName, region);
   const newestFirst = [...stack.events].reverse();
   const page = paginate(
     newestFirst,
@@ -99,12 +105,15 @@ export function describeStackEvents(
 export function describeStackResources(
   world: World,
   input: DescribeStackResourcesInput,
+  region: string,
 ): DescribeStackResourcesOutput {
   let stack: StackRecord | undefined;
-  if (input.StackName) stack = requireStack(world, input.StackName);
+  if (input.StackName) stack = requireStack(world, input.StackName, region);
   else if (input.PhysicalResourceId) {
-    stack = [...world.store.stacks.values()].find((s) =>
-      Object.values(s.resources).some((r) => r.physicalId === input.PhysicalResourceId),
+    stack = [...world.store.stacks.values()].find(
+      (s) =>
+        s.region === region &&
+        Object.values(s.resources).some((r) => r.physicalId === input.PhysicalResourceId),
     );
     if (!stack) throw validationError(`Stack for ${input.PhysicalResourceId} does not exist`);
   } else {
@@ -145,8 +154,9 @@ function changeOutput(change: ResourceChangeRecord, withValues: boolean): Change
 export function describeChangeSet(
   world: World,
   input: DescribeChangeSetInput,
+  region: string,
 ): DescribeChangeSetOutput {
-  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName, region);
   const computed = changeSet.status === "CREATE_COMPLETE" || changeSet.status === "FAILED";
   const changes = computed ? changeSet.changes : [];
   const page = paginate(
@@ -193,8 +203,12 @@ function summaryOf(stack: StackRecord, cs: ChangeSetRecord): ChangeSetSummary {
   return out;
 }
 
-export function listChangeSets(world: World, input: ListChangeSetsInput): ListChangeSetsOutput {
-  const stack = requireStack(world, input.StackName);
+export function listChangeSets(
+  world: World,
+  input: ListChangeSetsInput,
+  region: string,
+): ListChangeSetsOutput {
+  const stack = requireStack(world, input.StackName, region);
   const listed = stack.changeSets.filter((c) => !c.executed);
   const page = paginate(listed, input.NextToken, world.settings.pageSize.changeSets, (c) => c.id);
   return {
@@ -203,12 +217,16 @@ export function listChangeSets(world: World, input: ListChangeSetsInput): ListCh
   };
 }
 
-export function getTemplate(world: World, input: GetTemplateInput): GetTemplateOutput {
+export function getTemplate(
+  world: World,
+  input: GetTemplateInput,
+  region: string,
+): GetTemplateOutput {
   if (input.ChangeSetName) {
-    const { changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+    const { changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName, region);
     return { TemplateBody: changeSet.templateBody, StagesAvailable: ["Original", "Processed"] };
   }
-  const stack = findStack(world, input.StackName ?? "");
+  const stack = findStack(world, input.StackName ?? "", region);
   if (!stack) throw validationError(`Stack with id ${input.StackName ?? ""} does not exist`);
   return { TemplateBody: stack.templateBody ?? "{}", StagesAvailable: ["Original", "Processed"] };
 }

@@ -81,7 +81,7 @@ export function createChangeSet(
       "TemplateURL is not supported by the quorate local cloud: pass the template as TemplateBody",
     );
   }
-  let existing = findStack(world, stackName);
+  let existing = findStack(world, stackName, region);
   if (type === "CREATE" && existing && existing.status !== "REVIEW_IN_PROGRESS") {
     throw validationError(
       `Stack [${stackName}] already exists and cannot be created again with the changeSet [${name}].`,
@@ -214,6 +214,7 @@ export function findChangeSet(
   world: World,
   changeSetName: string | undefined,
   stackName: string | undefined,
+  region: string,
 ): { stack: StackRecord; changeSet: ChangeSetRecord } {
   const nameOrId = changeSetName ?? "";
   const notFound = () =>
@@ -221,7 +222,7 @@ export function findChangeSet(
   if (nameOrId.startsWith("arn:")) {
     for (const stack of world.store.stacks.values()) {
       const changeSet = stack.changeSets.find((c) => c.id === nameOrId);
-      if (changeSet) return { stack, changeSet };
+      if (changeSet && stack.region === region) return { stack, changeSet };
     }
     throw notFound();
   }
@@ -230,7 +231,7 @@ export function findChangeSet(
       "StackName must be specified if ChangeSetName is not specified as an ARN.",
     );
   }
-  const stack = findStack(world, stackName);
+  const stack = findStack(world, stackName, region);
   const matches = stack?.changeSets.filter((c) => c.name === nameOrId) ?? [];
   // The newest with that name: an executed one may share its name with a new one.
   const changeSet = matches.find((c) => !c.executed) ?? matches.at(-1);
@@ -260,8 +261,8 @@ function remember(stack: StackRecord, token: string | undefined, action: string)
   if (token) stack.clientTokens = [...(stack.clientTokens ?? []).slice(-49), { token, action }];
 }
 
-export function executeChangeSet(world: World, input: ExecuteChangeSetInput): void {
-  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+export function executeChangeSet(world: World, input: ExecuteChangeSetInput, region: string): void {
+  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName, region);
   if (isRetry(stack, input.ClientRequestToken, "ExecuteChangeSet")) return;
   if (changeSet.status !== "CREATE_COMPLETE") {
     throw new AwsError(
@@ -310,8 +311,8 @@ export function executeChangeSet(world: World, input: ExecuteChangeSetInput): vo
   world.kick();
 }
 
-export function deleteChangeSet(world: World, input: DeleteChangeSetInput): void {
-  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName);
+export function deleteChangeSet(world: World, input: DeleteChangeSetInput, region: string): void {
+  const { stack, changeSet } = findChangeSet(world, input.ChangeSetName, input.StackName, region);
   if (changeSet.executionStatus === "EXECUTE_IN_PROGRESS") {
     throw new AwsError(
       "InvalidChangeSetStatus",
@@ -322,8 +323,8 @@ export function deleteChangeSet(world: World, input: DeleteChangeSetInput): void
   world.store.touch(stack.stackId);
 }
 
-export function deleteStack(world: World, input: DeleteStackInput): void {
-  const stack = findStack(world, input.StackName ?? "");
+export function deleteStack(world: World, input: DeleteStackInput, region: string): void {
+  const stack = findStack(world, input.StackName ?? "", region);
   // Deleting a stack that does not exist succeeds.
   if (!stack || stack.status === "DELETE_COMPLETE" || stack.status === "DELETE_IN_PROGRESS") return;
   if (isRetry(stack, input.ClientRequestToken, "DeleteStack")) return;
@@ -352,8 +353,12 @@ export function deleteStack(world: World, input: DeleteStackInput): void {
   world.kick();
 }
 
-export function cancelUpdateStack(world: World, input: CancelUpdateStackInput): void {
-  const stack = requireLiveStack(world, input.StackName);
+export function cancelUpdateStack(
+  world: World,
+  input: CancelUpdateStackInput,
+  region: string,
+): void {
+  const stack = requireLiveStack(world, input.StackName, region);
   if (isRetry(stack, input.ClientRequestToken, "CancelUpdateStack")) return;
   const op = stack.operation;
   if (stack.status !== "UPDATE_IN_PROGRESS" || op?.kind !== "UPDATE" || op.stage !== "main") {
@@ -365,8 +370,12 @@ export function cancelUpdateStack(world: World, input: CancelUpdateStackInput): 
   world.kick();
 }
 
-export function continueUpdateRollback(world: World, input: ContinueUpdateRollbackInput): void {
-  const stack = requireLiveStack(world, input.StackName);
+export function continueUpdateRollback(
+  world: World,
+  input: ContinueUpdateRollbackInput,
+  region: string,
+): void {
+  const stack = requireLiveStack(world, input.StackName, region);
   if (isRetry(stack, input.ClientRequestToken, "ContinueUpdateRollback")) return;
   const op = stack.operation;
   if (stack.status !== "UPDATE_ROLLBACK_FAILED" || op?.kind !== "UPDATE_ROLLBACK" || !op.halted) {

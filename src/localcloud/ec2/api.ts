@@ -17,7 +17,7 @@ import type {
 import * as sdk from "@aws-sdk/client-ec2";
 import { ACCOUNT_ID } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
-import type { ServiceDefinition } from "../protocol/dispatch.js";
+import type { CallContext, ServiceDefinition } from "../protocol/dispatch.js";
 import { paginate } from "../protocol/pagination.js";
 import type { InstanceRecord } from "../state/model.js";
 import type { World } from "../world.js";
@@ -72,10 +72,22 @@ function applyFilters(records: InstanceRecord[], filters: Filter[] | undefined):
   return out;
 }
 
-function checkInstanceIds(world: World, ids: readonly string[]): void {
+/** An instance's region: its Availability Zone without the letter (each region has its own EC2). */
+function regionOf(record: InstanceRecord): string {
+  return record.availabilityZone.slice(0, -1);
+}
+
+function instancesIn(world: World, region: string): InstanceRecord[] {
+  return [...world.store.instances.values()].filter((r) => regionOf(r) === region);
+}
+
+function checkInstanceIds(world: World, ids: readonly string[], region: string): void {
   const malformed = ids.find((id) => !INSTANCE_ID.test(id));
   if (malformed) throw new AwsError("InvalidInstanceID.Malformed", `Invalid id: "${malformed}"`);
-  const missing = ids.filter((id) => !world.store.instances.has(id));
+  const missing = ids.filter((id) => {
+    const record = world.store.instances.get(id);
+    return !record || regionOf(record) !== region;
+  });
   if (missing.length === 1) {
     throw new AwsError(
       "InvalidInstanceID.NotFound",
@@ -169,10 +181,11 @@ function checkTags(
 }
 
 export function ec2Service(world: World): ServiceDefinition {
-  const instanceResources = (ids: readonly string[]) => {
+  const instanceResources = (ids: readonly string[], region: string) => {
     checkInstanceIds(
       world,
       ids.filter((id) => id.startsWith("i-")),
+      region,
     );
     return ids
       .map((id) => world.store.instances.get(id))
@@ -183,7 +196,10 @@ export function ec2Service(world: World): ServiceDefinition {
     envelope: { ec2: true, xmlNamespace: "http://ec2.amazonaws.com/doc/2016-11-15/" },
     sdk: sdk as unknown as Record<string, unknown>,
     handlers: {
-      DescribeInstances: (input: DescribeInstancesRequest): DescribeInstancesResult => {
+      DescribeInstances: (
+        input: DescribeInstancesRequest,
+        call: CallContext,
+      ): DescribeInstancesResult => {
         const ids = input.InstanceIds ?? [];
         if (ids.length > 0 && input.MaxResults !== undefined) {
           throw new AwsError(
@@ -197,8 +213,8 @@ export function ec2Service(world: World): ServiceDefinition {
             `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
           );
         }
-        checkInstanceIds(world, ids);
-        let records = [...world.store.instances.values()].sort(
+        checkInstanceIds(world, ids, call.region);
+        let records = instancesIn(world, call.region).sort(
           (a, b) => a.launchTime - b.launchTime || a.instanceId.localeCompare(b.instanceId),
         );
         if (ids.length > 0) records = records.filter((r) => ids.includes(r.instanceId));
@@ -225,9 +241,9 @@ export function ec2Service(world: World): ServiceDefinition {
           ...(page.nextToken ? { NextToken: page.nextToken } : {}),
         };
       },
-      CreateTags: (input: CreateTagsRequest) => {
+      CreateTags: (input: CreateTagsRequest, call: CallContext) => {
         const tags = input.Tags ?? [];
-        const records = instanceResources(input.Resources ?? []);
+        const records = instanceResources(input.Resources ?? [], call.region);
         for (const record of records) checkTags(record, tags);
         for (const record of records) {
           for (const tag of tags) {
@@ -246,8 +262,8 @@ export function ec2Service(world: World): ServiceDefinition {
         }
         return {};
       },
-      DeleteTags: (input: DeleteTagsRequest) => {
-        const records = instanceResources(input.Resources ?? []);
+      DeleteTags: (input: DeleteTagsRequest, call: CallContext) => {
+        const records = instanceResources(input.Resources ?? [], call.region);
         for (const record of records) {
           const remove = input.Tags ?? [];
           record.tags = record.tags.filter(
@@ -264,9 +280,9 @@ export function ec2Service(world: World): ServiceDefinition {
         }
         return {};
       },
-      DescribeTags: (input: DescribeTagsRequest): DescribeTagsResult => {
+      DescribeTags: (input: DescribeTagsRequest, call: CallContext): DescribeTagsResult => {
         let all: TagDescription[] = [];
-        for (const r of world.store.instances.values()) {
+        for (const r of instancesIn(world, call.region)) {
           if (r.state === "terminated") continue;
           for (const t of r.tags)
             all.push({
