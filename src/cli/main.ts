@@ -4,7 +4,7 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { describeError } from "../errors.js";
-import type { Command, CommandContext } from "./command.js";
+import type { CommandContext } from "./command.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
 import { EXIT, EXIT_CODE_HELP, exitCodeFor } from "./exitCodes.js";
 

@@ -33,7 +33,7 @@ function walk(node: SchemaNode, prefix: string, required: Set<string>, rows: str
     const path = prefix ? `${prefix}.${name}` : name;
     const isRequired = required.has(name);
     rows.push(
-      `| \`${path}\`${isRequired ? " (required)" : ""} | ${typeOf(child)} | ${defaultOf(child)} | ${escape(child.description ?? "")} |`,
+      `| \`${path}\`${isRequired ? " (required)" : ""} | ${typeOf(child)} | ${defaultOf(child)} | ${escapeCell(child.description ?? "")} |`,
     );
     if (child.properties) walk(child, path, new Set(child.required ?? []), rows);
   }
@@ -60,7 +60,7 @@ function defaultOf(node: SchemaNode): string {
   return `\`${String(node.default)}\``;
 }
 
-function escape(text: string): string {
+function escapeCell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 

@@ -249,7 +249,10 @@ describe("quorate run killed mid-rollout", () => {
         lines.push(...chunk.toString().split("\n").filter(Boolean)),
       );
     const waitFor = (predicate: (line: string) => boolean, timeout = 90_000) =>
-      vi.waitFor(() => expect(lines.some(predicate), lines.slice(-15).join("\n")).toBe(true), { timeout, interval: 100 });
+      vi.waitFor(() => expect(lines.some(predicate), lines.slice(-15).join("\n")).toBe(true), {
+        timeout,
+        interval: 100,
+      });
 
     let first = start();
     collect(first);

@@ -2,10 +2,10 @@
 // etcd: creating the dev cluster through its launching hooks, then an image
 // upgrade that replaces every member one by one under a concurrent writer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
-import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 
 let h: Harness;
 beforeAll(async () => {
