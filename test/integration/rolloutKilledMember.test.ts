@@ -5,8 +5,11 @@
 // goes on. When it stays down past gates.abortAfter, quorate cancels the
 // update; the rollback (a second rolling update, back to the old image) is
 // held with the same care while the member is down, and completes once it is
-// back. It cannot complete while the member stays down: every replacement
-// would remove a live member of a cluster that has none to spare.
+// back. It cannot complete while the member stays down: the held instance may
+// only go once two healthy voters remain without it, and the rollback's new
+// instance joins only a healthy cluster; past the rollback's signal timeout
+// CloudFormation would give up (UPDATE_ROLLBACK_FAILED), so the member comes
+// back within it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeCluster } from "../../src/etcd/probe.js";
 import { buildRoster } from "../../src/etcd/roster.js";
