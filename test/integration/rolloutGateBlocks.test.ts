@@ -40,16 +40,9 @@ const upgrade = (gates: Record<string, number | string> = {}) =>
 
 describe("an upgrade of dev is refused before anything is executed", () => {
   it("while etcd has an alarm (NOSPACE)", async () => {
-    const client = await anyMember();
-    const [first] = (await client.memberList()).members;
-    await client.activateAlarm(first?.id ?? 0n, "NOSPACE");
-    try {
-      await expectBlocked(upgrade(), "no-alarms", /NOSPACE alarm raised by i-\w+ .*disarm/);
-    } finally {
-      await client.deactivateAlarm(first?.id ?? 0n, "NOSPACE");
-      client.close();
-    }
-    await untilHealthy();
+    await withNospaceAlarm(() =>
+      expectBlocked(upgrade(), "no-alarms", /NOSPACE alarm raised by i-\w+ .*disarm/),
+    );
   });
 
   it("while there is no leader (two of three members stopped)", async () => {
@@ -111,10 +104,7 @@ describe("an upgrade of dev is refused before anything is executed", () => {
     manifest.spec.image.version = "4152.2.0";
     manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
     writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
-    const client = await anyMember();
-    const [first] = (await client.memberList()).members;
-    await client.activateAlarm(first?.id ?? 0n, "NOSPACE");
-    try {
+    await withNospaceAlarm(async () => {
       const executed = await executions();
       const run = await cli(
         [
@@ -139,10 +129,7 @@ describe("an upgrade of dev is refused before anything is executed", () => {
         /^dev: gate-blocked: not applied, the health gate failed: .*no-alarms: NOSPACE alarm/m,
       );
       expect(await executions()).toBe(executed);
-    } finally {
-      await client.deactivateAlarm(first?.id ?? 0n, "NOSPACE");
-      client.close();
-    }
+    });
   });
 });
 
@@ -166,9 +153,19 @@ async function executions(): Promise<number> {
   return (await h.cloud.admin.counters())["cloudformation:ExecuteChangeSet"] ?? 0;
 }
 
-async function anyMember() {
+/** Raises NOSPACE through the gateway (as a full database would) for the length of `body`. */
+async function withNospaceAlarm(body: () => Promise<void>): Promise<void> {
   const [url] = await h.clientURLs(h.spec("dev"));
-  return createEtcdClient(url ?? "", { timeoutMs: 2000 });
+  const client = createEtcdClient(url ?? "", { timeoutMs: 2000 });
+  const [first] = (await client.memberList()).members;
+  await client.activateAlarm(first?.id ?? 0n, "NOSPACE");
+  try {
+    await body();
+  } finally {
+    await client.deactivateAlarm(first?.id ?? 0n, "NOSPACE");
+    client.close();
+  }
+  await untilHealthy();
 }
 
 async function rosterNow() {
