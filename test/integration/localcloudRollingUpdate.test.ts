@@ -46,8 +46,8 @@ const actors: QuorateActor[] = [];
 
 beforeAll(async () => {
   dataDir = await tempDir("lc-rolling-");
-  // PT10M (the dev manifest's signal and hook timeouts) lasts 12 s.
-  cloud = await startTestCloud(dataDir, { timeScale: 0.02 });
+  // PT10M (the dev manifest's signal and hook timeouts) lasts 30 s: room for a busy machine.
+  cloud = await startTestCloud(dataDir, { timeScale: 0.05 });
   clients = clientsFor(cloud.endpoint);
 });
 
@@ -169,7 +169,10 @@ describe("rolling a new image over the dev cluster", () => {
     // Every batch waited on both hooks: the member was removed before its instance went,
     // and each new one joined as a learner and was promoted.
     const acted = created.actor.log.map((l) => l.split(" ").slice(0, 2).join(" "));
-    expect(acted.filter((l) => l === "removed member")).toHaveLength(3);
+    expect(
+      acted.filter((l) => l === "removed member"),
+      created.actor.log.join("\n"),
+    ).toHaveLength(3);
     expect(acted.filter((l) => l === "added learner")).toHaveLength(3);
     expect(acted.filter((l) => l.startsWith("promoted"))).toHaveLength(3);
 

@@ -78,8 +78,19 @@ export class QuorateActor {
       for (const i of r.Instances ?? [])
         if (i.PrivateIpAddress) ipOf.set(i.InstanceId ?? "", i.PrivateIpAddress);
     }
-    const members = await this.members([...ipOf.values()]);
+    // Members in service answer first; booting or leaving ones may not answer at all.
+    const byState = [...instances].sort(
+      (a, b) => Number(b.LifecycleState === "InService") - Number(a.LifecycleState === "InService"),
+    );
+    const members = await this.members(
+      byState
+        .map((i) => ipOf.get(i.InstanceId ?? ""))
+        .filter((ip): ip is string => ip !== undefined),
+    );
     if (!this.completeHooks) return;
+    // With members in service, an unreadable member list (a busy machine) is no
+    // reason to act blind: wait for the next tick.
+    if (!members && instances.some((i) => i.LifecycleState === "InService")) return;
 
     for (const instance of instances.filter((i) => i.LifecycleState === "Terminating:Wait")) {
       const id = instance.InstanceId ?? "";
@@ -142,7 +153,7 @@ export class QuorateActor {
     ips: string[],
   ): Promise<{ list: Member[]; client: ReturnType<typeof createEtcdClient> } | undefined> {
     for (const ip of ips) {
-      const client = createEtcdClient(this.clientUrl(ip), { timeoutMs: 1000 });
+      const client = createEtcdClient(this.clientUrl(ip), { timeoutMs: 3000 });
       try {
         const list = await client.memberList();
         return { list: list.members, client };
