@@ -41,8 +41,9 @@ const actors: QuorateActor[] = [];
 
 beforeAll(async () => {
   dataDir = await tempDir("lc-rollback-");
-  // PT10M lasts 12 s: the missed signal fails its batch after 12 s.
-  cloud = await startTestCloud(dataDir, { timeScale: 0.02 });
+  // PT10M lasts 24 s: the missed signal fails its batch after 24 s, and a busy
+  // machine still completes every other hook and signal in time.
+  cloud = await startTestCloud(dataDir, { timeScale: 0.04 });
   clients = clientsFor(cloud.endpoint);
 });
 
