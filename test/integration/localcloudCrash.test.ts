@@ -56,7 +56,7 @@ describe("a local cloud killed mid-update", () => {
       "--data-dir",
       dataDir,
       "--time-scale",
-      "0.02",
+      "0.05",
       "--boot-delay",
       "100",
       "--network",
