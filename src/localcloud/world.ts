@@ -24,6 +24,12 @@ export interface WorldSettings {
 
 export type LogEvent = Record<string, unknown> & { event: string };
 
+/** What one advance of a stack, change set or group did: moved on, and when to look again. */
+export interface Progress {
+  progressed: boolean;
+  wakeAt?: number;
+}
+
 export class World {
   /** Set by the driver: schedules a pass soon. */
   kick: () => void = () => {};

@@ -12,7 +12,7 @@ import type {
   LaunchTemplateRecord,
   LifecycleState,
 } from "../state/model.js";
-import type { World } from "../world.js";
+import type { Progress, World } from "../world.js";
 import { actionsOutcome, hooksFor, startActions } from "./hooks.js";
 
 export const PROCESSES = [
@@ -176,18 +176,11 @@ export function launchInto(world: World, group: GroupRecord, count: number): str
   return launched;
 }
 
-/** Starts terminating an instance: through the terminating hooks unless they are skipped. */
-export function beginTermination(
-  world: World,
-  group: GroupRecord,
-  instanceId: string,
-  options: { skipHooks?: boolean } = {},
-): void {
+/** Starts terminating an instance, through the terminating hooks. */
+export function beginTermination(world: World, group: GroupRecord, instanceId: string): void {
   const instance = group.instances.find((i) => i.instanceId === instanceId);
   if (!instance || !isLive(instance)) return;
-  const hooks = options.skipHooks
-    ? []
-    : hooksFor(group.hooks, "autoscaling:EC2_INSTANCE_TERMINATING");
+  const hooks = hooksFor(group.hooks, "autoscaling:EC2_INSTANCE_TERMINATING");
   delete instance.actions;
   if (hooks.length > 0) {
     instance.lifecycleState = "Terminating:Wait";
@@ -210,11 +203,6 @@ export function terminateAll(world: World, group: GroupRecord): void {
     instance.lifecycleState = "Terminating:Proceed";
   }
   world.store.touch(group.owner);
-}
-
-export interface Progress {
-  progressed: boolean;
-  wakeAt?: number;
 }
 
 /** Moves the group's instances along their lifecycle and keeps its capacity. */

@@ -10,7 +10,7 @@ import type {
   StackOperation,
   StackRecord,
 } from "../state/model.js";
-import type { World } from "../world.js";
+import type { Progress, World } from "../world.js";
 import { diffPaths } from "./changeSet.js";
 import { addEvent, setResourceStatus } from "./events.js";
 import { resolveProperties } from "./intrinsics.js";
@@ -21,11 +21,6 @@ import { providerFor, stopStep } from "./resources/registry.js";
 import { type Template, templateOf } from "./templateCache.js";
 import { cancelUpdate, failOperation, finishStage } from "./transitions.js";
 import { updateBehaviour } from "./updateBehaviour.js";
-
-export interface Progress {
-  progressed: boolean;
-  wakeAt?: number;
-}
 
 /** Advances the stack's operation as far as it can go now. */
 export function advanceStack(world: World, stack: StackRecord): Progress {

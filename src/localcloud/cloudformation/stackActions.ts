@@ -12,7 +12,7 @@ import type {
 import { changeSetArn, stackArn } from "../ids.js";
 import { AwsError, validationError } from "../protocol/awsError.js";
 import type { ChangeSetRecord, StackRecord, Tag } from "../state/model.js";
-import type { World } from "../world.js";
+import type { Progress, World } from "../world.js";
 import { computeChanges, type LiveResource, sameTags } from "./changeSet.js";
 import { setResourceStatus, setStackStatus } from "./events.js";
 import { createOperation, deleteOperation, updateOperation } from "./operations.js";
@@ -180,10 +180,7 @@ function sameTemplate(a: string | undefined, b: string): boolean {
 }
 
 /** CREATE_PENDING -> CREATE_IN_PROGRESS -> CREATE_COMPLETE (or FAILED), an operation delay apart. */
-export function advanceChangeSets(
-  world: World,
-  stack: StackRecord,
-): { progressed: boolean; wakeAt?: number } {
+export function advanceChangeSets(world: World, stack: StackRecord): Progress {
   const now = world.now();
   let progressed = false;
   let wakeAt: number | undefined;
