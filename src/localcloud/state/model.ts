@@ -207,8 +207,8 @@ export interface StackOperation {
   replaced?: { logicalId: string; physicalId: string; type: string; properties: JsonObject }[];
   /** Resources a rolled-back update created, deleted in the rollback's cleanup stage. */
   created?: { logicalId: string; physicalId: string; type: string; properties: JsonObject }[];
+  /** DeleteStack's RetainResources. */
   retain?: string[];
-  skip?: string[];
 }
 
 export interface OutputRecord {
