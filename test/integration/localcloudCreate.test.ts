@@ -7,9 +7,8 @@ import {
   ExecuteChangeSetCommand,
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
-import type { LocalCloud } from "../../src/localcloud/index.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
@@ -17,43 +16,30 @@ import { INSTANCE_TAG, LOGICAL_ID, STACK_TAG } from "../../src/render/contract.j
 import { renderStack } from "../../src/render/template.js";
 import {
   allEvents,
-  type Clients,
-  clientsFor,
   eventLines,
   groupOf,
-  removeDir,
-  startTestCloud,
-  tempDir,
+  useTestCloud,
   waitFor,
   waitForChangeSet,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import { QuorateActor } from "../localcloud/quorateActor.js";
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
+// PT10M (the dev manifest's signal and hook timeouts) lasts 12 s.
+const t = useTestCloud("lc-create-", { timeScale: 0.02 });
+
 let spec: ClusterSpec;
 
 beforeAll(async () => {
   const loaded = await loadManifests(["clusters/dev.yaml"], process.cwd());
   spec = loaded.clusters.find((c) => c.name === "dev")!;
-  dataDir = await tempDir("lc-create-");
-  // PT10M (signal and hook timeouts of the dev manifest) lasts 12 s.
-  cloud = await startTestCloud(dataDir, { timeScale: 0.02 });
-  clients = clientsFor(cloud.endpoint);
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await removeDir(dataDir);
 });
 
 async function createStack(stackName: string, cluster: ClusterSpec): Promise<string> {
   const rendered = renderStack(cluster, {
     imageId: localAmiId("stable", "4081.2.0", cluster.region),
   });
-  const created = await clients.cfn.send(
+  const created = await t.clients.cfn.send(
     new CreateChangeSetCommand({
       StackName: stackName,
       ChangeSetName: "create-1",
@@ -63,15 +49,15 @@ async function createStack(stackName: string, cluster: ClusterSpec): Promise<str
       Capabilities: ["CAPABILITY_IAM"],
     }),
   );
-  expect(await waitForChangeSet(clients.cfn, created.Id!)).toBe("CREATE_COMPLETE");
-  await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: created.Id }));
+  expect(await waitForChangeSet(t.clients.cfn, created.Id!)).toBe("CREATE_COMPLETE");
+  await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: created.Id }));
   return rendered.templateSha256;
 }
 
 /** As quorate finds it: the group's physical id, shown as soon as CloudFormation has created it. */
 async function groupName(stackName: string): Promise<string> {
   return waitFor("the group to exist", async () => {
-    const out = await clients.cfn.send(
+    const out = await t.clients.cfn.send(
       new DescribeStackResourcesCommand({
         StackName: stackName,
         LogicalResourceId: LOGICAL_ID.group,
@@ -86,13 +72,13 @@ describe("creating the rendered dev cluster", () => {
     const stackName = spec.stackName;
     const sha = await createStack(stackName, spec);
     const name = await groupName(stackName);
-    const actor = new QuorateActor({ ...clients, groupName: name, size: 3, token: spec.name });
+    const actor = new QuorateActor({ ...t.clients, groupName: name, size: 3, token: spec.name });
     actor.start();
     try {
       // The instances wait in Pending:Wait until the peer list is published.
       expect(
         await waitForStatus(
-          clients.cfn,
+          t.clients.cfn,
           stackName,
           ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"],
           90_000,
@@ -101,7 +87,7 @@ describe("creating the rendered dev cluster", () => {
     } finally {
       await actor.stop();
     }
-    const group = await groupOf(clients.asg, name);
+    const group = await groupOf(t.clients.asg, name);
     expect(group?.Instances?.map((i) => i.LifecycleState)).toEqual([
       "InService",
       "InService",
@@ -109,7 +95,7 @@ describe("creating the rendered dev cluster", () => {
     ]);
 
     const ids = group!.Instances!.map((i) => i.InstanceId!);
-    const described = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    const described = await t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
     const instances = described.Reservations!.flatMap((r) => r.Instances ?? []);
     expect(instances.map((i) => i.State?.Name)).toEqual(["running", "running", "running"]);
     const tags = Object.fromEntries(instances[0]!.Tags!.map((t) => [t.Key, t.Value]));
@@ -127,7 +113,7 @@ describe("creating the rendered dev cluster", () => {
     expect((await etcd.health()).healthy).toBe(true);
     await etcd.put("quorate/test", "written");
 
-    const lines = eventLines(await allEvents(clients.cfn, stackName));
+    const lines = eventLines(await allEvents(t.clients.cfn, stackName));
     expect(
       lines.filter((l) =>
         l.startsWith(
@@ -150,15 +136,15 @@ describe("creating the rendered dev cluster", () => {
     await createStack(stackName, cluster);
     const name = await groupName(stackName);
     const waiting = await waitFor("three instances in Pending:Wait", async () => {
-      const group = await groupOf(clients.asg, name);
+      const group = await groupOf(t.clients.asg, name);
       const states = group?.Instances?.map((i) => i.LifecycleState) ?? [];
       return states.length === 3 && states.every((s) => s === "Pending:Wait") ? states : undefined;
     });
     expect(waiting).toHaveLength(3);
-    expect(await waitForStatus(clients.cfn, stackName, ["ROLLBACK_COMPLETE"], 60_000)).toBe(
+    expect(await waitForStatus(t.clients.cfn, stackName, ["ROLLBACK_COMPLETE"], 60_000)).toBe(
       "ROLLBACK_COMPLETE",
     );
-    const lines = eventLines(await allEvents(clients.cfn, stackName));
+    const lines = eventLines(await allEvents(t.clients.cfn, stackName));
     expect(lines).toContain(
       `${LOGICAL_ID.group} CREATE_FAILED Failed to receive 3 resource signal(s) within the specified duration`,
     );
@@ -166,8 +152,8 @@ describe("creating the rendered dev cluster", () => {
       `${stackName} ROLLBACK_IN_PROGRESS The following resource(s) failed to create: [${LOGICAL_ID.group}]. Rollback requested by user.`,
     );
     // The group and its instances are gone.
-    expect(await groupOf(clients.asg, name)).toBeUndefined();
-    const state = await cloud.admin.state();
+    expect(await groupOf(t.clients.asg, name)).toBeUndefined();
+    const state = await t.cloud.admin.state();
     const mine = state.instances.filter((i) => i.group === name);
     expect(mine.every((i) => i.state === "terminated")).toBe(true);
   });

@@ -22,21 +22,10 @@ import {
   UpdateTerminationProtectionCommand,
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand, EC2ServiceException } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "../../src/localcloud/index.js";
-import {
-  type Clients,
-  clientsFor,
-  removeDir,
-  startTestCloud,
-  tempDir,
-  waitForChangeSet,
-  waitForStatus,
-} from "../localcloud/cloudHelpers.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useTestCloud, waitForChangeSet, waitForStatus } from "../localcloud/cloudHelpers.js";
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
+const t = useTestCloud("lc-errors-", { withoutEtcd: true });
 
 const SG_TEMPLATE = JSON.stringify({
   Resources: {
@@ -56,7 +45,7 @@ const IAM_TEMPLATE = JSON.stringify({
 });
 
 async function createStack(stackName: string, templateBody: string): Promise<void> {
-  const out = await clients.cfn.send(
+  const out = await t.clients.cfn.send(
     new CreateChangeSetCommand({
       StackName: stackName,
       ChangeSetName: "create",
@@ -64,9 +53,9 @@ async function createStack(stackName: string, templateBody: string): Promise<voi
       TemplateBody: templateBody,
     }),
   );
-  await waitForChangeSet(clients.cfn, out.Id!);
-  await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
-  await waitForStatus(clients.cfn, stackName, ["CREATE_COMPLETE"]);
+  await waitForChangeSet(t.clients.cfn, out.Id!);
+  await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
+  await waitForStatus(t.clients.cfn, stackName, ["CREATE_COMPLETE"]);
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error & { name: string }> {
@@ -79,15 +68,7 @@ async function failure(promise: Promise<unknown>): Promise<Error & { name: strin
 }
 
 beforeAll(async () => {
-  dataDir = await tempDir("lc-errors-");
-  cloud = await startTestCloud(dataDir, { withoutEtcd: true });
-  clients = clientsFor(cloud.endpoint);
   await createStack("steady", SG_TEMPLATE);
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await removeDir(dataDir);
 });
 
 describe("errors reach the SDK as AWS's exceptions", () => {
@@ -100,7 +81,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
   }[] = [
     {
       name: "DescribeStacks of a missing stack",
-      call: () => clients.cfn.send(new DescribeStacksCommand({ StackName: "missing" })),
+      call: () => t.clients.cfn.send(new DescribeStacksCommand({ StackName: "missing" })),
       klass: CloudFormationServiceException,
       errorName: "ValidationError",
       message: "Stack with id missing does not exist",
@@ -108,7 +89,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "DescribeChangeSet of a missing change set",
       call: () =>
-        clients.cfn.send(
+        t.clients.cfn.send(
           new DescribeChangeSetCommand({ StackName: "steady", ChangeSetName: "nope" }),
         ),
       klass: ChangeSetNotFoundException,
@@ -118,7 +99,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "a template with a type the local cloud does not implement",
       call: () =>
-        clients.cfn.send(
+        t.clients.cfn.send(
           new CreateChangeSetCommand({
             StackName: "bucket",
             ChangeSetName: "c",
@@ -133,7 +114,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "an IAM role without CAPABILITY_IAM",
       call: () =>
-        clients.cfn.send(
+        t.clients.cfn.send(
           new CreateChangeSetCommand({
             StackName: "iam",
             ChangeSetName: "c",
@@ -147,7 +128,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     },
     {
       name: "CancelUpdateStack of a stack that is not updating",
-      call: () => clients.cfn.send(new CancelUpdateStackCommand({ StackName: "steady" })),
+      call: () => t.clients.cfn.send(new CancelUpdateStackCommand({ StackName: "steady" })),
       klass: CloudFormationServiceException,
       errorName: "ValidationError",
       message: "CancelUpdateStack cannot be called from current stack status",
@@ -155,7 +136,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "CompleteLifecycleAction without an action",
       call: () =>
-        clients.asg.send(
+        t.clients.asg.send(
           new CompleteLifecycleActionCommand({
             AutoScalingGroupName: "none",
             LifecycleHookName: "h",
@@ -170,7 +151,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "DescribeAutoScalingGroups with more names than a page holds",
       call: () =>
-        clients.asg.send(
+        t.clients.asg.send(
           new DescribeAutoScalingGroupsCommand({
             AutoScalingGroupNames: Array.from({ length: 51 }, (_, i) => `group-${i}`),
           }),
@@ -182,14 +163,14 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     {
       name: "DescribeInstances of an unknown instance",
       call: () =>
-        clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["i-0123456789abcdef0"] })),
+        t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["i-0123456789abcdef0"] })),
       klass: EC2ServiceException,
       errorName: "InvalidInstanceID.NotFound",
       message: "The instance ID 'i-0123456789abcdef0' does not exist",
     },
     {
       name: "DescribeInstances of a malformed id",
-      call: () => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["bogus"] })),
+      call: () => t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ["bogus"] })),
       klass: EC2ServiceException,
       errorName: "InvalidInstanceID.Malformed",
       message: 'Invalid id: "bogus"',
@@ -211,22 +192,22 @@ describe("errors reach the SDK as AWS's exceptions", () => {
       ChangeSetType: "CREATE" as const,
       TemplateBody: SG_TEMPLATE,
     };
-    await clients.cfn.send(new CreateChangeSetCommand(input));
-    const error = await failure(clients.cfn.send(new CreateChangeSetCommand(input)));
+    await t.clients.cfn.send(new CreateChangeSetCommand(input));
+    const error = await failure(t.clients.cfn.send(new CreateChangeSetCommand(input)));
     expect(error).toBeInstanceOf(AlreadyExistsException);
     expect(error.message).toBe("ChangeSet [same] already exists");
   });
 
   it("a change set without changes ends FAILED and cannot be executed", async () => {
-    const out = await clients.cfn.send(
+    const out = await t.clients.cfn.send(
       new CreateChangeSetCommand({
         StackName: "steady",
         ChangeSetName: "same-again",
         TemplateBody: SG_TEMPLATE,
       }),
     );
-    expect(await waitForChangeSet(clients.cfn, out.Id!)).toBe("FAILED");
-    const described = await clients.cfn.send(
+    expect(await waitForChangeSet(t.clients.cfn, out.Id!)).toBe("FAILED");
+    const described = await t.clients.cfn.send(
       new DescribeChangeSetCommand({ ChangeSetName: out.Id }),
     );
     expect(described.StatusReason).toBe(
@@ -234,7 +215,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
     );
     expect(described.ExecutionStatus).toBe("UNAVAILABLE");
     const error = await failure(
-      clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id })),
+      t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id })),
     );
     expect(error).toBeInstanceOf(InvalidChangeSetStatusException);
     expect(error.message).toBe(
@@ -243,7 +224,7 @@ describe("errors reach the SDK as AWS's exceptions", () => {
   });
 
   it("a ClientRequestToken retries its own action and is refused for another", async () => {
-    const out = await clients.cfn.send(
+    const out = await t.clients.cfn.send(
       new CreateChangeSetCommand({
         StackName: "tokens",
         ChangeSetName: "c",
@@ -251,16 +232,16 @@ describe("errors reach the SDK as AWS's exceptions", () => {
         TemplateBody: SG_TEMPLATE,
       }),
     );
-    await waitForChangeSet(clients.cfn, out.Id!);
+    await waitForChangeSet(t.clients.cfn, out.Id!);
     const execute = new ExecuteChangeSetCommand({
       ChangeSetName: out.Id,
       ClientRequestToken: "token-1",
     });
-    await clients.cfn.send(execute);
-    await clients.cfn.send(execute); // a retry of the same request
-    await waitForStatus(clients.cfn, "tokens", ["CREATE_COMPLETE"]);
+    await t.clients.cfn.send(execute);
+    await t.clients.cfn.send(execute); // a retry of the same request
+    await waitForStatus(t.clients.cfn, "tokens", ["CREATE_COMPLETE"]);
     const error = await failure(
-      clients.cfn.send(
+      t.clients.cfn.send(
         new DeleteStackCommand({ StackName: "tokens", ClientRequestToken: "token-1" }),
       ),
     );
@@ -268,46 +249,50 @@ describe("errors reach the SDK as AWS's exceptions", () => {
   });
 
   it("DeleteStack refuses a stack with termination protection", async () => {
-    await clients.cfn.send(
+    await t.clients.cfn.send(
       new UpdateTerminationProtectionCommand({
         StackName: "steady",
         EnableTerminationProtection: true,
       }),
     );
-    const error = await failure(clients.cfn.send(new DeleteStackCommand({ StackName: "steady" })));
+    const error = await failure(
+      t.clients.cfn.send(new DeleteStackCommand({ StackName: "steady" })),
+    );
     expect(error.name).toBe("ValidationError");
     expect(error.message).toBe(
       "Stack [steady] cannot be deleted while TerminationProtection is enabled",
     );
-    const { StackId } = await clients.cfn.send(
+    const { StackId } = await t.clients.cfn.send(
       new UpdateTerminationProtectionCommand({
         StackName: "steady",
         EnableTerminationProtection: false,
       }),
     );
-    await clients.cfn.send(new DeleteStackCommand({ StackName: "steady" }));
-    expect(await waitForStatus(clients.cfn, StackId!, ["DELETE_COMPLETE"])).toBe("DELETE_COMPLETE");
+    await t.clients.cfn.send(new DeleteStackCommand({ StackName: "steady" }));
+    expect(await waitForStatus(t.clients.cfn, StackId!, ["DELETE_COMPLETE"])).toBe(
+      "DELETE_COMPLETE",
+    );
     // A deleted stack is found by its id only.
     expect(
-      (await failure(clients.cfn.send(new DescribeStacksCommand({ StackName: "steady" })))).name,
+      (await failure(t.clients.cfn.send(new DescribeStacksCommand({ StackName: "steady" })))).name,
     ).toBe("ValidationError");
   });
 });
 
 describe("throttling", () => {
   it("a throttled call is retried by the SDK and succeeds", async () => {
-    await cloud.admin.resetCounters();
-    await cloud.admin.throttle({ service: "cloudformation", action: "DescribeStacks", count: 2 });
-    const out = await clients.cfn.send(new DescribeStacksCommand({}));
+    await t.cloud.admin.resetCounters();
+    await t.cloud.admin.throttle({ service: "cloudformation", action: "DescribeStacks", count: 2 });
+    const out = await t.clients.cfn.send(new DescribeStacksCommand({}));
     expect(out.$metadata.attempts).toBe(3);
-    expect((await cloud.admin.counters())["cloudformation:DescribeStacks"]).toBe(3);
+    expect((await t.cloud.admin.counters())["cloudformation:DescribeStacks"]).toBe(3);
   });
 
   it("EC2 throttles with RequestLimitExceeded, which the SDK retries too", async () => {
-    await cloud.admin.resetCounters();
-    await cloud.admin.throttle({ service: "ec2", action: "DescribeInstances", count: 1 });
-    const out = await clients.ec2.send(new DescribeInstancesCommand({}));
+    await t.cloud.admin.resetCounters();
+    await t.cloud.admin.throttle({ service: "ec2", action: "DescribeInstances", count: 1 });
+    const out = await t.clients.ec2.send(new DescribeInstancesCommand({}));
     expect(out.$metadata.attempts).toBe(2);
-    expect(await cloud.admin.counters()).toEqual({ "ec2:DescribeInstances": 2 });
+    expect(await t.cloud.admin.counters()).toEqual({ "ec2:DescribeInstances": 2 });
   });
 });

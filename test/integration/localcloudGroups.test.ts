@@ -18,17 +18,12 @@ import {
   DescribeTagsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "../../src/localcloud/index.js";
+import { describe, expect, it } from "vitest";
 import {
   allEvents,
-  type Clients,
-  clientsFor,
   eventLines,
   groupOf,
-  removeDir,
-  startTestCloud,
-  tempDir,
+  useTestCloud,
   waitFor,
   waitForChangeSet,
   waitForStatus,
@@ -36,20 +31,8 @@ import {
 import { ignitionUserData, testBootSettings } from "../localcloud/instances/fakeHost.js";
 import { groupNameOf } from "../localcloud/stackFlows.js";
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
-
-beforeAll(async () => {
-  dataDir = await tempDir("lc-groups-");
-  cloud = await startTestCloud(dataDir, { withoutEtcd: true, timeScale: 0.01 });
-  clients = clientsFor(cloud.endpoint);
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await removeDir(dataDir);
-});
+// Instances run no etcd and signal once booted; PT10M lasts 6 s.
+const t = useTestCloud("lc-groups-", { withoutEtcd: true, timeScale: 0.01 });
 
 function template(extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
@@ -94,7 +77,7 @@ async function create(
   body: string,
   tags: { Key: string; Value: string }[] = [],
 ) {
-  const out = await clients.cfn.send(
+  const out = await t.clients.cfn.send(
     new CreateChangeSetCommand({
       StackName: stackName,
       ChangeSetName: "c",
@@ -103,14 +86,14 @@ async function create(
       Tags: tags,
     }),
   );
-  await waitForChangeSet(clients.cfn, out.Id!);
-  await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
-  return waitForStatus(clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]);
+  await waitForChangeSet(t.clients.cfn, out.Id!);
+  await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
+  return waitForStatus(t.clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]);
 }
 
 function inService(groupName: string, count: number) {
   return waitFor(`${count} instances InService`, async () => {
-    const group = await groupOf(clients.asg, groupName);
+    const group = await groupOf(t.clients.asg, groupName);
     const ids =
       group?.Instances?.filter((i) => i.LifecycleState === "InService").map((i) => i.InstanceId!) ??
       [];
@@ -123,9 +106,9 @@ describe("groups and instances", () => {
     expect(await create("tags", template(), [{ Key: "team", Value: "platform" }])).toBe(
       "CREATE_COMPLETE",
     );
-    const groupName = await groupNameOf(clients, "tags", "Group");
+    const groupName = await groupNameOf(t.clients, "tags", "Group");
     const ids = await inService(groupName, 2);
-    const described = await clients.ec2.send(
+    const described = await t.clients.ec2.send(
       new DescribeInstancesCommand({
         Filters: [
           { Name: "tag:aws:cloudformation:stack-name", Values: ["tags"] },
@@ -150,7 +133,7 @@ describe("groups and instances", () => {
     // Another region's EC2 and Auto Scaling do not know them.
     const elsewhere = {
       region: "us-east-1",
-      endpoint: cloud.endpoint,
+      endpoint: t.cloud.endpoint,
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     };
     const otherEc2 = await new EC2Client(elsewhere).send(new DescribeInstancesCommand({}));
@@ -160,7 +143,7 @@ describe("groups and instances", () => {
     );
     expect(otherAsg.AutoScalingGroups).toEqual([]);
 
-    const details = await clients.asg.send(
+    const details = await t.clients.asg.send(
       new DescribeAutoScalingInstancesCommand({ InstanceIds: ids }),
     );
     expect(
@@ -175,10 +158,10 @@ describe("groups and instances", () => {
     ]);
 
     const id = ids[0]!;
-    await clients.ec2.send(
+    await t.clients.ec2.send(
       new CreateTagsCommand({ Resources: [id], Tags: [{ Key: "peers", Value: "a,b" }] }),
     );
-    const byKey = await clients.ec2.send(
+    const byKey = await t.clients.ec2.send(
       new DescribeTagsCommand({
         Filters: [
           { Name: "resource-id", Values: [id] },
@@ -189,8 +172,8 @@ describe("groups and instances", () => {
     expect(byKey.Tags).toEqual([
       { ResourceId: id, ResourceType: "instance", Key: "peers", Value: "a,b" },
     ]);
-    await clients.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: "peers" }] }));
-    const gone = await clients.ec2.send(
+    await t.clients.ec2.send(new DeleteTagsCommand({ Resources: [id], Tags: [{ Key: "peers" }] }));
+    const gone = await t.clients.ec2.send(
       new DescribeTagsCommand({
         Filters: [
           { Name: "resource-id", Values: [id] },
@@ -201,7 +184,7 @@ describe("groups and instances", () => {
     expect(gone.Tags).toEqual([]);
 
     // With metadata tags on, a key with "/" is refused, as EC2 refuses it.
-    const refused = await clients.ec2
+    const refused = await t.clients.ec2
       .send(
         new CreateTagsCommand({
           Resources: [id],
@@ -216,7 +199,7 @@ describe("groups and instances", () => {
     expect(await create("slash", template(), [{ Key: "team/name", Value: "platform" }])).toBe(
       "ROLLBACK_COMPLETE",
     );
-    const lines = eventLines(await allEvents(clients.cfn, "slash"));
+    const lines = eventLines(await allEvents(t.clients.cfn, "slash"));
     const failed = lines.find((l) => l.startsWith("Group CREATE_FAILED"));
     expect(failed).toContain(
       "the tag key 'team/name' is not valid with instance metadata tags enabled",
@@ -225,15 +208,15 @@ describe("groups and instances", () => {
 
   it("replaces an instance whose EC2 status check fails (ReplaceUnhealthy not suspended)", async () => {
     expect(await create("unhealthy", template())).toBe("CREATE_COMPLETE");
-    const groupName = await groupNameOf(clients, "unhealthy", "Group");
+    const groupName = await groupNameOf(t.clients, "unhealthy", "Group");
     const [sick, healthy] = await inService(groupName, 2);
-    await cloud.admin.instance(sick!, "fail");
+    await t.cloud.admin.instance(sick!, "fail");
     const after = await waitFor("the sick instance replaced", async () => {
       const ids = await inService(groupName, 2).catch(() => undefined);
       return ids && !ids.includes(sick!) ? ids : undefined;
     });
     expect(after).toContain(healthy);
-    const described = await clients.ec2.send(
+    const described = await t.clients.ec2.send(
       new DescribeInstancesCommand({ InstanceIds: [sick!] }),
     );
     expect(described.Reservations![0]!.Instances![0]!.State?.Name).toBe("terminated");
@@ -253,8 +236,8 @@ describe("groups and instances", () => {
       },
     };
     expect(await create("hooked", template(hook))).toBe("CREATE_COMPLETE");
-    const groupName = await groupNameOf(clients, "hooked", "Group");
-    const hooks = await clients.asg.send(
+    const groupName = await groupNameOf(t.clients, "hooked", "Group");
+    const hooks = await t.clients.asg.send(
       new DescribeLifecycleHooksCommand({ AutoScalingGroupName: groupName }),
     );
     expect(hooks.LifecycleHooks).toEqual([
@@ -268,21 +251,21 @@ describe("groups and instances", () => {
       },
     ]);
     const [first] = await inService(groupName, 2);
-    await cloud.admin.instance(first!, "fail");
+    await t.cloud.admin.instance(first!, "fail");
     const waiting = async () =>
       waitFor("a replacement in Pending:Wait", async () => {
-        const group = await groupOf(clients.asg, groupName);
+        const group = await groupOf(t.clients.asg, groupName);
         return group?.Instances?.find((i) => i.LifecycleState === "Pending:Wait")?.InstanceId;
       });
     const held = await waiting();
     const call = { AutoScalingGroupName: groupName, LifecycleHookName: "hold", InstanceId: held };
-    await clients.asg.send(new RecordLifecycleActionHeartbeatCommand(call));
-    await clients.asg.send(
+    await t.clients.asg.send(new RecordLifecycleActionHeartbeatCommand(call));
+    await t.clients.asg.send(
       new CompleteLifecycleActionCommand({ ...call, LifecycleActionResult: "ABANDON" }),
     );
     const next = await waiting();
     expect(next).not.toBe(held);
-    await clients.asg.send(
+    await t.clients.asg.send(
       new CompleteLifecycleActionCommand({
         ...call,
         InstanceId: next,
@@ -291,10 +274,12 @@ describe("groups and instances", () => {
     );
     const ids = await inService(groupName, 2);
     expect(ids).toContain(next);
-    const abandoned = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [held] }));
+    const abandoned = await t.clients.ec2.send(
+      new DescribeInstancesCommand({ InstanceIds: [held] }),
+    );
     expect(abandoned.Reservations![0]!.Instances![0]!.State?.Name).toBe("terminated");
     // The action is gone once completed.
-    const again = await clients.asg
+    const again = await t.clients.asg
       .send(
         new CompleteLifecycleActionCommand({
           ...call,

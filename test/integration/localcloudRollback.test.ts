@@ -8,19 +8,14 @@ import {
   GetTemplateCommand,
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
-import type { LocalCloud } from "../../src/localcloud/index.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
 import {
   allEvents,
-  type Clients,
-  clientsFor,
   eventLines,
   groupOf,
-  removeDir,
-  startTestCloud,
-  tempDir,
+  useTestCloud,
   waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
@@ -34,24 +29,12 @@ import {
   render,
 } from "../localcloud/stackFlows.js";
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
 const actors: QuorateActor[] = [];
-
-beforeAll(async () => {
-  dataDir = await tempDir("lc-rollback-");
-  // PT10M lasts 24 s: the missed signal fails its batch after 24 s, and a busy
-  // machine still completes every other hook and signal in time.
-  cloud = await startTestCloud(dataDir, { timeScale: 0.04 });
-  clients = clientsFor(cloud.endpoint);
-});
-
-afterAll(async () => {
-  await Promise.all(actors.map((a) => a.stop()));
-  await cloud?.close();
-  await removeDir(dataDir);
-});
+// PT10M lasts 24 s: the missed signal fails its batch after 24 s, and a busy
+// machine still completes every other hook and signal in time.
+const t = useTestCloud("lc-rollback-", { timeScale: 0.04 }, () =>
+  Promise.all(actors.map((a) => a.stop())),
+);
 
 /** Creates a cluster and starts its image update; returns the template body it replaced. */
 async function startImageUpdate(
@@ -60,11 +43,11 @@ async function startImageUpdate(
   beforeExecute: () => Promise<void> = async () => {},
 ): Promise<string> {
   const cluster = await devCluster({ name, stackName });
-  const created = await createCluster(clients, cluster);
+  const created = await createCluster(t.clients, cluster);
   actors.push(created.actor);
-  const original = await clients.cfn.send(new GetTemplateCommand({ StackName: stackName }));
+  const original = await t.clients.cfn.send(new GetTemplateCommand({ StackName: stackName }));
   const next = render(cluster, "4152.2.0");
-  const update = await changeSet(clients, {
+  const update = await changeSet(t.clients, {
     stackName,
     name: "new-image",
     type: "UPDATE",
@@ -72,15 +55,15 @@ async function startImageUpdate(
     tags: next.tags,
   });
   await beforeExecute();
-  await execute(clients, update.id);
+  await execute(t.clients, update.id);
   return original.TemplateBody!;
 }
 
 /** After the rollback: the old template, every instance on launch template version 1, etcd whole. */
 async function expectRolledBack(stackName: string, originalTemplate: string): Promise<void> {
-  const template = await clients.cfn.send(new GetTemplateCommand({ StackName: stackName }));
+  const template = await t.clients.cfn.send(new GetTemplateCommand({ StackName: stackName }));
   expect(template.TemplateBody).toBe(originalTemplate);
-  const group = await groupOf(clients.asg, await groupNameOf(clients, stackName));
+  const group = await groupOf(t.clients.asg, await groupNameOf(t.clients, stackName));
   expect(group?.LaunchTemplate?.Version).toBe("1");
   expect(group?.SuspendedProcesses).toEqual([]);
   expect(group?.Instances?.map((i) => [i.LifecycleState, i.LaunchTemplate?.Version])).toEqual([
@@ -89,7 +72,7 @@ async function expectRolledBack(stackName: string, originalTemplate: string): Pr
     ["InService", "1"],
   ]);
   const ids = group!.Instances!.map((i) => i.InstanceId!);
-  const described = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const described = await t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
   const ip = described.Reservations![0]!.Instances![0]!.PrivateIpAddress!;
   const etcd = createEtcdClient(`http://${ip}:2379`);
   const members = (await etcd.memberList()).members;
@@ -105,21 +88,21 @@ describe("rolling back a rolling update", () => {
     await waitFor(
       "the first new instance",
       async () => {
-        const lines = eventLines(await allEvents(clients.cfn, stackName));
+        const lines = eventLines(await allEvents(t.clients.cfn, stackName));
         return lines.some((l) => l.includes("New instance(s) added to autoscaling group"))
           ? true
           : undefined;
       },
       60_000,
     );
-    await clients.cfn.send(new CancelUpdateStackCommand({ StackName: stackName }));
+    await t.clients.cfn.send(new CancelUpdateStackCommand({ StackName: stackName }));
     const status = await waitForStatus(
-      clients.cfn,
+      t.clients.cfn,
       stackName,
       ["UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"],
       150_000,
     );
-    const lines = eventLines(await allEvents(clients.cfn, stackName));
+    const lines = eventLines(await allEvents(t.clients.cfn, stackName));
     expect(status, lines.join("\n")).toBe("UPDATE_ROLLBACK_COMPLETE");
     expect(lines).toContain(`${LOGICAL_ID.group} UPDATE_FAILED Resource update cancelled`);
     expect(lines).toContain(`${stackName} UPDATE_ROLLBACK_IN_PROGRESS Stack update cancelled`);
@@ -145,8 +128,8 @@ describe("rolling back a rolling update", () => {
     // Once the cluster is created: the next signal (the first new instance's) is lost,
     // and the first attempt to roll the launch template back fails.
     const original = await startImageUpdate(stackName, "dev-missed", async () => {
-      await cloud.admin.signalFault({ mode: "drop", count: 1 });
-      await cloud.admin.resourceFault({
+      await t.cloud.admin.signalFault({ mode: "drop", count: 1 });
+      await t.cloud.admin.resourceFault({
         stackName,
         logicalId: LOGICAL_ID.launchTemplate,
         phase: "rollback",
@@ -156,13 +139,13 @@ describe("rolling back a rolling update", () => {
     });
     expect(
       await waitForStatus(
-        clients.cfn,
+        t.clients.cfn,
         stackName,
         ["UPDATE_ROLLBACK_FAILED", "UPDATE_COMPLETE"],
         120_000,
       ),
     ).toBe("UPDATE_ROLLBACK_FAILED");
-    let lines = eventLines(await allEvents(clients.cfn, stackName));
+    let lines = eventLines(await allEvents(t.clients.cfn, stackName));
     expect(lines).toContain(
       `${LOGICAL_ID.group} UPDATE_IN_PROGRESS Failed to receive 1 resource signal(s) for the current batch.  Each resource signal timeout is counted as a FAILURE.`,
     );
@@ -179,14 +162,14 @@ describe("rolling back a rolling update", () => {
       `${stackName} UPDATE_ROLLBACK_FAILED The following resource(s) failed to update: [${LOGICAL_ID.launchTemplate}].`,
     );
 
-    await clients.cfn.send(new ContinueUpdateRollbackCommand({ StackName: stackName }));
+    await t.clients.cfn.send(new ContinueUpdateRollbackCommand({ StackName: stackName }));
     const status = await waitForStatus(
-      clients.cfn,
+      t.clients.cfn,
       stackName,
       ["UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"],
       150_000,
     );
-    lines = eventLines(await allEvents(clients.cfn, stackName));
+    lines = eventLines(await allEvents(t.clients.cfn, stackName));
     expect(status, lines.join("\n")).toBe("UPDATE_ROLLBACK_COMPLETE");
     await expectRolledBack(stackName, original);
   });

@@ -4,20 +4,15 @@
 // waiting on lifecycle hooks and signals, with AWS's event wordings.
 import { DescribeChangeSetCommand, type ResourceChange } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
-import type { LocalCloud } from "../../src/localcloud/index.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
 import {
   allEvents,
-  type Clients,
-  clientsFor,
   eventLines,
   groupOf,
-  removeDir,
-  startTestCloud,
-  tempDir,
+  useTestCloud,
   waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
@@ -39,26 +34,14 @@ const SUSPENDED = [
   "ScheduledActions",
 ];
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
 const actors: QuorateActor[] = [];
-
-beforeAll(async () => {
-  dataDir = await tempDir("lc-rolling-");
-  // PT10M (the dev manifest's signal and hook timeouts) lasts 30 s: room for a busy machine.
-  cloud = await startTestCloud(dataDir, { timeScale: 0.05 });
-  clients = clientsFor(cloud.endpoint);
-});
-
-afterAll(async () => {
-  await Promise.all(actors.map((a) => a.stop()));
-  await cloud?.close();
-  await removeDir(dataDir);
-});
+// PT10M (the dev manifest's signal and hook timeouts) lasts 30 s: room for a busy machine.
+const t = useTestCloud("lc-rolling-", { timeScale: 0.05 }, () =>
+  Promise.all(actors.map((a) => a.stop())),
+);
 
 async function privateIps(ids: string[]): Promise<string[]> {
-  const out = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+  const out = await t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
   return out.Reservations!.flatMap((r) => r.Instances ?? []).map((i) => i.PrivateIpAddress!);
 }
 
@@ -77,15 +60,15 @@ function rollingLines(lines: string[]): string[] {
 describe("rolling a new image over the dev cluster", () => {
   it("replaces one member at a time, terminating first (MinInstancesInService = N-1)", async () => {
     const cluster = await devCluster();
-    const created = await createCluster(clients, cluster);
+    const created = await createCluster(t.clients, cluster);
     actors.push(created.actor);
-    const before = await groupOf(clients.asg, created.groupName);
+    const before = await groupOf(t.clients.asg, created.groupName);
     const oldIds = before!.Instances!.map((i) => i.InstanceId!);
     const [firstIp] = await privateIps(oldIds);
     await createEtcdClient(`http://${firstIp}:2379`).put("quorate/kept", "across the rollout");
 
     const next = render(cluster, "4152.2.0");
-    const update = await changeSet(clients, {
+    const update = await changeSet(t.clients, {
       stackName: cluster.stackName,
       name: "new-image",
       type: "UPDATE",
@@ -93,7 +76,7 @@ describe("rolling a new image over the dev cluster", () => {
       tags: next.tags,
     });
     expect(update.status).toBe("CREATE_COMPLETE");
-    const described = await clients.cfn.send(
+    const described = await t.clients.cfn.send(
       new DescribeChangeSetCommand({ ChangeSetName: update.id, IncludePropertyValues: true }),
     );
     const changes = described.Changes!.map((c) => c.ResourceChange!);
@@ -131,20 +114,20 @@ describe("rolling a new image over the dev cluster", () => {
       "{{changeSet:KNOWN_AFTER_APPLY}}",
     );
 
-    await execute(clients, update.id);
+    await execute(t.clients, update.id);
     const during = await waitFor("processes suspended during the update", async () => {
-      const g = await groupOf(clients.asg, created.groupName);
+      const g = await groupOf(t.clients.asg, created.groupName);
       const names = g?.SuspendedProcesses?.map((p) => p.ProcessName) ?? [];
       return names.length === SUSPENDED.length ? names : undefined;
     });
     expect([...during].sort()).toEqual([...SUSPENDED].sort());
     const status = await waitForStatus(
-      clients.cfn,
+      t.clients.cfn,
       cluster.stackName,
       ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"],
       150_000,
     );
-    const lines = eventLines(await allEvents(clients.cfn, cluster.stackName));
+    const lines = eventLines(await allEvents(t.clients.cfn, cluster.stackName));
     expect(status, lines.join("\n")).toBe("UPDATE_COMPLETE");
 
     const rolling = rollingLines(lines);
@@ -176,7 +159,7 @@ describe("rolling a new image over the dev cluster", () => {
     expect(acted.filter((l) => l === "added learner")).toHaveLength(3);
     expect(acted.filter((l) => l.startsWith("promoted"))).toHaveLength(3);
 
-    const after = await groupOf(clients.asg, created.groupName);
+    const after = await groupOf(t.clients.asg, created.groupName);
     expect(after?.SuspendedProcesses).toEqual([]);
     expect(after?.Instances?.map((i) => [i.LifecycleState, i.LaunchTemplate?.Version])).toEqual([
       ["InService", "2"],
@@ -185,7 +168,7 @@ describe("rolling a new image over the dev cluster", () => {
     ]);
     const newIds = after!.Instances!.map((i) => i.InstanceId!);
     expect(newIds.some((id) => oldIds.includes(id))).toBe(false);
-    const images = await clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: newIds }));
+    const images = await t.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: newIds }));
     for (const i of images.Reservations!.flatMap((r) => r.Instances ?? [])) {
       expect(i.ImageId).toBe(localAmiId("stable", "4152.2.0", cluster.region));
     }
@@ -202,27 +185,27 @@ describe("rolling a new image over the dev cluster", () => {
     const surge = (body: string) =>
       withRollingUpdate(body, { minInstancesInService: 3, maxSize: 4 });
     const created = await createCluster(
-      clients,
+      t.clients,
       cluster,
       surge(render(cluster, "4081.2.0").templateBody),
     );
     actors.push(created.actor);
     const next = render(cluster, "4152.2.0");
-    const update = await changeSet(clients, {
+    const update = await changeSet(t.clients, {
       stackName: cluster.stackName,
       name: "new-image",
       type: "UPDATE",
       templateBody: surge(next.templateBody),
       tags: next.tags,
     });
-    await execute(clients, update.id);
+    await execute(t.clients, update.id);
     const status = await waitForStatus(
-      clients.cfn,
+      t.clients.cfn,
       cluster.stackName,
       ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"],
       150_000,
     );
-    const lines = eventLines(await allEvents(clients.cfn, cluster.stackName));
+    const lines = eventLines(await allEvents(t.clients.cfn, cluster.stackName));
     expect(status, lines.join("\n")).toBe("UPDATE_COMPLETE");
     const start = lines.findIndex((l) =>
       l.includes("Temporarily setting autoscaling group MinSize and DesiredCapacity to 4."),
@@ -240,7 +223,7 @@ describe("rolling a new image over the dev cluster", () => {
     expect(rolling).toContain(
       `${LOGICAL_ID.group} UPDATE_IN_PROGRESS Terminating instance(s) [i-X]; replacing with 0 new instance(s).`,
     );
-    const after = await groupOf(clients.asg, created.groupName);
+    const after = await groupOf(t.clients.asg, created.groupName);
     expect([after?.MinSize, after?.DesiredCapacity, after?.MaxSize]).toEqual([3, 3, 4]);
     expect(after?.Instances?.map((i) => i.LaunchTemplate?.Version)).toEqual(["2", "2", "2"]);
   });

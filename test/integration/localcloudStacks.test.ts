@@ -14,37 +14,19 @@ import {
   paginateDescribeStackEvents,
   paginateDescribeStacks,
 } from "@aws-sdk/client-cloudformation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "../../src/localcloud/index.js";
+import { describe, expect, it } from "vitest";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { createAmiFeed } from "../../src/render/ami.js";
 import {
   allEvents,
-  type Clients,
-  clientsFor,
   eventLines,
-  removeDir,
-  startTestCloud,
-  tempDir,
+  useTestCloud,
   waitForChangeSet,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import { devSpec } from "../render/specs.js";
 
-let dataDir: string;
-let cloud: LocalCloud;
-let clients: Clients;
-
-beforeAll(async () => {
-  dataDir = await tempDir("lc-stacks-");
-  cloud = await startTestCloud(dataDir, { withoutEtcd: true, pageSize: { stacks: 2, events: 5 } });
-  clients = clientsFor(cloud.endpoint);
-});
-
-afterAll(async () => {
-  await cloud?.close();
-  await removeDir(dataDir);
-});
+const t = useTestCloud("lc-stacks-", { withoutEtcd: true, pageSize: { stacks: 2, events: 5 } });
 
 const groupAndRule = (description: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -69,7 +51,7 @@ const groupAndRule = (description: string, extra: Record<string, unknown> = {}) 
   });
 
 async function changeSet(stackName: string, name: string, type: "CREATE" | "UPDATE", body: string) {
-  const out = await clients.cfn.send(
+  const out = await t.clients.cfn.send(
     new CreateChangeSetCommand({
       StackName: stackName,
       ChangeSetName: name,
@@ -77,19 +59,19 @@ async function changeSet(stackName: string, name: string, type: "CREATE" | "UPDA
       TemplateBody: body,
     }),
   );
-  return { id: out.Id!, status: await waitForChangeSet(clients.cfn, out.Id!) };
+  return { id: out.Id!, status: await waitForChangeSet(t.clients.cfn, out.Id!) };
 }
 
 async function create(stackName: string, body: string): Promise<void> {
   const { id } = await changeSet(stackName, "create", "CREATE", body);
-  await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
+  await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
   expect(
-    await waitForStatus(clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]),
+    await waitForStatus(t.clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]),
   ).toBe("CREATE_COMPLETE");
 }
 
 async function physicalIds(stackName: string): Promise<Record<string, string>> {
-  const out = await clients.cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+  const out = await t.clients.cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
   return Object.fromEntries(
     out.StackResources!.map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]),
   );
@@ -101,7 +83,7 @@ describe("the stack engine", () => {
     const before = await physicalIds("replace");
     const { id, status } = await changeSet("replace", "describe", "UPDATE", groupAndRule("second"));
     expect(status).toBe("CREATE_COMPLETE");
-    const described = await clients.cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id }));
+    const described = await t.clients.cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id }));
     expect(
       described.Changes!.map((c) => [
         c.ResourceChange!.LogicalResourceId,
@@ -112,14 +94,17 @@ describe("the stack engine", () => {
       // The rule's GroupId changes only once the new group exists: Always, but Dynamic.
       ["Rule", "Conditional"],
     ]);
-    await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
+    await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
     expect(
-      await waitForStatus(clients.cfn, "replace", ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]),
+      await waitForStatus(t.clients.cfn, "replace", [
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+      ]),
     ).toBe("UPDATE_COMPLETE");
     const after = await physicalIds("replace");
     expect(after.Group).not.toBe(before.Group);
     expect(after.Rule).not.toBe(before.Rule);
-    const events = await allEvents(clients.cfn, "replace");
+    const events = await allEvents(t.clients.cfn, "replace");
     const lines = eventLines(events);
     expect(lines).toContain(
       "Group UPDATE_IN_PROGRESS Requested update requires the creation of a new physical resource; hence creating one.",
@@ -129,14 +114,14 @@ describe("the stack engine", () => {
       (e) => e.PhysicalResourceId === before.Group && e.ResourceStatus === "DELETE_COMPLETE",
     );
     expect(oldDeleted).toBeGreaterThan(cleanup);
-    const stack = (await clients.cfn.send(new DescribeStacksCommand({ StackName: "replace" })))
+    const stack = (await t.clients.cfn.send(new DescribeStacksCommand({ StackName: "replace" })))
       .Stacks![0]!;
     expect(stack.Outputs).toEqual([{ OutputKey: "GroupId", OutputValue: after.Group }]);
   });
 
   it("deletes a removed resource in the cleanup stage", async () => {
     const role = { Role: { Type: "AWS::IAM::Role", Properties: { Path: "/" } } };
-    const out = await clients.cfn.send(
+    const out = await t.clients.cfn.send(
       new CreateChangeSetCommand({
         StackName: "remove",
         ChangeSetName: "create",
@@ -145,13 +130,13 @@ describe("the stack engine", () => {
         Capabilities: ["CAPABILITY_IAM"],
       }),
     );
-    await waitForChangeSet(clients.cfn, out.Id!);
-    await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
-    await waitForStatus(clients.cfn, "remove", ["CREATE_COMPLETE"]);
+    await waitForChangeSet(t.clients.cfn, out.Id!);
+    await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
+    await waitForStatus(t.clients.cfn, "remove", ["CREATE_COMPLETE"]);
     const { id } = await changeSet("remove", "drop-role", "UPDATE", groupAndRule("g"));
-    await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
-    await waitForStatus(clients.cfn, "remove", ["UPDATE_COMPLETE"]);
-    const lines = eventLines(await allEvents(clients.cfn, "remove"));
+    await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id }));
+    await waitForStatus(t.clients.cfn, "remove", ["UPDATE_COMPLETE"]);
+    const lines = eventLines(await allEvents(t.clients.cfn, "remove"));
     expect(lines.slice(-4)).toEqual([
       "remove UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
       "Role DELETE_IN_PROGRESS",
@@ -163,16 +148,16 @@ describe("the stack engine", () => {
 
   it("a CREATE change set makes a REVIEW_IN_PROGRESS stack that outlives the change set", async () => {
     const { id } = await changeSet("review", "first", "CREATE", groupAndRule("r"));
-    const stack = (await clients.cfn.send(new DescribeStacksCommand({ StackName: "review" })))
+    const stack = (await t.clients.cfn.send(new DescribeStacksCommand({ StackName: "review" })))
       .Stacks![0]!;
     expect(stack.StackStatus).toBe("REVIEW_IN_PROGRESS");
-    await clients.cfn.send(new DeleteChangeSetCommand({ ChangeSetName: id }));
+    await t.clients.cfn.send(new DeleteChangeSetCommand({ ChangeSetName: id }));
     expect(
-      (await clients.cfn.send(new DescribeStacksCommand({ StackName: "review" }))).Stacks![0]!
+      (await t.clients.cfn.send(new DescribeStacksCommand({ StackName: "review" }))).Stacks![0]!
         .StackStatus,
     ).toBe("REVIEW_IN_PROGRESS");
-    await clients.cfn.send(new DeleteStackCommand({ StackName: "review" }));
-    expect(await waitForStatus(clients.cfn, stack.StackId!, ["DELETE_COMPLETE"])).toBe(
+    await t.clients.cfn.send(new DeleteStackCommand({ StackName: "review" }));
+    expect(await waitForStatus(t.clients.cfn, stack.StackId!, ["DELETE_COMPLETE"])).toBe(
       "DELETE_COMPLETE",
     );
   });
@@ -181,60 +166,64 @@ describe("the stack engine", () => {
     await create("many", groupAndRule("a"));
     const b = await changeSet("many", "to-b", "UPDATE", groupAndRule("b"));
     await changeSet("many", "to-c", "UPDATE", groupAndRule("c"));
-    const listed = await clients.cfn.send(new ListChangeSetsCommand({ StackName: "many" }));
+    const listed = await t.clients.cfn.send(new ListChangeSetsCommand({ StackName: "many" }));
     expect(listed.Summaries!.map((s) => [s.ChangeSetName, s.Status, s.ExecutionStatus])).toEqual([
       ["to-b", "CREATE_COMPLETE", "AVAILABLE"],
       ["to-c", "CREATE_COMPLETE", "AVAILABLE"],
     ]);
-    await clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: b.id }));
+    await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: b.id }));
     expect(
-      (await clients.cfn.send(new ListChangeSetsCommand({ StackName: "many" }))).Summaries,
+      (await t.clients.cfn.send(new ListChangeSetsCommand({ StackName: "many" }))).Summaries,
     ).toEqual([]);
-    await waitForStatus(clients.cfn, "many", ["UPDATE_COMPLETE"]);
-    const executed = await clients.cfn.send(new DescribeChangeSetCommand({ ChangeSetName: b.id }));
+    await waitForStatus(t.clients.cfn, "many", ["UPDATE_COMPLETE"]);
+    const executed = await t.clients.cfn.send(
+      new DescribeChangeSetCommand({ ChangeSetName: b.id }),
+    );
     expect(executed.ExecutionStatus).toBe("EXECUTE_COMPLETE");
   });
 
   it("pages DescribeStacks and DescribeStackEvents with NextToken", async () => {
     const names: string[] = [];
-    for await (const page of paginateDescribeStacks({ client: clients.cfn }, {})) {
+    for await (const page of paginateDescribeStacks({ client: t.clients.cfn }, {})) {
       expect(page.Stacks!.length).toBeLessThanOrEqual(2);
       names.push(...page.Stacks!.map((s) => s.StackName!));
     }
     expect(names.sort()).toEqual(["many", "remove", "replace"]);
     const events: string[] = [];
     for await (const page of paginateDescribeStackEvents(
-      { client: clients.cfn },
+      { client: t.clients.cfn },
       { StackName: "many" },
     )) {
       events.push(...page.StackEvents!.map((e) => e.EventId!));
     }
     expect(new Set(events).size).toBe(events.length);
-    expect(events).toEqual((await allEvents(clients.cfn, "many")).map((e) => e.EventId).reverse());
+    expect(events).toEqual(
+      (await allEvents(t.clients.cfn, "many")).map((e) => e.EventId).reverse(),
+    );
   });
 
   it("a resource that fails to delete leaves DELETE_FAILED; RetainResources then deletes the rest", async () => {
     await create("stuck", groupAndRule("s"));
-    await cloud.admin.resourceFault({
+    await t.cloud.admin.resourceFault({
       stackName: "stuck",
       logicalId: "Group",
       phase: "delete",
       count: 1,
     });
-    await clients.cfn.send(new DeleteStackCommand({ StackName: "stuck" }));
-    expect(await waitForStatus(clients.cfn, "stuck", ["DELETE_FAILED", "DELETE_COMPLETE"])).toBe(
+    await t.clients.cfn.send(new DeleteStackCommand({ StackName: "stuck" }));
+    expect(await waitForStatus(t.clients.cfn, "stuck", ["DELETE_FAILED", "DELETE_COMPLETE"])).toBe(
       "DELETE_FAILED",
     );
-    const stack = (await clients.cfn.send(new DescribeStacksCommand({ StackName: "stuck" })))
+    const stack = (await t.clients.cfn.send(new DescribeStacksCommand({ StackName: "stuck" })))
       .Stacks![0]!;
     expect(stack.StackStatusReason).toBe("The following resource(s) failed to delete: [Group]. ");
-    await clients.cfn.send(
+    await t.clients.cfn.send(
       new DeleteStackCommand({ StackName: "stuck", RetainResources: ["Group"] }),
     );
-    expect(await waitForStatus(clients.cfn, stack.StackId!, ["DELETE_COMPLETE"])).toBe(
+    expect(await waitForStatus(t.clients.cfn, stack.StackId!, ["DELETE_COMPLETE"])).toBe(
       "DELETE_COMPLETE",
     );
-    expect(eventLines(await allEvents(clients.cfn, stack.StackId!))).toContain(
+    expect(eventLines(await allEvents(t.clients.cfn, stack.StackId!))).toContain(
       "Group DELETE_SKIPPED",
     );
   });
@@ -244,7 +233,7 @@ describe("regions", () => {
   it("each region has its own stacks, as on AWS", async () => {
     const elsewhere = new CloudFormationClient({
       region: "us-east-1",
-      endpoint: cloud.endpoint,
+      endpoint: t.cloud.endpoint,
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
     expect((await elsewhere.send(new DescribeStacksCommand({}))).Stacks).toEqual([]);
@@ -267,7 +256,7 @@ describe("regions", () => {
 describe("the Flatcar release feed", () => {
   it("knows every version, with AMI ids that stay the same", async () => {
     const feed = createAmiFeed({
-      source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
+      source: `${t.cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
     });
     const spec = devSpec();
     expect(await feed.resolve(spec)).toBe(localAmiId("stable", "4081.2.0", "eu-west-1"));

@@ -12,6 +12,7 @@ import {
   type StackEvent,
 } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { afterAll, beforeAll } from "vitest";
 import {
   type LocalCloud,
   type LocalCloudOptions,
@@ -67,6 +68,50 @@ export async function startTestCloud(
     etcdBinary: "/usr/bin/etcd",
     ...options,
   });
+}
+
+export interface TestCloud {
+  readonly cloud: LocalCloud;
+  readonly clients: Clients;
+  readonly dataDir: string;
+}
+
+/**
+ * A local cloud for one test file: started before its tests, closed after
+ * them (after `beforeClose`, which stops what acts on it), data removed.
+ */
+export function useTestCloud(
+  prefix: string,
+  options: LocalCloudOptions = {},
+  beforeClose: () => Promise<unknown> = async () => {},
+): TestCloud {
+  let started: { cloud: LocalCloud; clients: Clients; dataDir: string } | undefined;
+  const get = () => {
+    if (!started) throw new Error("the test cloud is not started yet (use it inside tests)");
+    return started;
+  };
+  let dataDir: string | undefined;
+  beforeAll(async () => {
+    dataDir = await tempDir(prefix);
+    const cloud = await startTestCloud(dataDir, options);
+    started = { cloud, clients: clientsFor(cloud.endpoint), dataDir };
+  });
+  afterAll(async () => {
+    await beforeClose();
+    await started?.cloud.close();
+    await removeDir(dataDir);
+  });
+  return {
+    get cloud() {
+      return get().cloud;
+    },
+    get clients() {
+      return get().clients;
+    },
+    get dataDir() {
+      return get().dataDir;
+    },
+  };
 }
 
 /** Polls until `check` returns a value other than undefined (or throws after the timeout). */
