@@ -2,6 +2,7 @@
 // started again on the same data directory: no stack, change set or instance
 // is lost, the etcd members keep running, and the update completes. Then
 // `quorate local down` leaves no etcd process behind.
+import { rm } from "node:fs/promises";
 import { DescribeChangeSetCommand, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +46,7 @@ afterAll(async () => {
   if (daemon?.child.exitCode === null) daemon.child.kill("SIGKILL");
   cli(["local", "down", "--data-dir", dataDir]);
   await removeDir(dataDir);
+  await rm(`${dataDir}.log`, { force: true });
 });
 
 describe("a local cloud killed mid-update", () => {
