@@ -1,6 +1,7 @@
 // The reconciler's decision for one cluster, as a pure function of what git
 // wants and what the live stack is. Level-triggered: the same inputs give the
 // same action, whatever happened before (DESIGN.md "Reconcile loop").
+import type { LoadedManifests } from "../manifest/load.js";
 import type { ManifestError } from "../manifest/manifestError.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { STACK_TAG } from "../render/contract.js";
@@ -139,4 +140,27 @@ function removed(observed: ObservedStack | undefined): ReconcileAction {
     kind: "orphan",
     message: `the manifest of stack ${observed.stackName} was deleted; ${why}`,
   };
+}
+
+/** Desired clusters from loaded manifests and their rendered template hashes (or render errors). */
+export function desiredClusters(
+  loaded: Pick<LoadedManifests, "clusters" | "invalid">,
+  rendered: ReadonlyMap<string, { sha: string } | { error: string }>,
+): DesiredCluster[] {
+  const desired = new Map<string, DesiredCluster>();
+  for (const spec of loaded.clusters) {
+    const result = rendered.get(spec.name) ?? { error: "not rendered" };
+    desired.set(spec.name, {
+      name: spec.name,
+      spec,
+      ...("sha" in result ? { templateSha256: result.sha } : { renderError: result.error }),
+    });
+  }
+  for (const invalid of loaded.invalid) {
+    const name = invalid.cluster ?? `${invalid.source.file}#${invalid.source.document}`;
+    // A duplicate name makes both manifests invalid; keep every error together.
+    const existing = desired.get(name);
+    desired.set(name, { name, errors: [...(existing?.errors ?? []), ...invalid.errors] });
+  }
+  return [...desired.values()];
 }

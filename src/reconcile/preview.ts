@@ -94,17 +94,18 @@ export async function previewCluster(
       }),
     };
   }
+  const unchanged = (): ClusterPreview => ({
+    ...withLive,
+    state,
+    plan: planFromChangeSet({
+      ...id,
+      stackExists: true,
+      changes: [],
+      desired: { template: rendered.template },
+    }),
+  });
   if (state === "settled" && live?.tags[STACK_TAG.templateSha256] === rendered.templateSha256) {
-    return {
-      ...withLive,
-      state,
-      plan: planFromChangeSet({
-        ...id,
-        stackExists: true,
-        changes: [],
-        desired: { template: rendered.template },
-      }),
-    };
+    return unchanged();
   }
 
   const type = state === "settled" ? "UPDATE" : "CREATE";
@@ -131,18 +132,7 @@ export async function previewCluster(
         plan: errorClusterPlan({ ...id, error: `change set failed: ${outcome.reason}` }),
       };
     }
-    if (outcome.kind === "no-changes") {
-      return {
-        ...withLive,
-        state,
-        plan: planFromChangeSet({
-          ...id,
-          stackExists: true,
-          changes: [],
-          desired: { template: rendered.template },
-        }),
-      };
-    }
+    if (outcome.kind === "no-changes") return unchanged();
     const liveBody =
       type === "UPDATE" ? await getTemplateBody(aws.cloudFormation, spec.stackName) : undefined;
     const plan = planFromChangeSet({

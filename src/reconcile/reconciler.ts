@@ -16,12 +16,7 @@ import { renderStack } from "../render/template.js";
 import type { SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { REASON } from "./conditions.js";
-import {
-  type DecisionMemory,
-  type DesiredCluster,
-  decide,
-  type ReconcileAction,
-} from "./decide.js";
+import { type DecisionMemory, decide, desiredClusters, type ReconcileAction } from "./decide.js";
 import { probeRegionHealth } from "./health.js";
 import { mapBounded } from "./planRepo.js";
 import type { EventSink } from "./rollout/events.js";
@@ -265,21 +260,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
     const loaded = manifests.loaded;
 
-    const desired = new Map<string, DesiredCluster>();
+    const rendered = new Map<string, { sha: string } | { error: string }>();
     await mapBounded(loaded.clusters, 8, async (spec) => {
-      const rendered = await render(spec);
-      desired.set(spec.name, {
-        name: spec.name,
-        spec,
-        ...("sha" in rendered ? { templateSha256: rendered.sha } : { renderError: rendered.error }),
-      });
+      rendered.set(spec.name, await render(spec));
     });
-    for (const invalid of loaded.invalid) {
-      const name = invalid.cluster ?? `${invalid.source.file}#${invalid.source.document}`;
-      // A duplicate name makes both manifests invalid; keep every error together.
-      const existing = desired.get(name);
-      desired.set(name, { name, errors: [...(existing?.errors ?? []), ...invalid.errors] });
-    }
+    const desired = new Map(desiredClusters(loaded, rendered).map((d) => [d.name, d]));
 
     // Every region a cluster is in now, or was in at the last pass (for orphans).
     const regions = new Set([

@@ -11,7 +11,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
-import { type DesiredCluster, decide } from "./decide.js";
+import { type DesiredCluster, decide, desiredClusters } from "./decide.js";
 import { mapBounded } from "./planRepo.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { DaemonStatusBody } from "./server.js";
@@ -49,29 +49,6 @@ export interface RebuildInput {
   /** region -> why its stacks could not be listed. */
   unreachable: Readonly<Record<string, string>>;
   now: Date;
-}
-
-/** Desired clusters from loaded manifests and their rendered template hashes (or render errors). */
-export function desiredClusters(
-  loaded: Pick<LoadedManifests, "clusters" | "invalid">,
-  rendered: ReadonlyMap<string, { sha: string } | { error: string }>,
-): DesiredCluster[] {
-  const desired = new Map<string, DesiredCluster>();
-  for (const spec of loaded.clusters) {
-    const result = rendered.get(spec.name) ?? { error: "not rendered" };
-    desired.set(spec.name, {
-      name: spec.name,
-      spec,
-      ...("sha" in result ? { templateSha256: result.sha } : { renderError: result.error }),
-    });
-  }
-  for (const invalid of loaded.invalid) {
-    const name = invalid.cluster ?? `${invalid.source.file}#${invalid.source.document}`;
-    // A duplicate name makes both manifests invalid; keep every error together.
-    const existing = desired.get(name);
-    desired.set(name, { name, errors: [...(existing?.errors ?? []), ...invalid.errors] });
-  }
-  return [...desired.values()];
 }
 
 /** Statuses as the reconciler would write them, from manifests and live stacks alone. Pure. */

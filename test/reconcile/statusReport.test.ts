@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { LiveStack } from "../../src/aws/stacks.js";
 import { parseManifests } from "../../src/manifest/parse.js";
 import { type Condition, conditionOf } from "../../src/reconcile/conditions.js";
+import { desiredClusters } from "../../src/reconcile/decide.js";
 import type { ClusterStatus } from "../../src/reconcile/status.js";
 import {
-  desiredClusters,
   formatStatusText,
   parseDaemonStatus,
   type RegionStack,
