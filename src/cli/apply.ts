@@ -1,7 +1,8 @@
 // quorate apply: preview, gate, execute, and supervise the rollout member by member.
 import { createInterface } from "node:readline/promises";
 import { usage } from "../errors.js";
-import { formatText } from "../plan/index.js";
+import { formatText, planJson } from "../plan/index.js";
+import type { ClusterPlan } from "../plan/model.js";
 import { type ApplyOutcome, applyCluster } from "../reconcile/apply.js";
 import { eventLineWriter } from "../reconcile/rollout/events.js";
 import { oneOf, parseCommandArgs } from "./args.js";
@@ -110,15 +111,11 @@ export const applyCommand: Command = {
         spec,
         {
           revision,
-          ...(values.yes
-            ? {}
-            : {
-                confirm: (plan) =>
-                  confirm(
-                    ctx,
-                    formatText({ source: "change-set", clusters: [plan] }, { color: true }),
-                  ),
-              }),
+          // The plan is shown before anything executes, asked about unless --yes.
+          confirm: async (plan) => {
+            showPlan(ctx, format, plan);
+            return values.yes ? true : ask(ctx);
+          },
         },
       );
       report(ctx, format, outcome);
@@ -139,8 +136,17 @@ function report(ctx: CommandContext, format: "text" | "json", outcome: ApplyOutc
   }
 }
 
-async function confirm(ctx: CommandContext, planText: string): Promise<boolean> {
-  ctx.stdout.write(planText);
+function showPlan(ctx: CommandContext, format: "text" | "json", plan: ClusterPlan): void {
+  const whole = { source: "change-set" as const, clusters: [plan] };
+  if (format === "json") {
+    ctx.stdout.write(`${JSON.stringify({ type: "plan", plan: planJson(whole) })}\n`);
+  } else {
+    const color = Boolean((ctx.stdout as { isTTY?: boolean }).isTTY) && !ctx.env.NO_COLOR;
+    ctx.stdout.write(formatText(whole, { color }));
+  }
+}
+
+async function ask(ctx: CommandContext): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question("Apply this change? Only 'yes' applies: ");
