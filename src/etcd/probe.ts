@@ -2,6 +2,7 @@
 // alarms, all calls in parallel so the probe takes about one call's time limit
 // even when members hang. A member that does not answer is a result, never an
 // exception. The gate (gate.ts) judges the result.
+import { setMaxListeners } from "node:events";
 import { describeError } from "../errors.js";
 import { createEtcdClient, type EtcdClient, type EtcdClientOptions } from "./client.js";
 import { endpointKey } from "./endpoint.js";
@@ -130,7 +131,18 @@ export async function probeCluster(
   const now = options.now ?? Date.now;
   const at = now();
   const unique = [...new Map(endpoints.map((e) => [endpointKey(e), e])).values()];
-  const answers = await Promise.all(unique.map((e) => probeEndpoint(e, options, now)));
+  // Every call of every endpoint listens for the abort: one relay signal keeps that to
+  // one listener on the caller's signal, however large the cluster.
+  const relay = new AbortController();
+  setMaxListeners(0, relay.signal);
+  const abort = () => relay.abort(options.signal?.reason);
+  if (options.signal?.aborted) abort();
+  else options.signal?.addEventListener("abort", abort, { once: true });
+  const answers = await Promise.all(
+    unique.map((e) =>
+      probeEndpoint(e, { ...options, ...(options.signal ? { signal: relay.signal } : {}) }, now),
+    ),
+  ).finally(() => options.signal?.removeEventListener("abort", abort));
   const ordered = leaderFirst(answers);
 
   const probe: ClusterProbe = {
