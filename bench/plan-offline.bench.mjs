@@ -23,6 +23,7 @@ const { parseManifests } = await import(join(ROOT, "dist/manifest/parse.js"));
 const { createAmiFeed } = await import(join(ROOT, "dist/render/ami.js"));
 const { renderStack } = await import(join(ROOT, "dist/render/template.js"));
 const plan = await import(join(ROOT, "dist/plan/index.js"));
+const { planOffline } = await import(join(ROOT, "dist/reconcile/planRepo.js"));
 
 const TEMPLATE = readFileSync(join(ROOT, "clusters/dev.yaml"), "utf8");
 
@@ -75,19 +76,19 @@ function formatAll(p) {
   );
 }
 
-async function offlinePlan(baseDir, headDir, updateBehaviour) {
-  const base = await loadAndRender(baseDir);
-  const head = await loadAndRender(headDir);
-  const clusters = head.specs.map((spec) =>
-    planCluster(
-      spec,
-      base.templates.get(spec.name),
-      head.templates.get(spec.name),
-      updateBehaviour,
-    ),
-  );
-  const result = { source: "offline", revision: "head", baseRevision: "base", clusters };
-  return { plan: result, chars: formatAll(result), base, head };
+// The offline plan as `quorate plan --offline` runs it (src/reconcile/planRepo.ts):
+// the head is loaded, the base's changed files parsed, every cluster diffed.
+async function offlinePlan(baseDir, headDir) {
+  const head = await loadManifests(["."], headDir);
+  const result = await planOffline(head.clusters, head.invalid, {
+    amiFeed: feed,
+    baseDir,
+    path: ".",
+    baseRevision: "base",
+    revision: "head",
+    headTexts: head.texts,
+  });
+  return { plan: result, chars: formatAll(result) };
 }
 
 const root = mkdtempSync(join(tmpdir(), "quorate-bench-plan-"));
@@ -111,7 +112,7 @@ try {
     await loadAndRender(headDir);
     baseline.push(performance.now() - t);
     t = performance.now();
-    last = await offlinePlan(baseDir, headDir, updateBehaviour);
+    last = await offlinePlan(baseDir, headDir);
     full.push(performance.now() - t);
   }
   const summary = plan.summarize(last.plan);
@@ -122,6 +123,7 @@ try {
     throw new Error(`unexpected plan summary ${JSON.stringify(summary)}`);
   }
 
+  const base = await loadAndRender(baseDir);
   // One manifest changes: re-plan that cluster alone (parse + validate + render its head,
   // diff against its base template, already rendered) and rewrite the whole plan's outputs.
   const one = [];
@@ -133,7 +135,7 @@ try {
     const parsed = parseManifests([{ file: `team-${i % 20}/c${i}.yaml`, text }]);
     const spec = parsed.clusters[0];
     const after = renderStack(spec, { imageId: await feed.resolve(spec) }).template;
-    const replanned = planCluster(spec, last.base.templates.get(spec.name), after, updateBehaviour);
+    const replanned = planCluster(spec, base.templates.get(spec.name), after, updateBehaviour);
     one.push(performance.now() - t);
     if (replanned.status !== "update") throw new Error(`c${i} should change`);
     const clusters = last.plan.clusters.map((c) => (c.cluster === spec.name ? replanned : c));

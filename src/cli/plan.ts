@@ -111,13 +111,17 @@ export const planCommand: Command = {
         cacheDir: cacheDir(ctx, "git"),
       });
       const checkout = await source.materializeRevision(base, ctx.signal);
-      plan = await planOffline(clusters, invalid, {
+      // Every cluster is planned (a cluster is "removed" only when no head manifest
+      // names it), then the plan keeps the ones asked for.
+      plan = await planOffline(loaded.clusters, loaded.invalid, {
         amiFeed: amiFeedFor(values, undefined, ctx),
         baseDir: checkout.dir,
         path,
         baseRevision: checkout.revision,
         revision,
+        headTexts: loaded.texts,
       });
+      plan.clusters = plan.clusters.filter((c) => pick(c.cluster));
     } else {
       const { clients, amiFeed } = awsSetup(values, ctx);
       plan = await planLive(clusters, invalid, {

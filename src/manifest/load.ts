@@ -8,6 +8,8 @@ import { type ManifestFile, type ManifestSet, parseManifests } from "./parse.js"
 export interface LoadedManifests extends ManifestSet {
   /** Every manifest file read, in a stable order. */
   files: string[];
+  /** Each file's text, by the name used in messages (to tell unchanged files apart). */
+  texts: ReadonlyMap<string, string>;
 }
 
 const MANIFEST_FILE = /\.ya?ml$/;
@@ -20,6 +22,22 @@ export async function loadManifests(
   paths: readonly string[],
   cwd: string,
 ): Promise<LoadedManifests> {
+  const { files, problems } = await readManifestFiles(paths, cwd);
+  const set = parseManifests(files);
+  const errors = [...problems, ...set.errors];
+  return {
+    ...set,
+    errors,
+    files: files.map((f) => f.file),
+    texts: new Map(files.map((f) => [f.file, f.text])),
+  };
+}
+
+/** The manifest files under the given paths, read but not parsed; unreadable ones as errors. */
+export async function readManifestFiles(
+  paths: readonly string[],
+  cwd: string,
+): Promise<{ files: ManifestFile[]; problems: ManifestError[] }> {
   const found: string[] = [];
   const problems: ManifestError[] = [];
   for (const path of paths) {
@@ -40,9 +58,7 @@ export async function loadManifests(
       problems.push(unreadable(shown, error));
     }
   }
-  const set = parseManifests(files);
-  const errors = [...problems, ...set.errors];
-  return { ...set, errors, files: files.map((f) => f.file) };
+  return { files, problems };
 }
 
 async function collect(path: string): Promise<string[]> {

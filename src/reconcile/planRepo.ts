@@ -3,8 +3,9 @@
 // One cluster that fails to plan is reported as an error; the others still are.
 import type { AwsClients } from "../aws/clients.js";
 import { describeError } from "../errors.js";
-import { loadManifests } from "../manifest/load.js";
+import { loadManifests, readManifestFiles } from "../manifest/load.js";
 import type { InvalidManifest } from "../manifest/parse.js";
+import { parseManifests } from "../manifest/parse.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import {
   errorClusterPlan,
@@ -97,6 +98,8 @@ export interface OfflinePlanOptions {
   path: string;
   baseRevision: string;
   revision: string;
+  /** The head's manifest texts by file: a file unchanged at the base is not parsed or rendered twice. */
+  headTexts?: ReadonlyMap<string, string>;
 }
 
 /** --offline: the template rendered at the base revision stands in for each live stack. */
@@ -105,11 +108,21 @@ export async function planOffline(
   invalid: readonly InvalidManifest[],
   options: OfflinePlanOptions,
 ): Promise<Plan> {
-  const base = await loadManifests([options.path], options.baseDir);
-  const before = new Map(base.clusters.map((c) => [c.name, c]));
+  const baseClusters = await loadBase(clusters, options);
+  const before = new Map(baseClusters.map((c) => [c.name, c]));
   const lookup = serviceSpecUpdateBehaviour();
-  const render = async (spec: ClusterSpec) =>
-    renderStack(spec, { imageId: await options.amiFeed.resolve(spec) }).template;
+  // A cluster whose manifest did not change is the same spec object on both sides: rendered once.
+  const rendered = new Map<ClusterSpec, Promise<unknown>>();
+  const render = (spec: ClusterSpec) => {
+    let template = rendered.get(spec);
+    if (!template) {
+      template = options.amiFeed
+        .resolve(spec)
+        .then((imageId) => renderStack(spec, { imageId }).template);
+      rendered.set(spec, template);
+    }
+    return template;
+  };
   const planned: ClusterPlan[] = [];
   for (const spec of clusters) {
     try {
@@ -134,7 +147,7 @@ export async function planOffline(
     }
   }
   const names = new Set([...clusters.map((c) => c.name), ...invalid.map((i) => i.cluster)]);
-  for (const old of base.clusters) {
+  for (const old of baseClusters) {
     if (names.has(old.name)) continue;
     planned.push(
       planForRemovedCluster({
@@ -151,4 +164,18 @@ export async function planOffline(
     baseRevision: options.baseRevision,
     clusters: [...planned, ...invalidManifestPlans(invalid)],
   };
+}
+
+/** The base revision's clusters; files whose text the head has too are taken from the head. */
+async function loadBase(
+  head: readonly ClusterSpec[],
+  options: OfflinePlanOptions,
+): Promise<ClusterSpec[]> {
+  if (!options.headTexts) return (await loadManifests([options.path], options.baseDir)).clusters;
+  const { files } = await readManifestFiles([options.path], options.baseDir);
+  const same = new Set(
+    files.filter((f) => options.headTexts?.get(f.file) === f.text).map((f) => f.file),
+  );
+  const changed = parseManifests(files.filter((f) => !same.has(f.file))).clusters;
+  return [...head.filter((spec) => same.has(spec.source.file)), ...changed];
 }

@@ -82,3 +82,28 @@ describe("quorate plan --offline", () => {
     expect(result.stderr).toContain("--offline needs --base REF");
   });
 });
+
+describe("quorate plan --offline --cluster", () => {
+  it("plans only the named cluster, and does not call the others removed", async () => {
+    const result = await cli(
+      [
+        "plan",
+        "--offline",
+        "--base",
+        base,
+        "--format",
+        "json",
+        "--cluster",
+        "beta",
+        "--repo",
+        repo.dir,
+      ],
+      { cwd: repo.dir, env: env() },
+    );
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout);
+    expect(
+      plan.clusters.map((c: { cluster: string; status: string }) => [c.cluster, c.status]),
+    ).toEqual([["beta", "no-change"]]);
+  });
+});
