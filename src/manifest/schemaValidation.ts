@@ -1,23 +1,23 @@
 // JSON Schema validation with ajv, and the translation of ajv's errors into
 // ManifestErrors that say what is wrong and what to do.
 import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { validate as precompiled } from "./clusterValidator.generated.js";
 import { dottedPath, type ManifestError, showValue } from "./manifestError.js";
 import type { YamlDocument } from "./yamlSource.js";
 
 const SCHEMA_URL = new URL("../../schemas/cluster.schema.json", import.meta.url);
 
-let compiled: ValidateFunction | undefined;
-
 export function clusterSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(SCHEMA_URL, "utf8"));
 }
 
+/**
+ * ajv's standalone code for the schema, generated ahead of time (a test keeps it
+ * equal to what ajv makes of the schema now), so that no run compiles it.
+ */
 function validator(): ValidateFunction {
-  if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, useDefaults: true, verbose: true, strict: true });
-  compiled = ajv.compile(clusterSchema());
-  return compiled;
+  return precompiled as unknown as ValidateFunction;
 }
 
 interface Hint {
