@@ -24,7 +24,8 @@ export interface RenderedStack {
 export function renderTemplate(spec: ClusterSpec, image: { imageId: string }): CfnTemplate {
   return {
     AWSTemplateFormatVersion: "2010-09-09",
-    Description: `etcd cluster ${spec.name} (${spec.size} members), managed by quorate from ${spec.source.file}: change the manifest in git, not this stack`,
+    // No file path here: moving a manifest to another file must not change the stack.
+    Description: `etcd cluster ${spec.name} (${spec.size} members), managed by quorate: change its manifest in git, not this stack`,
     // Only what is fixed by the spec: nothing here may differ between two
     // renders of the same manifest. Tags and termination protection are not
     // part of a template, so they are recorded here to make the template hash
@@ -32,7 +33,6 @@ export function renderTemplate(spec: ClusterSpec, image: { imageId: string }): C
     Metadata: {
       Quorate: {
         Cluster: spec.name,
-        Source: spec.source.file,
         StackTags: { ...spec.tags },
         Prune: spec.prune,
         TerminationProtection: spec.terminationProtection,

@@ -231,7 +231,6 @@ describe("renderStack on the examples", () => {
     expect(dev.template.Metadata).toEqual({
       Quorate: {
         Cluster: "dev",
-        Source: "clusters/dev.yaml",
         StackTags: {},
         Prune: false,
         TerminationProtection: false,
