@@ -147,7 +147,7 @@ function showPlan(ctx: CommandContext, format: "text" | "json", plan: ClusterPla
 }
 
 async function ask(ctx: CommandContext): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const rl = createInterface({ input: process.stdin, output: ctx.stdout });
   try {
     const answer = await rl.question("Apply this change? Only 'yes' applies: ");
     return answer.trim() === "yes";
