@@ -11,6 +11,11 @@ import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup, loadValidClusters } from "./common
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
+import {
+  SUPERVISION_FLAGS,
+  SUPERVISION_FLAGS_HELP,
+  supervisionOptions,
+} from "./supervisionFlags.js";
 
 const HELP = `Usage: quorate apply [--cluster NAME...] [--path DIR] [--yes] [--format text|json]
 
@@ -34,7 +39,7 @@ Options:
   --yes                do not ask before executing (needed without a terminal)
   --format text|json   progress as lines for people, or JSON events (default: text)
   --revision REV       git revision recorded in the stack tag (default: HEAD of --path)
-  --tick MS            observation interval while supervising (default: 1000)
+${SUPERVISION_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -71,7 +76,7 @@ export const applyCommand: Command = {
       yes: { type: "boolean" },
       format: { type: "string" },
       revision: { type: "string" },
-      tick: { type: "string" },
+      ...SUPERVISION_FLAGS,
     });
     const format = oneOf("apply", "format", values.format, ["text", "json"] as const, "text");
     const interactive =
@@ -95,7 +100,7 @@ export const applyCommand: Command = {
     const clusters = loaded.clusters.filter((c) => wanted.length === 0 || wanted.includes(c.name));
     const { clients, amiFeed } = awsSetup(values, ctx);
     const onEvent = eventLineWriter((text) => ctx.stdout.write(text), format);
-    const tickMs = values.tick ? Number(values.tick) : undefined;
+    const pacing = supervisionOptions("apply", values);
     const revision = values.revision ?? detectRevision(ctx.cwd, [path]);
     let exit: number = EXIT.ok;
     for (const spec of clusters) {
@@ -106,7 +111,7 @@ export const applyCommand: Command = {
           etcd: etcdClientOptions(values, ctx.cwd),
           onEvent,
           signal: ctx.signal,
-          ...(tickMs ? { tickMs } : {}),
+          ...pacing,
         },
         spec,
         {

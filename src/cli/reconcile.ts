@@ -12,6 +12,11 @@ import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
+import {
+  SUPERVISION_FLAGS,
+  SUPERVISION_FLAGS_HELP,
+  supervisionOptions,
+} from "./supervisionFlags.js";
 
 const HELP = `Usage: quorate reconcile --once [--repo URL|DIR] [--branch B] [--path DIR] [--format text|json]
 
@@ -28,7 +33,7 @@ Options:
 ${SOURCE_FLAGS_HELP}
   --format text|json   progress and summary for people, or JSON lines (default: text)
   --concurrency N      clusters rolled out at once (default: 4)
-  --tick MS            observation interval while supervising (default: 1000)
+${SUPERVISION_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -55,7 +60,7 @@ export const reconcileCommand: Command = {
       once: { type: "boolean" },
       format: { type: "string" },
       concurrency: { type: "string" },
-      tick: { type: "string" },
+      ...SUPERVISION_FLAGS,
     });
     if (!values.once)
       throw usage("quorate reconcile needs --once", "for a long-running loop use `quorate run`");
@@ -72,7 +77,7 @@ export const reconcileCommand: Command = {
       onEvent: eventLineWriter(write, format),
       waitForRollouts: true,
       ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-      ...(values.tick ? { tickMs: Number(values.tick) } : {}),
+      ...supervisionOptions("reconcile", values),
     });
     const summary = await reconciler.pass(ctx.signal);
     await reconciler.settle();

@@ -13,6 +13,11 @@ import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
 import { createLogger, type LogLevel } from "./log.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
+import {
+  SUPERVISION_FLAGS,
+  SUPERVISION_FLAGS_HELP,
+  supervisionOptions,
+} from "./supervisionFlags.js";
 
 const HELP = `Usage: quorate run [--repo URL|DIR] [--branch B] [--path DIR] [--interval PT3M]
                    [--listen 127.0.0.1:9464] [--webhook-secret-file FILE] [--watch]
@@ -43,7 +48,7 @@ ${SOURCE_FLAGS_HELP}
   --log-format auto|json|text  JSON lines, or readable lines on a terminal (default: auto)
   --log-level LEVEL    debug, info, warn or error (default: info)
   --concurrency N      rollouts at once (default: 4)
-  --tick MS            observation interval while supervising (default: 1000)
+${SUPERVISION_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -70,7 +75,7 @@ export const runCommand: Command = {
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       concurrency: { type: "string" },
-      tick: { type: "string" },
+      ...SUPERVISION_FLAGS,
     });
     const pollIntervalMs = parseIsoDuration(values.interval ?? "PT3M");
     if (pollIntervalMs === undefined)
@@ -113,7 +118,7 @@ export const runCommand: Command = {
           onEvent,
           waitForRollouts: false,
           ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-          ...(values.tick ? { tickMs: Number(values.tick) } : {}),
+          ...supervisionOptions("run", values),
         }),
       branch: source.branch,
       log,
