@@ -77,7 +77,9 @@ export async function runCli(
   try {
     return await command.run(rest, ctx);
   } catch (error) {
-    ctx.stderr.write(`quorate ${name}: ${describeError(error)}\n`);
+    const text = describeError(error);
+    const prefix = `quorate ${name}: `;
+    ctx.stderr.write(`${text.startsWith(prefix) ? "" : prefix}${text}\n`);
     if (ctx.env.QUORATE_DEBUG) ctx.stderr.write(`${(error as Error)?.stack ?? ""}\n`);
     return exitCodeFor(error);
   }
