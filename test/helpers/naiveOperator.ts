@@ -182,7 +182,8 @@ export function watchQuorum(
     while (!stopped) {
       // Members held on their way out have no InService instance but still vote.
       const endpoints = [...new Set([...(await instanceURLs()), ...memberURLs])];
-      const probe = await probeCluster(endpoints, { timeoutMs: options.timeoutMs ?? 1000 });
+      // 2 s: on a loaded 2-core CI machine a healthy member can take over 1 s to answer.
+      const probe = await probeCluster(endpoints, { timeoutMs: options.timeoutMs ?? 2000 });
       if (probe.members) memberURLs = probe.members.flatMap((m) => m.clientURLs);
       const roster = buildRoster(probe);
       const voters = roster.entries.filter((e) => !e.member.isLearner);
@@ -211,4 +212,20 @@ export function watchQuorum(
       return samples;
     },
   };
+}
+
+/**
+ * Samples that show quorum lost for longer than one sample. A single sample
+ * in which members did not answer in time can be a leader handing over (a
+ * follower's /health waits for the new leader) or a loaded machine; quorum
+ * really lost stays lost, and the next sample shows it too.
+ */
+export function sustainedQuorumLoss(
+  samples: readonly QuorumSample[],
+  lost: (sample: QuorumSample) => boolean = (s) => s.healthyVoters < s.quorum,
+): QuorumSample[] {
+  return samples.filter((sample, i) => {
+    const next = samples[i + 1];
+    return lost(sample) && (next === undefined || lost(next));
+  });
 }
