@@ -17,7 +17,7 @@ import type { SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { REASON } from "./conditions.js";
 import { type DecisionMemory, decide, desiredClusters, type ReconcileAction } from "./decide.js";
-import { probeRegionHealth } from "./health.js";
+import { type HealthTarget, probeRegionHealth } from "./health.js";
 import { mapBounded } from "./planRepo.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
@@ -81,6 +81,20 @@ export interface Reconciler {
   busy(): string[];
 }
 
+type Entry = PassSummary["clusters"][number];
+interface RecordExtra {
+  attempted?: boolean;
+  stack?: LiveStack;
+  spec?: ClusterSpec;
+}
+interface WorkItem {
+  name: string;
+  spec?: ClusterSpec;
+  stack?: LiveStack;
+  region?: string;
+  action: ReconcileAction;
+}
+
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
@@ -97,11 +111,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     message: "not synced yet",
   };
 
-  const record = (
-    cluster: string,
-    outcome: ReconcileOutcome,
-    extra: { attempted?: boolean; stack?: LiveStack; spec?: ClusterSpec } = {},
-  ) => {
+  const record = (cluster: string, outcome: ReconcileOutcome, extra: RecordExtra = {}) => {
     const previous = statuses.get(cluster) ?? initialStatus(cluster);
     const stack = extra.stack;
     const next = nextStatus(previous, outcome, {
@@ -230,9 +240,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     );
   }
 
-  async function pass(signal?: AbortSignal): Promise<PassSummary> {
-    const started = now();
-    const summary: PassSummary["clusters"] = [];
+  /** Syncs the source; keeps the last good revision when the head cannot be used. */
+  async function syncSource(signal?: AbortSignal): Promise<void> {
     const synced = await options.source.sync(signal);
     if (synced.ok) {
       current = { revision: synced.revision, dir: synced.dir };
@@ -242,31 +251,21 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         revision: synced.revision,
         subject: synced.subject,
       };
-    } else {
-      sourceStatus = {
-        repo: options.source.display,
-        ok: false,
-        reason: synced.reason,
-        message: synced.message,
-        ...(current ? { revision: current.revision } : {}),
-      };
-      // An unreachable remote or an untrusted head: keep reconciling the last good revision.
-      if (!current && synced.lastGood) current = { ...synced.lastGood };
+      return;
     }
-    if (!current) return finishPass(started, summary);
-    const revision = current.revision;
-    if (manifests?.revision !== revision) {
-      manifests = { revision, loaded: await loadManifests([options.path], current.dir) };
-    }
-    const loaded = manifests.loaded;
+    sourceStatus = {
+      repo: options.source.display,
+      ok: false,
+      reason: synced.reason,
+      message: synced.message,
+      ...(current ? { revision: current.revision } : {}),
+    };
+    // An unreachable remote or an untrusted head: keep reconciling the last good revision.
+    if (!current && synced.lastGood) current = { ...synced.lastGood };
+  }
 
-    const rendered = new Map<string, { sha: string } | { error: string }>();
-    await mapBounded(loaded.clusters, 8, async (spec) => {
-      rendered.set(spec.name, await render(spec));
-    });
-    const desired = new Map(desiredClusters(loaded, rendered).map((d) => [d.name, d]));
-
-    // Every region a cluster is in now, or was in at the last pass (for orphans).
+  /** Every stack of the regions the clusters are in now or were in at the last pass (for orphans). */
+  async function listLive(loaded: LoadedManifests) {
     const regions = new Set([
       ...loaded.clusters.map((c) => c.region),
       ...[...statuses.values()].flatMap((s) => (s.region ? [s.region] : [])),
@@ -276,195 +275,190 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await Promise.all(
       [...regions].map(async (region) => {
         try {
-          for (const stack of await listStacks(options.aws(region).cloudFormation))
+          for (const stack of await listStacks(options.aws(region).cloudFormation)) {
             live.set(`${region}/${stack.stackName}`, { stack, region });
+          }
         } catch (error) {
           unreachable.set(region, describeError(error));
         }
       }),
     );
-    const managed = [...live.values()].filter(
-      ({ stack }) => stack.tags[STACK_TAG.managedBy] === "quorate",
-    );
+    return { live, unreachable };
+  }
 
-    const work: {
-      name: string;
-      spec?: ClusterSpec;
-      stack?: LiveStack;
-      region?: string;
-      action: ReconcileAction;
-    }[] = [];
+  async function pass(signal?: AbortSignal): Promise<PassSummary> {
+    const started = now();
+    const summary: PassSummary["clusters"] = [];
+    /** Records a cluster's outcome and lists it in the pass summary. */
+    const note = (
+      name: string,
+      action: Entry["action"],
+      outcome: ReconcileOutcome,
+      extra: RecordExtra = {},
+    ) => summary.push({ cluster: name, action, outcome: record(name, outcome, extra) });
+
+    await syncSource(signal);
+    if (!current) return finishPass(started, summary);
+    const revision = current.revision;
+    if (manifests?.revision !== revision) {
+      manifests = { revision, loaded: await loadManifests([options.path], current.dir) };
+    }
+    const loaded = manifests.loaded;
+    const rendered = new Map<string, { sha: string } | { error: string }>();
+    await mapBounded(loaded.clusters, 8, async (spec) => {
+      rendered.set(spec.name, await render(spec));
+    });
+    const desired = new Map(desiredClusters(loaded, rendered).map((d) => [d.name, d]));
+    const { live, unreachable } = await listLive(loaded);
+
+    // Decide per cluster: every manifest, and every stack of quorate's without one.
+    const work: WorkItem[] = [];
     for (const want of desired.values()) {
       const spec = want.spec;
-      const previousRegion = statuses.get(want.name)?.region;
-      const region = spec?.region ?? previousRegion;
+      const region = spec?.region ?? statuses.get(want.name)?.region;
       const stackName = spec?.stackName ?? statuses.get(want.name)?.stackName;
       const stack = region && stackName ? live.get(`${region}/${stackName}`)?.stack : undefined;
+      const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
       if (region && unreachable.has(region)) {
-        summary.push({
-          cluster: want.name,
-          action: "backoff",
-          outcome: record(
-            want.name,
-            { kind: "transient", message: unreachable.get(region) ?? "" },
-            spec ? { spec } : {},
-          ),
-        });
-        continue;
-      }
-      if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
-        record(
+        note(
           want.name,
+          "backoff",
+          { kind: "transient", message: unreachable.get(region) ?? "" },
+          extra,
+        );
+      } else if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
+        note(
+          want.name,
+          "stall",
           {
             kind: "stalled",
             reason: REASON.StackNeedsOperator,
             message: `stack ${stack.stackName} exists but quorate did not create it (no ${STACK_TAG.managedBy} tag); rename spec.stackName or import it by hand`,
           },
-          spec ? { spec, stack } : { stack },
+          extra,
         );
-        summary.push({ cluster: want.name, action: "stall", outcome: "stalled" });
-        continue;
+      } else {
+        work.push({
+          name: want.name,
+          ...extra,
+          ...(region ? { region } : {}),
+          action: decide(stack, want, decisions.get(want.name)),
+        });
       }
-      work.push({
-        name: want.name,
-        ...(spec ? { spec } : {}),
-        ...(stack ? { stack } : {}),
-        ...(region ? { region } : {}),
-        action: decide(stack, want, decisions.get(want.name)),
-      });
     }
-    for (const { stack, region } of managed) {
+    for (const { stack, region } of live.values()) {
+      if (stack.tags[STACK_TAG.managedBy] !== "quorate") continue;
       const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
-      if (desired.has(cluster)) continue;
-      work.push({ name: cluster, stack, region, action: decide(stack, undefined) });
+      if (!desired.has(cluster))
+        work.push({ name: cluster, stack, region, action: decide(stack, undefined) });
     }
 
-    const healthy: { spec: ClusterSpec; stack: LiveStack }[] = [];
+    const healthy: HealthTarget[] = [];
     const tasks: Promise<void>[] = [];
     for (const item of work) {
       const { name, spec, stack, action } = item;
-      const extra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
+      const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
+      const status = statuses.get(name);
       if (running.has(name)) {
         summary.push({ cluster: name, action: "busy" });
-        continue;
-      }
-      const status = statuses.get(name);
-      if (
+      } else if (
         action.kind === "apply" &&
         status?.nextAttemptAt &&
         Date.parse(status.nextAttemptAt) > now()
       ) {
         summary.push({ cluster: name, action: "backoff" });
-        continue;
-      }
-      switch (action.kind) {
-        case "none":
-          if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
-          else
-            summary.push({
-              cluster: name,
-              action: action.kind,
-              outcome: record(name, { kind: "ready", message: action.reason }, extra),
-            });
-          break;
-        case "suspended":
-          summary.push({
-            cluster: name,
-            action: action.kind,
-            outcome: record(name, { kind: "suspended" }, extra),
-          });
-          break;
-        case "stall":
-          summary.push({
-            cluster: name,
-            action: action.kind,
-            outcome: record(
-              name,
-              { kind: "stalled", reason: action.reason, message: action.message },
-              extra,
-            ),
-          });
-          break;
-        case "orphan":
-          summary.push({
-            cluster: name,
-            action: action.kind,
-            outcome: record(name, { kind: "orphaned", message: action.message }, extra),
-          });
-          break;
-        case "delete":
-          try {
-            if (stack && item.region)
-              await deleteStack(options.aws(item.region).cloudFormation, stack.stackName);
-            summary.push({
-              cluster: name,
-              action: action.kind,
-              outcome: record(name, { kind: "deleting", message: action.message }, extra),
-            });
-          } catch (error) {
-            summary.push({
-              cluster: name,
-              action: action.kind,
-              outcome: record(name, failure(error), extra),
-            });
-          }
-          break;
-        case "apply":
-        case "supervise": {
-          if (!spec) {
-            // A stack mid-operation whose manifest was deleted: it is not touched, only reported.
-            summary.push({
-              cluster: name,
-              action: action.kind,
-              outcome: record(
-                name,
-                {
-                  kind: "progressing",
-                  reason: REASON.RolloutInProgress,
-                  message: `stack is ${stack?.status}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
-                },
-                extra,
-              ),
-            });
-            break;
-          }
-          const limit = options.concurrency ?? 4;
-          if (running.size >= limit) {
-            if (!options.waitForRollouts) {
-              summary.push({ cluster: name, action: "deferred" });
-              break;
-            }
-            while (running.size >= limit) await Promise.race(running.values());
-          }
-          const attempted = action.kind === "apply";
-          record(
-            name,
-            {
-              kind: "progressing",
-              reason: attempted ? REASON.Progressing : REASON.RolloutInProgress,
-              message: action.reason,
-            },
-            { ...extra, attempted },
-          );
-          summary.push({ cluster: name, action: action.kind });
-          const task = (
-            attempted ? applyTask(spec, revision, signal) : superviseTask(spec, signal)
-          ).then(async (outcome) => {
-            const after = await listStackQuietly(options.aws(spec.region), spec.stackName);
-            record(name, outcome, { spec, ...(after ? { stack: after } : {}), attempted });
-            const entry = summary.find((s) => s.cluster === name);
-            if (entry) entry.outcome = outcome.kind;
-          });
-          const tracked = task.finally(() => running.delete(name));
-          running.set(name, tracked);
-          tasks.push(tracked);
-          break;
-        }
+      } else if (action.kind === "none") {
+        if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
+        else note(name, action.kind, { kind: "ready", message: action.reason }, extra);
+      } else if (action.kind === "suspended") {
+        note(name, action.kind, { kind: "suspended" }, extra);
+      } else if (action.kind === "stall") {
+        note(
+          name,
+          action.kind,
+          { kind: "stalled", reason: action.reason, message: action.message },
+          extra,
+        );
+      } else if (action.kind === "orphan") {
+        note(name, action.kind, { kind: "orphaned", message: action.message }, extra);
+      } else if (action.kind === "delete") {
+        note(name, action.kind, await deleteOrphan(item, action.message), extra);
+      } else if (!spec) {
+        // A stack mid-operation whose manifest was deleted: it is not touched, only reported.
+        note(
+          name,
+          action.kind,
+          {
+            kind: "progressing",
+            reason: REASON.RolloutInProgress,
+            message: `stack is ${stack?.status}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
+          },
+          extra,
+        );
+      } else {
+        const started = await startRollout(name, spec, action, extra, summary, revision, signal);
+        if (started) tasks.push(started.task);
       }
     }
 
-    // In-sync clusters: health, batched per region.
-    const byRegion = new Map<string, typeof healthy>();
+    await recordHealth(healthy, summary, revision);
+    if (options.waitForRollouts) await Promise.all(tasks);
+    return finishPass(started, summary);
+  }
+
+  async function deleteOrphan(item: WorkItem, message: string): Promise<ReconcileOutcome> {
+    try {
+      if (item.stack && item.region)
+        await deleteStack(options.aws(item.region).cloudFormation, item.stack.stackName);
+      return { kind: "deleting", message };
+    } catch (error) {
+      return failure(error);
+    }
+  }
+
+  /** Starts an apply or a supervision in the background, within the concurrency bound. */
+  async function startRollout(
+    name: string,
+    spec: ClusterSpec,
+    action: { kind: "apply" | "supervise"; reason: string },
+    extra: RecordExtra,
+    summary: PassSummary["clusters"],
+    revision: string,
+    signal?: AbortSignal,
+  ): Promise<{ task: Promise<void> } | undefined> {
+    const limit = options.concurrency ?? 4;
+    if (running.size >= limit) {
+      if (!options.waitForRollouts) {
+        summary.push({ cluster: name, action: "deferred" });
+        return undefined;
+      }
+      while (running.size >= limit) await Promise.race(running.values());
+    }
+    const attempted = action.kind === "apply";
+    const reason = attempted ? REASON.Progressing : REASON.RolloutInProgress;
+    record(name, { kind: "progressing", reason, message: action.reason }, { ...extra, attempted });
+    summary.push({ cluster: name, action: action.kind });
+    const task = (attempted ? applyTask(spec, revision, signal) : superviseTask(spec, signal)).then(
+      async (outcome) => {
+        const after = await listStackQuietly(options.aws(spec.region), spec.stackName);
+        record(name, outcome, { spec, ...(after ? { stack: after } : {}), attempted });
+        const entry = summary.find((s) => s.cluster === name);
+        if (entry) entry.outcome = outcome.kind;
+      },
+    );
+    const tracked = task.finally(() => running.delete(name));
+    running.set(name, tracked);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    return { task: tracked };
+  }
+
+  /** In-sync clusters: their health, probed in batches per region. */
+  async function recordHealth(
+    healthy: HealthTarget[],
+    summary: PassSummary["clusters"],
+    revision: string,
+  ): Promise<void> {
+    const byRegion = new Map<string, HealthTarget[]>();
     for (const h of healthy)
       byRegion.set(h.spec.region, [...(byRegion.get(h.spec.region) ?? []), h]);
     await Promise.all(
@@ -489,24 +483,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         for (const { spec, stack } of targets) {
           const gate = gates.get(spec.name);
+          const outcome: ReconcileOutcome = {
+            kind: "ready",
+            message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
+            ...(gate ? { gate } : {}),
+          };
           summary.push({
             cluster: spec.name,
             action: "none",
-            outcome: record(
-              spec.name,
-              {
-                kind: "ready",
-                message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
-                ...(gate ? { gate } : {}),
-              },
-              { spec, stack },
-            ),
+            outcome: record(spec.name, outcome, { spec, stack }),
           });
         }
       }),
     );
-    if (options.waitForRollouts) await Promise.all(tasks);
-    return finishPass(started, summary);
   }
 
   function finishPass(started: number, clusters: PassSummary["clusters"]): PassSummary {
