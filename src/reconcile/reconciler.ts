@@ -21,7 +21,13 @@ import { type HealthTarget, probeRegionHealth } from "./health.js";
 import { mapBounded } from "./planRepo.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
-import { type ClusterStatus, initialStatus, nextStatus, type ReconcileOutcome } from "./status.js";
+import {
+  type ClusterStatus,
+  initialStatus,
+  nextStatus,
+  type ReconcileOutcome,
+  stackFacts,
+} from "./status.js";
 
 export interface ReconcileSource {
   /** Repository, credentials redacted. */
@@ -118,20 +124,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       now: new Date(now()),
       ...(current ? { revision: current.revision } : {}),
       ...(extra.attempted ? { attempted: true } : {}),
-      ...(stack
-        ? {
-            stack: {
-              stackName: stack.stackName,
-              status: stack.status,
-              ...(stack.tags[STACK_TAG.revision]
-                ? { lastAppliedRevision: stack.tags[STACK_TAG.revision] }
-                : {}),
-              ...(stack.tags[STACK_TAG.templateSha256]
-                ? { templateSha256: stack.tags[STACK_TAG.templateSha256] }
-                : {}),
-            },
-          }
-        : {}),
+      ...(stack ? { stack: stackFacts(stack) } : {}),
       backoff: { baseMs: 5_000, maxMs: 300_000, random: random() },
     });
     if (extra.spec) {

@@ -2,6 +2,7 @@
 // (Flux's finalizeStatus): every outcome sets all four conditions, so no
 // cluster is ever "reconciling" without a reason and a message.
 import { formatGateResult, type GateResult } from "../etcd/gate.js";
+import { STACK_TAG } from "../render/contract.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
 
 export interface ClusterStatus {
@@ -189,4 +190,20 @@ export function initialStatus(cluster: string): ClusterStatus {
 /** Whether a transient failure's backoff still holds the cluster back. */
 export function backingOff(status: ClusterStatus | undefined, now: Date): boolean {
   return status?.nextAttemptAt !== undefined && Date.parse(status.nextAttemptAt) > now.getTime();
+}
+
+/** What a live stack says about its cluster's status: its state and what its tags record. */
+export function stackFacts(stack: {
+  stackName: string;
+  status: string;
+  tags: Record<string, string>;
+}): NonNullable<StatusContext["stack"]> {
+  const revision = stack.tags[STACK_TAG.revision];
+  const sha = stack.tags[STACK_TAG.templateSha256];
+  return {
+    stackName: stack.stackName,
+    status: stack.status,
+    ...(revision ? { lastAppliedRevision: revision } : {}),
+    ...(sha ? { templateSha256: sha } : {}),
+  };
 }

@@ -15,7 +15,13 @@ import { type DesiredCluster, decide, desiredClusters } from "./decide.js";
 import { mapBounded } from "./planRepo.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { DaemonStatusBody } from "./server.js";
-import { type ClusterStatus, initialStatus, nextStatus, type ReconcileOutcome } from "./status.js";
+import {
+  type ClusterStatus,
+  initialStatus,
+  nextStatus,
+  type ReconcileOutcome,
+  stackFacts,
+} from "./status.js";
 
 export type StatusOrigin =
   | { kind: "daemon"; url: string }
@@ -159,20 +165,7 @@ function context(input: RebuildInput, stack: LiveStack | undefined) {
   return {
     now: input.now,
     ...(input.revision ? { revision: input.revision } : {}),
-    ...(stack
-      ? {
-          stack: {
-            stackName: stack.stackName,
-            status: stack.status,
-            ...(stack.tags[STACK_TAG.revision]
-              ? { lastAppliedRevision: stack.tags[STACK_TAG.revision] }
-              : {}),
-            ...(stack.tags[STACK_TAG.templateSha256]
-              ? { templateSha256: stack.tags[STACK_TAG.templateSha256] }
-              : {}),
-          },
-        }
-      : {}),
+    ...(stack ? { stack: stackFacts(stack) } : {}),
   };
 }
 
