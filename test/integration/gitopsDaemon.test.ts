@@ -284,7 +284,10 @@ describe("quorate run killed mid-rollout", () => {
       const removedAfter = lines.filter((l) => l.includes('"event":"member-removed"')).length;
       // The second run found the stack mid-update and only supervised it.
       const passLines = lines.filter((l) => l.includes("reconcile pass done"));
-      expect(passLines.some((l) => l.includes('"supervise-started":1')), passLines.join("\n")).toBe(true);
+      expect(
+        passLines.some((l) => l.includes('"supervise-started":1')),
+        passLines.join("\n"),
+      ).toBe(true);
       expect(lines.some((l) => l.includes("executed change set"))).toBe(false);
       expect(removedBefore + removedAfter).toBe(3);
       const counters = await h.cloud.admin.counters();
