@@ -10,6 +10,8 @@ export const REASON = {
   Succeeded: "ReconciliationSucceeded",
   /** A change set is being created or executed. */
   Progressing: "Progressing",
+  /** The manifest renders something other than what the stack holds (or there is no stack yet). */
+  OutOfSync: "OutOfSync",
   /** The stack is mid-operation and quorate supervises its members. */
   RolloutInProgress: "RolloutInProgress",
   /** The manifest fails validation: fix it in git. */

@@ -153,7 +153,7 @@ function outcomeFor(
     case "apply":
       return {
         kind: "progressing",
-        reason: REASON.Progressing,
+        reason: REASON.OutOfSync,
         message: stack
           ? `out of sync: stack ${stack.stackName} has template hash ${short(stack.tags[STACK_TAG.templateSha256])}, the manifest renders ${short(want?.templateSha256)}; the next reconcile (quorate run) or quorate apply updates it`
           : `no stack ${want?.spec?.stackName ?? ""} in ${want?.spec?.region ?? "its region"} yet; the next reconcile (quorate run) or quorate apply creates it`,

@@ -129,7 +129,7 @@ describe("quorate status --rebuild against the local cloud", () => {
       bad: { ready: "InvalidManifest", stack: undefined, applied: undefined },
       dev: { ready: "ReconciliationSucceeded", stack: "CREATE_COMPLETE", applied: REV },
       gone: { ready: "Orphaned", stack: "CREATE_COMPLETE", applied: REV },
-      stage: { ready: "Progressing", stack: "CREATE_COMPLETE", applied: REV },
+      stage: { ready: "OutOfSync", stack: "CREATE_COMPLETE", applied: REV },
     });
   });
 

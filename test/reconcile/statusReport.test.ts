@@ -103,16 +103,16 @@ describe("rebuildStatuses", () => {
     {
       given: "a stack with another template hash",
       stacks: [stack("dev", "UPDATE_COMPLETE", { [STACK_TAG.templateSha256]: "9".repeat(64) })],
-      ready: "False/Progressing",
-      stalled: "False/Progressing",
+      ready: "False/OutOfSync",
+      stalled: "False/OutOfSync",
       message:
         /^out of sync: stack quorate-dev has template hash 999999999999, the manifest renders 555555555555/,
     },
     {
       given: "no stack",
       stacks: [],
-      ready: "False/Progressing",
-      stalled: "False/Progressing",
+      ready: "False/OutOfSync",
+      stalled: "False/OutOfSync",
       message: /^no stack quorate-dev in eu-west-1 yet; the next reconcile/,
     },
     {
@@ -270,7 +270,7 @@ CLUSTER  READY  REASON                   STACK STATUS            APPLIED REVISIO
 dev      True   ReconciliationSucceeded  UPDATE_COMPLETE         fedcba987654      unknown
 prod     False  StackNeedsOperator       UPDATE_ROLLBACK_FAILED  0123456789ab      unknown
   stack quorate-prod is UPDATE_ROLLBACK_FAILED; continue or fix the rollback by hand (quorate never runs ContinueUpdateRollback on its own)
-stage    False  Progressing              UPDATE_COMPLETE         fedcba987654      unknown
+stage    False  OutOfSync                UPDATE_COMPLETE         fedcba987654      unknown
   out of sync: stack quorate-stage has template hash 999999999999, the manifest renders 555555555555; the next reconcile (quorate run) or quorate apply updates it
 
 3 cluster(s): 1 ready, 2 not ready
