@@ -17,14 +17,3 @@ export function durationMs(text: string): number {
   if (ms === undefined) throw new Error(`not an ISO 8601 duration: ${text}`);
   return ms;
 }
-
-/** The shortest PT form of a whole number of seconds, e.g. 90 -> PT1M30S. */
-export function formatIsoDuration(ms: number): string {
-  let seconds = Math.round(ms / 1000);
-  const hours = Math.floor(seconds / 3600);
-  seconds -= hours * 3600;
-  const minutes = Math.floor(seconds / 60);
-  seconds -= minutes * 60;
-  const parts = `${hours ? `${hours}H` : ""}${minutes ? `${minutes}M` : ""}${seconds ? `${seconds}S` : ""}`;
-  return `PT${parts || "0S"}`;
-}

@@ -22,6 +22,7 @@ import { mapBounded } from "./planRepo.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
 import {
+  backingOff,
   type ClusterStatus,
   initialStatus,
   nextStatus,
@@ -351,14 +352,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     for (const item of work) {
       const { name, spec, stack, action } = item;
       const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
-      const status = statuses.get(name);
       if (running.has(name)) {
         summary.push({ cluster: name, action: "busy" });
-      } else if (
-        action.kind === "apply" &&
-        status?.nextAttemptAt &&
-        Date.parse(status.nextAttemptAt) > now()
-      ) {
+      } else if (action.kind === "apply" && backingOff(statuses.get(name), new Date(now()))) {
         summary.push({ cluster: name, action: "backoff" });
       } else if (action.kind === "none") {
         if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
