@@ -2,7 +2,7 @@
 // whether its head may be applied, and write that exact commit out where the
 // reconciler reads manifests from. Failures are values (SourceResult); the
 // last good revision is kept and handed back with every failure.
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { terminal } from "../errors.js";
 import { GitCommandError, runGit, summarizeGitError } from "./gitProcess.js";
@@ -71,7 +71,11 @@ export function createGitSource(options: GitSourceOptions): GitSource {
   const trackingRef = `refs/quorate/heads/${branch}`;
   const pinned = new Set<string>();
   let lastGood: SourceRevision | undefined;
+  let restored = false;
   let mirrorReady: Promise<void> | undefined;
+  // The last good revision survives a restart: a quorate started during a git
+  // outage still has manifests for the rollouts it must supervise. One per branch.
+  const lastGoodFile = join(root, `last-good.${encodeURIComponent(branch)}.json`);
   let queue: Promise<unknown> = Promise.resolve();
 
   // One git operation on the mirror at a time: fetches and worktree changes
@@ -160,6 +164,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         `Cannot set up the cache in ${root}: ${explain(error)}. Check free space and permissions there.`,
       );
     }
+    await restoreLastGood();
     const unfetched = await fetchBranch(signal);
     if (unfetched) return unfetched;
     try {
@@ -216,11 +221,36 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     }
     const previous = lastGood;
     lastGood = { revision: head, dir, ...commit, ...(signer ? { signer } : {}) };
+    await saveLastGood(lastGood);
     const keep = new Set([head, ...pinned, ...(previous ? [previous.revision] : [])]);
     // After this sync has answered, before the next git operation starts:
     // removing old checkouts is not on the way from a commit to its pass.
     void exclusive(() => store.prune(keep).catch(() => undefined));
     return { ok: true, changed: true, ...lastGood };
+  }
+
+  async function saveLastGood(revision: SourceRevision): Promise<void> {
+    const temporary = `${lastGoodFile}.${process.pid}.tmp`;
+    try {
+      await writeFile(temporary, `${JSON.stringify(revision)}\n`);
+      await rename(temporary, lastGoodFile);
+    } catch {
+      // Only a restart during an outage would miss it; the sync itself succeeded.
+    }
+  }
+
+  /** Once per process: the revision a previous process accepted, written out again if needed. */
+  async function restoreLastGood(): Promise<void> {
+    if (lastGood || restored) return;
+    restored = true;
+    try {
+      const saved = JSON.parse(await readFile(lastGoodFile, "utf8")) as SourceRevision;
+      if (!/^[0-9a-f]{40,64}$/.test(saved.revision)) return;
+      const { dir } = await store.materialize(saved.revision);
+      lastGood = { ...saved, dir };
+    } catch {
+      // No earlier revision, or its commit is gone from the cache: start from nothing.
+    }
   }
 
   async function resolveRef(ref: string, signal?: AbortSignal): Promise<string | undefined> {
