@@ -52,7 +52,7 @@ export const demoCommand: Command = {
       port: { type: "string" },
       reset: { type: "boolean" },
     });
-    requireEtcd();
+    requireTools();
     const dir = resolve(ctx.cwd, values.dir ?? ".quorate/demo");
     if (values.reset) rmSync(dir, { recursive: true, force: true });
     const repo = join(dir, "repo");
@@ -159,12 +159,19 @@ function allReady(statuses: { conditions: Parameters<typeof conditionOf>[0] }[])
   );
 }
 
-function requireEtcd(): void {
-  const found = spawnSync("etcd", ["--version"], { encoding: "utf8" });
-  if (found.error || found.status !== 0) {
+/** Says exactly what is missing, and how to install it on Debian. */
+function requireTools(): void {
+  const missing = [
+    { command: "etcd", what: "the etcd binary (3.4 or newer)", pkg: "etcd-server" },
+    { command: "git", what: "git", pkg: "git" },
+  ].filter(({ command }) => {
+    const found = spawnSync(command, ["--version"], { encoding: "utf8" });
+    return Boolean(found.error) || found.status !== 0;
+  });
+  if (missing.length > 0) {
     throw terminal(
-      "the demo needs the etcd binary (3.4 or newer) on PATH, and none was found",
-      "install it with `sudo apt-get install -y etcd-server` on Debian, then run `npm start` again",
+      `the demo needs ${missing.map((m) => m.what).join(" and ")}, not found on PATH`,
+      `install with \`sudo apt-get install -y ${missing.map((m) => m.pkg).join(" ")}\` on Debian, then run \`npm start\` again`,
     );
   }
 }
