@@ -31,22 +31,16 @@ afterAll(async () => {
   await repo?.close();
 });
 
+/** `quorate plan --offline --base <base> --format json` with extra flags, in the temp repo. */
+const offlineJson = (...extra: string[]) =>
+  cli(["plan", "--offline", "--base", base, "--format", "json", "--repo", repo.dir, ...extra], {
+    cwd: repo.dir,
+    env: env(),
+  });
+
 describe("quorate plan --offline", () => {
   it("plans against the base revision without AWS: a roll, no change, an orphan; exit 2", async () => {
-    const result = await cli(
-      [
-        "plan",
-        "--offline",
-        "--base",
-        base,
-        "--format",
-        "json",
-        "--detailed-exitcode",
-        "--repo",
-        repo.dir,
-      ],
-      { cwd: repo.dir, env: env() },
-    );
+    const result = await offlineJson("--detailed-exitcode");
     expect(result.stderr).toBe("");
     expect(result.code).toBe(2);
     const plan = JSON.parse(result.stdout);
@@ -85,21 +79,7 @@ describe("quorate plan --offline", () => {
 
 describe("quorate plan --offline --cluster", () => {
   it("plans only the named cluster, and does not call the others removed", async () => {
-    const result = await cli(
-      [
-        "plan",
-        "--offline",
-        "--base",
-        base,
-        "--format",
-        "json",
-        "--cluster",
-        "beta",
-        "--repo",
-        repo.dir,
-      ],
-      { cwd: repo.dir, env: env() },
-    );
+    const result = await offlineJson("--cluster", "beta");
     expect(result.code).toBe(0);
     const plan = JSON.parse(result.stdout);
     expect(
