@@ -123,7 +123,7 @@ async function createStacks(clients, specs, feed, revision) {
         stackName: spec.stackName,
         changeSetName: `quorate-${rendered.templateSha256.slice(0, 10)}`,
         templateBody: rendered.templateBody,
-        tags: stackTags(rendered, revision),
+        tags: stackTags(rendered, { revision, owner: "default" }),
         type: "CREATE",
       });
       const outcome = await waitForChangeSet(cfn, id, { stackName: spec.stackName, pollMs: 50 });

@@ -7,7 +7,15 @@ import { type ApplyOutcome, applyCluster } from "../reconcile/apply.js";
 import { eventLineWriter } from "../reconcile/rollout/events.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup, loadValidClusters } from "./common.js";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_HELP,
+  awsSetup,
+  loadValidClusters,
+  OWNER_FLAGS,
+  OWNER_FLAGS_HELP,
+  ownerFromFlags,
+} from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
@@ -40,6 +48,7 @@ Options:
   --format text|json   progress as lines for people, or JSON events (default: text)
   --revision REV       git revision recorded in the stack tag (default: HEAD of --path)
 ${SUPERVISION_FLAGS_HELP}
+${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -70,6 +79,7 @@ export const applyCommand: Command = {
   async run(args, ctx) {
     const { values } = parseCommandArgs("apply", args, {
       ...AWS_FLAGS,
+      ...OWNER_FLAGS,
       ...ETCD_FLAGS,
       cluster: { type: "string", multiple: true },
       path: { type: "string" },
@@ -87,6 +97,7 @@ export const applyCommand: Command = {
         "`quorate plan` previews without applying",
       );
     }
+    const owner = ownerFromFlags(values, ctx);
     const path = values.path ?? "clusters";
     const loaded = await loadValidClusters([path], ctx);
     const wanted = values.cluster ?? [];
@@ -116,6 +127,7 @@ export const applyCommand: Command = {
         spec,
         {
           revision,
+          owner,
           // The plan is shown before anything executes, asked about unless --yes.
           confirm: async (plan) => {
             showPlan(ctx, format, plan);

@@ -3,10 +3,11 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { type AwsClients, createAwsClientPool, resolveEndpoint } from "../aws/clients.js";
-import { terminal } from "../errors.js";
+import { terminal, usage } from "../errors.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
 import { formatManifestErrors } from "../manifest/parse.js";
 import type { ClusterSpec } from "../manifest/types.js";
+import { DEFAULT_OWNER, OWNER_PATTERN } from "../reconcile/ownership.js";
 import { type AmiFeed, createAmiFeed } from "../render/ami.js";
 import type { CommandContext } from "./command.js";
 
@@ -27,6 +28,25 @@ export interface AwsFlags {
   local?: boolean | undefined;
   endpoint?: string | undefined;
   "ami-feed"?: string | undefined;
+}
+
+export const OWNER_FLAGS = { owner: { type: "string" } } as const;
+
+export const OWNER_FLAGS_HELP = `  --owner NAME         this quorate's name, tagged on every stack it applies (quorate.dev:owner);
+                       it acts only on stacks of its own owner, so that the quorates of several
+                       repositories can share an account and region (default: QUORATE_OWNER,
+                       else "default"). Give every quorate of one repository the same owner.`;
+
+/** The owner name from --owner or QUORATE_OWNER, checked, else the default. */
+export function ownerFromFlags(flags: { owner?: string | undefined }, ctx: CommandContext): string {
+  const owner = flags.owner ?? ctx.env.QUORATE_OWNER ?? DEFAULT_OWNER;
+  if (!OWNER_PATTERN.test(owner)) {
+    throw usage(
+      `${flags.owner === undefined ? "QUORATE_OWNER" : "--owner"} must be 1 to 63 lowercase letters, digits, '-', '.' or '_', beginning and ending with a letter or digit (got ${JSON.stringify(owner)})`,
+      "it is written to a tag on every stack; for example --owner platform-prod",
+    );
+  }
+  return owner;
 }
 
 export function awsSetup(flags: AwsFlags, ctx: CommandContext) {

@@ -16,7 +16,15 @@ import { planLive, planOffline } from "../reconcile/planRepo.js";
 import { createGitSource } from "../source/git.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, amiFeedFor, awsSetup } from "./common.js";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_HELP,
+  amiFeedFor,
+  awsSetup,
+  OWNER_FLAGS,
+  OWNER_FLAGS_HELP,
+  ownerFromFlags,
+} from "./common.js";
 import { EXIT } from "./exitCodes.js";
 import { currentBranch, detectRevision } from "./revision.js";
 
@@ -48,6 +56,7 @@ Options:
   --base REF           base revision for --offline (default: origin/$GITHUB_BASE_REF)
   --comment github     post or update one sticky pull-request comment (GITHUB_TOKEN,
                        GITHUB_REPOSITORY and the event from GitHub Actions)
+${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
   -h, --help           show this help
 
@@ -65,6 +74,7 @@ export const planCommand: Command = {
   async run(args, ctx) {
     const { values } = parseCommandArgs("plan", args, {
       ...AWS_FLAGS,
+      ...OWNER_FLAGS,
       repo: { type: "string" },
       path: { type: "string" },
       cluster: { type: "string", multiple: true },
@@ -128,6 +138,7 @@ export const planCommand: Command = {
         aws: clients,
         amiFeed,
         revision,
+        owner: ownerFromFlags(values, ctx),
         keep: Boolean(values.keep),
         signal: ctx.signal,
       });

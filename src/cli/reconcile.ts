@@ -8,7 +8,14 @@ import { eventLineWriter } from "../reconcile/rollout/events.js";
 import type { ClusterStatus } from "../reconcile/status.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_HELP,
+  awsSetup,
+  OWNER_FLAGS,
+  OWNER_FLAGS_HELP,
+  ownerFromFlags,
+} from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
@@ -34,6 +41,7 @@ ${SOURCE_FLAGS_HELP}
   --format text|json   progress and summary for people, or JSON lines (default: text)
   --concurrency N      clusters rolled out at once (default: 4)
 ${SUPERVISION_FLAGS_HELP}
+${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -56,6 +64,7 @@ export const reconcileCommand: Command = {
     const { values } = parseCommandArgs("reconcile", args, {
       ...SOURCE_FLAGS,
       ...AWS_FLAGS,
+      ...OWNER_FLAGS,
       ...ETCD_FLAGS,
       once: { type: "boolean" },
       format: { type: "string" },
@@ -67,6 +76,7 @@ export const reconcileCommand: Command = {
     const format = oneOf("reconcile", "format", values.format, ["text", "json"] as const, "text");
     const { source, path } = sourceFromFlags(values, ctx);
     const { clients, amiFeed } = awsSetup(values, ctx);
+    const owner = ownerFromFlags(values, ctx);
     const write = (text: string) => ctx.stdout.write(text);
     const reconciler = createReconciler({
       source,
@@ -76,6 +86,7 @@ export const reconcileCommand: Command = {
       etcd: etcdClientOptions(values, ctx.cwd),
       onEvent: eventLineWriter(write, format),
       waitForRollouts: true,
+      owner,
       ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
       ...supervisionOptions("reconcile", values),
     });

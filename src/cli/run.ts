@@ -7,7 +7,14 @@ import { createReconciler } from "../reconcile/reconciler.js";
 import { parseListenAddress } from "../reconcile/server.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_HELP,
+  awsSetup,
+  OWNER_FLAGS,
+  OWNER_FLAGS_HELP,
+  ownerFromFlags,
+} from "./common.js";
 import { runDaemon } from "./daemon.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT } from "./exitCodes.js";
@@ -49,6 +56,7 @@ ${SOURCE_FLAGS_HELP}
   --log-level LEVEL    debug, info, warn or error (default: info)
   --concurrency N      rollouts at once (default: 4)
 ${SUPERVISION_FLAGS_HELP}
+${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
@@ -67,6 +75,7 @@ export const runCommand: Command = {
     const { values } = parseCommandArgs("run", args, {
       ...SOURCE_FLAGS,
       ...AWS_FLAGS,
+      ...OWNER_FLAGS,
       ...ETCD_FLAGS,
       interval: { type: "string" },
       listen: { type: "string" },
@@ -97,6 +106,7 @@ export const runCommand: Command = {
     const log = createLogger({ stream: ctx.stderr, format, level });
     const { source, path } = sourceFromFlags(values, ctx);
     const { clients, amiFeed, endpoint } = awsSetup(values, ctx);
+    const owner = ownerFromFlags(values, ctx);
     const secret = webhookSecret(values["webhook-secret-file"], ctx.env, ctx.cwd);
     const listen =
       values.listen === "off" ? undefined : parseListenAddress(values.listen ?? "127.0.0.1:9464");
@@ -105,6 +115,7 @@ export const runCommand: Command = {
       branch: source.branch,
       path,
       endpoint: endpoint ?? "AWS",
+      owner,
       intervalMs: pollIntervalMs,
     });
     await runDaemon({
@@ -117,6 +128,7 @@ export const runCommand: Command = {
           etcd: etcdClientOptions(values, ctx.cwd),
           onEvent,
           waitForRollouts: false,
+          owner,
           ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
           ...supervisionOptions("run", values),
         }),

@@ -13,7 +13,14 @@ import {
 } from "../reconcile/statusReport.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup } from "./common.js";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_HELP,
+  awsSetup,
+  OWNER_FLAGS,
+  OWNER_FLAGS_HELP,
+  ownerFromFlags,
+} from "./common.js";
 import { EXIT } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
 
@@ -42,6 +49,7 @@ Options:
   --rebuild            do not ask a daemon; rebuild from the live stacks
   --path DIR           manifests, for a rebuild (default: clusters)
   --region REGION      also look for orphaned stacks in this region (repeatable)
+${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
   -h, --help           show this help
 
@@ -59,6 +67,7 @@ export const statusCommand: Command = {
   async run(args, ctx) {
     const { values } = parseCommandArgs("status", args, {
       ...AWS_FLAGS,
+      ...OWNER_FLAGS,
       format: { type: "string" },
       daemon: { type: "string" },
       rebuild: { type: "boolean" },
@@ -135,6 +144,7 @@ async function rebuild(
     local?: boolean | undefined;
     endpoint?: string | undefined;
     "ami-feed"?: string | undefined;
+    owner?: string | undefined;
   },
   daemon: string | undefined,
   ctx: CommandContext,
@@ -157,6 +167,7 @@ async function rebuild(
     amiFeed,
     ...(revision !== "unversioned" ? { revision } : {}),
     ...(values.region ? { regions: values.region } : {}),
+    owner: ownerFromFlags(values, ctx),
   });
   return {
     from: { kind: "live", path, regions: live.regions, ...(daemon ? { daemon } : {}) },

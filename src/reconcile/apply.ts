@@ -11,6 +11,7 @@ import { clusterHeadline, rolloutSentence } from "../plan/format/describe.js";
 import type { ClusterPlan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
+import { DEFAULT_OWNER } from "./ownership.js";
 import { type ClusterPreview, discardChangeSet, previewCluster } from "./preview.js";
 import type { EventSink } from "./rollout/events.js";
 import type { RolloutFacts } from "./rollout/observation.js";
@@ -51,6 +52,8 @@ export interface ApplyDeps {
 
 export interface ApplyOptions {
   revision: string;
+  /** This quorate's owner name (default "default"): a stack with another owner is refused. */
+  owner?: string;
   /** Asked with the plan before anything is executed; absent means yes. */
   confirm?: (plan: ClusterPlan) => Promise<boolean>;
 }
@@ -81,6 +84,7 @@ export async function applyCluster(
   const rendered = renderStack(spec, { imageId });
   const preview = await previewCluster(aws, spec, rendered, {
     revision: options.revision,
+    owner: options.owner ?? DEFAULT_OWNER,
     keep: true,
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
@@ -96,7 +100,10 @@ export async function applyCluster(
     return fromRollout(base, await supervise(deps, aws, facts), false);
   }
   if (preview.plan.status === "error") {
-    const result = preview.state === "needs-operator" ? "needs-operator" : "error";
+    const result =
+      preview.state === "needs-operator" || preview.state === "not-ours"
+        ? "needs-operator"
+        : "error";
     return { ...base, result, message: preview.plan.error ?? "planning failed", executed: false };
   }
   if (!preview.changeSet) {

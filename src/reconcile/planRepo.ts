@@ -17,6 +17,7 @@ import {
 import type { ClusterPlan, Plan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
+import { DEFAULT_OWNER } from "./ownership.js";
 import { previewCluster } from "./preview.js";
 
 /** Bounded parallelism: AWS throttles bursts, and one stack update at a time is its advice. */
@@ -51,6 +52,8 @@ export interface LivePlanOptions {
   aws: (region: string) => AwsClients;
   amiFeed: AmiFeed;
   revision: string;
+  /** This quorate's owner name (default "default"): a stack with another owner is not planned. */
+  owner?: string;
   keep: boolean;
   concurrency?: number;
   signal?: AbortSignal;
@@ -72,6 +75,7 @@ export async function planLive(
       const rendered = renderStack(spec, { imageId: await options.amiFeed.resolve(spec) });
       const preview = await previewCluster(options.aws(spec.region), spec, rendered, {
         revision: options.revision,
+        owner: options.owner ?? DEFAULT_OWNER,
         keep: options.keep,
         ...(options.signal ? { signal: options.signal } : {}),
       });

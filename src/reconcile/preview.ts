@@ -18,6 +18,7 @@ import { errorClusterPlan, planFromChangeSet, skippedClusterPlan } from "../plan
 import type { ClusterPlan } from "../plan/model.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
+import { ownershipProblem } from "./ownership.js";
 
 /** What the live stack's status means for a new change. */
 export type StackState =
@@ -26,7 +27,8 @@ export type StackState =
   | "settled" // a *_COMPLETE status: UPDATE
   | "in-progress" // an operation is running: supervise it, never start another
   | "failed-create" // ROLLBACK_COMPLETE / ROLLBACK_FAILED: only deleting it helps
-  | "needs-operator"; // UPDATE_ROLLBACK_FAILED, DELETE_FAILED...
+  | "needs-operator" // UPDATE_ROLLBACK_FAILED, DELETE_FAILED...
+  | "not-ours"; // another tool's or another quorate's stack: never planned or touched
 
 export function stackState(stack: LiveStack | undefined): StackState {
   if (!stack) return "absent";
@@ -48,6 +50,8 @@ export interface ClusterPreview {
 
 export interface PreviewOptions {
   revision: string;
+  /** This quorate's owner name: recorded on the stack, and a stack with another owner is refused. */
+  owner: string;
   /** Keep the change set (for apply, or `plan --keep`); by default it is deleted. */
   keep?: boolean;
   signal?: AbortSignal;
@@ -62,8 +66,13 @@ export async function previewCluster(
 ): Promise<ClusterPreview> {
   const id = { cluster: spec.name, stackName: spec.stackName };
   const live = await describeStack(aws.cloudFormation, spec.stackName);
-  const state = stackState(live);
   const withLive = live ? { live } : {};
+  // Before anything else: a stack that is not ours is not even supervised.
+  const notOurs = live ? ownershipProblem(live, options.owner) : undefined;
+  if (notOurs) {
+    return { ...withLive, state: "not-ours", plan: errorClusterPlan({ ...id, error: notOurs }) };
+  }
+  const state = stackState(live);
   if (state === "in-progress") {
     return {
       ...withLive,
@@ -114,7 +123,7 @@ export async function previewCluster(
     stackName: spec.stackName,
     changeSetName,
     templateBody: rendered.templateBody,
-    tags: stackTags(rendered, options.revision),
+    tags: stackTags(rendered, { revision: options.revision, owner: options.owner }),
     type,
     description: `quorate ${spec.name} at ${options.revision}`,
   });

@@ -18,6 +18,7 @@ import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { REASON } from "./conditions.js";
 import { type DecisionMemory, decide, desiredClusters, type ReconcileAction } from "./decide.js";
 import { type HealthTarget, probeRegionHealth } from "./health.js";
+import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
@@ -52,6 +53,11 @@ export interface ReconcilerOptions {
   heartbeatEveryMs?: number;
   /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
   probeHealth?: boolean;
+  /**
+   * This quorate's owner name (default "default"), tagged on every stack it
+   * applies. Stacks with another owner are never applied, pruned or reported.
+   */
+  owner?: string;
   now?: () => number;
   random?: () => number;
 }
@@ -104,6 +110,7 @@ interface WorkItem {
 
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const now = options.now ?? Date.now;
+  const owner = options.owner ?? DEFAULT_OWNER;
   const random = options.random ?? Math.random;
   const statuses = new Map<string, ClusterStatus>();
   const decisions = new Map<string, DecisionMemory>();
@@ -156,6 +163,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     try {
       outcome = await applyCluster({ ...rolloutDeps(), ...(signal ? { signal } : {}) }, spec, {
         revision,
+        owner,
       });
     } catch (error) {
       return failure(error);
@@ -313,6 +321,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const stackName = spec?.stackName ?? statuses.get(want.name)?.stackName;
       const stack = region && stackName ? live.get(`${region}/${stackName}`)?.stack : undefined;
       const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
+      const notOurs = stack ? ownershipProblem(stack, owner) : undefined;
       if (region && unreachable.has(region)) {
         note(
           want.name,
@@ -320,17 +329,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           { kind: "transient", message: unreachable.get(region) ?? "" },
           extra,
         );
-      } else if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
-        note(
-          want.name,
-          "stall",
-          {
-            kind: "stalled",
-            reason: REASON.StackNeedsOperator,
-            message: `stack ${stack.stackName} exists but quorate did not create it (no ${STACK_TAG.managedBy} tag); rename spec.stackName or import it by hand`,
-          },
-          extra,
-        );
+      } else if (notOurs) {
+        const reason = REASON.StackNeedsOperator;
+        note(want.name, "stall", { kind: "stalled", reason, message: notOurs }, extra);
       } else {
         work.push({
           name: want.name,
@@ -340,8 +341,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         });
       }
     }
+    // Only this quorate's own stacks can be orphans: another owner's are another repo's.
     for (const { stack, region } of live.values()) {
-      if (stack.tags[STACK_TAG.managedBy] !== "quorate") continue;
+      if (!isOurs(stack.tags, owner)) continue;
       const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
       if (!desired.has(cluster))
         work.push({ name: cluster, stack, region, action: decide(stack, undefined) });

@@ -12,6 +12,7 @@ import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
 import { type DesiredCluster, decide, desiredClusters } from "./decide.js";
+import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { DaemonStatusBody } from "./server.js";
@@ -55,12 +56,15 @@ export interface RebuildInput {
   /** region -> why its stacks could not be listed. */
   unreachable: Readonly<Record<string, string>>;
   now: Date;
+  /** The owner whose stacks these statuses are (default "default"); others' stacks are left out. */
+  owner?: string;
 }
 
 /** Statuses as the reconciler would write them, from manifests and live stacks alone. Pure. */
 export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
   const byKey = new Map(input.stacks.map((s) => [`${s.region}/${s.stack.stackName}`, s]));
-  const managed = input.stacks.filter((s) => s.stack.tags[STACK_TAG.managedBy] === "quorate");
+  const owner = input.owner ?? DEFAULT_OWNER;
+  const managed = input.stacks.filter((s) => isOurs(s.stack.tags, owner));
   const byCluster = new Map(managed.map((s) => [s.stack.tags[STACK_TAG.cluster] ?? "", s]));
   const out: ClusterStatus[] = [];
 
@@ -73,18 +77,15 @@ export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
     const region = spec?.region ?? found?.region;
     const stack = found?.stack;
     const unreachable = region ? input.unreachable[region] : undefined;
+    const notOurs = stack ? ownershipProblem(stack, owner) : undefined;
     let outcome: ReconcileOutcome;
     if (unreachable !== undefined) {
       outcome = {
         kind: "transient",
         message: `stacks in ${region} could not be listed: ${unreachable}`,
       };
-    } else if (stack && stack.tags[STACK_TAG.managedBy] !== "quorate") {
-      outcome = {
-        kind: "stalled",
-        reason: REASON.StackNeedsOperator,
-        message: `stack ${stack.stackName} exists but quorate did not create it (no ${STACK_TAG.managedBy} tag); rename spec.stackName or import it by hand`,
-      };
+    } else if (notOurs) {
+      outcome = { kind: "stalled", reason: REASON.StackNeedsOperator, message: notOurs };
     } else {
       // An invalid manifest stalls its cluster whatever the stack does (as in the reconciler).
       outcome = outcomeFor(want, spec ? stack : undefined);
@@ -207,6 +208,8 @@ export interface LiveReadOptions {
   /** Regions to look for orphaned stacks in, besides those the manifests name. */
   regions?: readonly string[];
   now?: () => Date;
+  /** Whose stacks to report (default "default"). */
+  owner?: string;
 }
 
 /** Renders every manifest, lists the stacks of every region, and rebuilds the statuses. */
@@ -244,6 +247,7 @@ export async function readLiveStatuses(
     stacks,
     unreachable,
     now: options.now?.() ?? new Date(),
+    ...(options.owner ? { owner: options.owner } : {}),
   });
   return { clusters, regions, unreachable };
 }

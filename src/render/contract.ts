@@ -15,6 +15,8 @@ export const STACK_TAG = {
   managedBy: "quorate.dev:managed-by",
   /** Whether deleting the manifest may delete the stack: read when the manifest is gone. */
   prune: "quorate.dev:prune",
+  /** Which quorate applied the stack (its --owner): each acts only on its own stacks. */
+  owner: "quorate.dev:owner",
 } as const;
 
 /** Instance tags through which quorate hands a new member its peer list. */

@@ -82,10 +82,21 @@ export function renderStack(spec: ClusterSpec, image: { imageId: string }): Rend
   };
 }
 
-/** Every stack tag to apply: the rendered ones plus the git revision, sorted by key. */
-export function stackTags(rendered: RenderedStack, revision: string): CfnTag[] {
+/**
+ * Every stack tag to apply: the rendered ones plus the git revision and the
+ * applying quorate's owner name, sorted by key. Neither is in the template
+ * hash: a new commit or owner alone must not make a stack out of sync.
+ */
+export function stackTags(
+  rendered: RenderedStack,
+  applied: { revision: string; owner: string },
+): CfnTag[] {
   const tags = Object.fromEntries(rendered.tags.map((tag) => [tag.Key, tag.Value]));
-  return sortTags({ ...tags, [STACK_TAG.revision]: revision });
+  return sortTags({
+    ...tags,
+    [STACK_TAG.revision]: applied.revision,
+    [STACK_TAG.owner]: applied.owner,
+  });
 }
 
 function sortTags(tags: Record<string, string>): CfnTag[] {

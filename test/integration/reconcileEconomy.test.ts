@@ -5,41 +5,25 @@
 // SCALE-TEST MODE: the local cloud runs these instances WITHOUT etcd
 // (withoutEtcd: true); they signal CloudFormation right after boot. quorate's
 // own apply cannot create such clusters (a member that never runs etcd never
-// joins), so the stacks are created here the way quorate leaves them: a CREATE
-// change set with the rendered template and quorate's stack tags, executed,
-// and the launching hooks completed through the SDK. That last step stands in
-// for quorate's bootstrap, because there is no etcd to bootstrap. With no
+// joins), so the stacks are created the way quorate leaves them
+// (test/helpers/stacksAsQuorateLeavesThem.ts). With no
 // etcd, the members' health gate fails (HealthGatePassed False); Ready only
 // says the stacks match git, which is what this test is about.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  type AutoScalingClient,
-  DescribeAutoScalingGroupsCommand,
-} from "@aws-sdk/client-auto-scaling";
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
-import { completeLifecycleAction } from "../../src/aws/groups.js";
-import {
-  createChangeSet,
-  executeChangeSet,
-  listStacks,
-  sleep,
-  waitForChangeSet,
-} from "../../src/aws/stacks.js";
 import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
-import type { ClusterSpec } from "../../src/manifest/types.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
-import { mapBounded } from "../../src/reconcile/planRepo.js";
 import { createReconciler, type PassSummary } from "../../src/reconcile/reconciler.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { type AmiFeed, createAmiFeed } from "../../src/render/ami.js";
-import { HOOK_NAME } from "../../src/render/contract.js";
-import { renderStack, stackTags } from "../../src/render/template.js";
 import { createGitSource } from "../../src/source/git.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
+import { createStacksAsQuorateLeavesThem } from "../helpers/stacksAsQuorateLeavesThem.js";
 
 const CLUSTERS = 100;
 const REGION = "eu-west-1";
@@ -166,99 +150,4 @@ async function countedPass(pass: () => Promise<PassSummary>) {
   const calls = await cloud.admin.counters();
   const total = Object.values(calls).reduce((a, b) => a + b, 0);
   return { summary, calls, total, wallMs };
-}
-
-/**
- * Creates every cluster's stack as quorate's apply would leave it, several at
- * a time, and waits until each is CREATE_COMPLETE with its instance InService.
- */
-async function createStacksAsQuorateLeavesThem(
-  clients: AwsClients,
-  specs: readonly ClusterSpec[],
-  feed: AmiFeed,
-  at: string,
-): Promise<void> {
-  const cfn = clients.cloudFormation;
-  const hooks = completeLaunchingHooks(clients.autoScaling);
-  try {
-    await mapBounded(specs, 16, async (spec) => {
-      const rendered = renderStack(spec, { imageId: await feed.resolve(spec) });
-      const id = await createChangeSet(cfn, {
-        stackName: spec.stackName,
-        changeSetName: `quorate-${rendered.templateSha256.slice(0, 10)}`,
-        templateBody: rendered.templateBody,
-        tags: stackTags(rendered, at),
-        type: "CREATE",
-      });
-      const outcome = await waitForChangeSet(cfn, id, { stackName: spec.stackName, pollMs: 50 });
-      if (outcome.kind !== "changes") throw new Error(`${spec.name}: change set ${outcome.kind}`);
-      await executeChangeSet(cfn, id, spec.stackName);
-    });
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const stacks = await listStacks(cfn);
-      const failed = stacks.filter((s) => /FAILED|ROLLBACK/.test(s.status));
-      if (failed.length > 0)
-        throw new Error(`stacks failed: ${failed.map((s) => `${s.stackName} ${s.status}`)}`);
-      const complete = stacks.filter((s) => s.status === "CREATE_COMPLETE").length;
-      if (complete === specs.length && hooks.pending() === 0) break;
-      if (Date.now() > deadline)
-        throw new Error(`only ${complete} of ${specs.length} stacks were created in time`);
-      await sleep(200);
-    }
-  } finally {
-    await hooks.stop();
-  }
-}
-
-/**
- * The stand-in for quorate's bootstrap: completes every launching hook that
- * holds an instance (CONTINUE), polling every group.
- */
-function completeLaunchingHooks(asg: AutoScalingClient) {
-  let stopped = false;
-  let pending = -1;
-  let failure: unknown;
-  const loop = (async () => {
-    while (!stopped && failure === undefined) {
-      const waiting: { group: string; instanceId: string }[] = [];
-      let notInService = 0;
-      let nextToken: string | undefined;
-      do {
-        const out = await asg.send(
-          new DescribeAutoScalingGroupsCommand({ MaxRecords: 100, NextToken: nextToken }),
-        );
-        for (const g of out.AutoScalingGroups ?? [])
-          for (const i of g.Instances ?? []) {
-            if (i.LifecycleState !== "InService") notInService++;
-            if (i.LifecycleState === "Pending:Wait")
-              waiting.push({ group: g.AutoScalingGroupName ?? "", instanceId: i.InstanceId ?? "" });
-          }
-        nextToken = out.NextToken;
-      } while (nextToken);
-      pending = notInService;
-      await mapBounded(waiting, 8, (w) =>
-        completeLifecycleAction(asg, {
-          ...w,
-          hook: HOOK_NAME.launching,
-          result: "CONTINUE",
-        }),
-      );
-      await sleep(100);
-    }
-  })().catch((error: unknown) => {
-    failure = error;
-  });
-  return {
-    /** Instances not yet InService at the last look (-1 before the first). */
-    pending: () => {
-      if (failure !== undefined) throw failure;
-      return pending;
-    },
-    stop: async () => {
-      stopped = true;
-      await loop;
-      if (failure !== undefined) throw failure;
-    },
-  };
 }

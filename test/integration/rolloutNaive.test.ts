@@ -15,6 +15,7 @@ import { createEtcdClient } from "../../src/etcd/client.js";
 import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
+import { DEFAULT_OWNER } from "../../src/reconcile/ownership.js";
 import { previewCluster } from "../../src/reconcile/preview.js";
 import { createAmiFeed } from "../../src/render/ami.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
@@ -60,6 +61,7 @@ describe("the dev upgrade without quorate", () => {
     const rendered = renderStack(spec, { imageId: await feed.resolve(spec) });
     const preview = await previewCluster(aws, spec, rendered, {
       revision: "rev-naive",
+      owner: DEFAULT_OWNER,
       keep: true,
     });
     const naive = startNaiveOperator({

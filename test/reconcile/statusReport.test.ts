@@ -47,6 +47,7 @@ function rebuild(
   manifests: Record<string, string>,
   stacks: RegionStack[],
   unreachable: Record<string, string> = {},
+  owner?: string,
 ): ClusterStatus[] {
   const loaded = parseManifests(Object.entries(manifests).map(([file, text]) => ({ file, text })));
   const rendered = new Map(loaded.clusters.map((c) => [c.name, { sha: SHA }]));
@@ -56,6 +57,7 @@ function rebuild(
     stacks,
     unreachable,
     now: NOW,
+    ...(owner ? { owner } : {}),
   });
 }
 
@@ -138,6 +140,14 @@ describe("rebuildStatuses", () => {
       stalled: "True/StackNeedsOperator",
       message: /exists but quorate did not create it/,
     },
+    {
+      given: "a stack of the same name that another quorate (owner team-b) applied",
+      stacks: [stack("dev", "UPDATE_COMPLETE", { [STACK_TAG.owner]: "team-b" })],
+      ready: "False/StackNeedsOperator",
+      stalled: "True/StackNeedsOperator",
+      message:
+        /^stack quorate-dev belongs to the quorate with owner "team-b" \(tag quorate.dev:owner\), not to this one \(owner "default"\): two repositories declare the same stack\. Rename spec.stackName in one of them, or run this quorate with --owner team-b/,
+    },
   ])("GIVEN the manifest of dev and $given THEN Ready is $ready", (row) => {
     const [dev, ...rest] = rebuild({ "clusters/dev.yaml": manifest("dev") }, row.stacks);
     expect(rest).toEqual([]);
@@ -184,6 +194,30 @@ describe("rebuildStatuses", () => {
     expect(conditions(statuses[2])).toMatchObject({ Ready: "False/Pruning" });
     expect(conditionOf(statuses[2]?.conditions ?? [], "Ready")?.message).toMatch(
       /the next reconcile deletes stack quorate-pruned/,
+    );
+  });
+
+  it("GIVEN stacks of two owners THEN each owner's status has only its own stacks and none of the other's orphans", () => {
+    const stacks = [
+      stack("dev", "UPDATE_COMPLETE"), // applied before owners existed: the default owner's
+      stack("ours", "CREATE_COMPLETE", { [STACK_TAG.owner]: "default", [STACK_TAG.prune]: "true" }),
+      stack("theirs", "CREATE_COMPLETE", {
+        [STACK_TAG.owner]: "team-b",
+        [STACK_TAG.prune]: "true",
+      }),
+    ];
+    const mine = rebuild({ "dev.yaml": manifest("dev") }, stacks);
+    expect(mine.map((s) => `${s.cluster} ${conditions(s).Ready}`)).toEqual([
+      "dev True/ReconciliationSucceeded",
+      "ours False/Pruning",
+    ]);
+    const theirs = rebuild({ "dev.yaml": manifest("dev") }, stacks, {}, "team-b");
+    expect(theirs.map((s) => `${s.cluster} ${conditions(s).Ready}`)).toEqual([
+      "dev False/StackNeedsOperator",
+      "theirs False/Pruning",
+    ]);
+    expect(conditionOf(theirs[0]?.conditions ?? [], "Ready")?.message).toMatch(
+      /belongs to the quorate with owner "default".*not to this one \(owner "team-b"\)/,
     );
   });
 

@@ -207,10 +207,11 @@ describe("renderStack on the examples", () => {
       { Key: STACK_TAG.prune, Value: "false" },
       { Key: STACK_TAG.templateSha256, Value: prod.templateSha256 },
     ]);
-    expect(stackTags(prod, "abc123")).toEqual([
+    expect(stackTags(prod, { revision: "abc123", owner: "team-a" })).toEqual([
       { Key: "cost-center", Value: "platform" },
       { Key: STACK_TAG.cluster, Value: "prod" },
       { Key: STACK_TAG.managedBy, Value: "quorate" },
+      { Key: STACK_TAG.owner, Value: "team-a" },
       { Key: STACK_TAG.prune, Value: "false" },
       { Key: STACK_TAG.revision, Value: "abc123" },
       { Key: STACK_TAG.templateSha256, Value: prod.templateSha256 },
