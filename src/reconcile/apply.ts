@@ -2,7 +2,7 @@
 // execute, and supervise the rollout until the stack settles. A stack already
 // mid-operation is only supervised: nothing is executed twice.
 import type { AwsClients } from "../aws/clients.js";
-import { executeChangeSet, setTerminationProtection, sleep } from "../aws/stacks.js";
+import { describeStack, executeChangeSet, setTerminationProtection, sleep } from "../aws/stacks.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
 import { durationMs } from "../manifest/duration.js";
@@ -10,9 +10,10 @@ import type { ClusterSpec } from "../manifest/types.js";
 import { clusterHeadline, rolloutSentence } from "../plan/format/describe.js";
 import type { ClusterPlan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
+import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { DEFAULT_OWNER } from "./ownership.js";
-import { type ClusterPreview, discardChangeSet, previewCluster } from "./preview.js";
+import { type ClusterPreview, discardChangeSet, previewCluster, stackState } from "./preview.js";
 import type { EventSink } from "./rollout/events.js";
 import type { RolloutFacts } from "./rollout/observation.js";
 import { createObserver } from "./rollout/observe.js";
@@ -139,7 +140,16 @@ export async function applyCluster(
       };
     }
   }
-  await executeChangeSet(aws.cloudFormation, changeSetId, spec.stackName);
+  try {
+    await executeChangeSet(aws.cloudFormation, changeSetId, spec.stackName);
+  } catch (error) {
+    const other = await executedElsewhere(aws, spec, rendered.templateSha256);
+    if (!other) throw error;
+    emit(deps, spec, "stack-status", other.message);
+    if (other.kind === "done")
+      return { ...base, result: "applied", message: other.message, executed: false };
+    return fromRollout(base, await supervise(deps, aws, facts), false);
+  }
   emit(
     deps,
     spec,
@@ -149,6 +159,34 @@ export async function applyCluster(
   const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
   if (outcome.result === "applied") await syncTerminationProtection(aws, spec, preview);
   return outcome;
+}
+
+/**
+ * After a failed ExecuteChangeSet: did another quorate (a CI pass and a box
+ * after the same merge) execute first? AWS deletes every other change set of a
+ * stack once one is executed, so ours is gone. Its rollout is then the one to
+ * supervise, or already done; executing again would start a second rollout.
+ */
+async function executedElsewhere(
+  aws: AwsClients,
+  spec: ClusterSpec,
+  templateSha256: string,
+): Promise<{ kind: "running" | "done"; message: string } | undefined> {
+  const live = await describeStack(aws.cloudFormation, spec.stackName).catch(() => undefined);
+  if (!live) return undefined;
+  if (stackState(live) === "in-progress") {
+    return {
+      kind: "running",
+      message: `stack is ${live.status}: another quorate executed its change set first; supervising that rollout, executing nothing`,
+    };
+  }
+  if (stackState(live) === "settled" && live.tags[STACK_TAG.templateSha256] === templateSha256) {
+    return {
+      kind: "done",
+      message: `another quorate already applied this template (stack ${live.status}); nothing to execute`,
+    };
+  }
+  return undefined;
 }
 
 function supervise(deps: ApplyDeps, aws: AwsClients, facts: RolloutFacts): Promise<RolloutOutcome> {

@@ -1,0 +1,108 @@
+// Two quorates of the same owner acting on one cluster at once, as a CI job's
+// `reconcile --once` and the box's `quorate run` do after the same merge.
+// Neither knows of the other. Each plans, passes the gate and executes; AWS
+// keeps only the first change set executed and deletes the other, so the
+// second quorate must take that rollout over as a supervisor, not fail and not
+// start a second one. Supervision actions are idempotent and decided from fresh
+// observations, so two supervisors behave like one that retries: each old
+// member is removed once, and no write fails or is lost.
+import { DescribeStackEventsCommand } from "@aws-sdk/client-cloudformation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWriteProbe } from "../../src/etcd/writeProbe.js";
+import { localAmiId } from "../../src/localcloud/index.js";
+import { type ApplyOutcome, applyCluster } from "../../src/reconcile/apply.js";
+import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
+import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/**
+ * Operations the stack went through: its own *_IN_PROGRESS events that start
+ * one (the local cloud's counters count ExecuteChangeSet calls, refused ones too).
+ */
+async function stackOperations(stackName: string): Promise<string[]> {
+  const out = await h
+    .aws("eu-west-1")
+    .cloudFormation.send(new DescribeStackEventsCommand({ StackName: stackName }));
+  return (out.StackEvents ?? [])
+    .filter(
+      (e) =>
+        e.LogicalResourceId === stackName &&
+        (e.ResourceStatus === "CREATE_IN_PROGRESS" || e.ResourceStatus === "UPDATE_IN_PROGRESS"),
+    )
+    .map((e) => e.ResourceStatus ?? "")
+    .reverse();
+}
+
+/** Both outcomes applied, and exactly one of the two executed a change set. */
+function expectOneExecuted(outcomes: ApplyOutcome[]): void {
+  for (const o of outcomes) expect(o.result, o.message).toBe("applied");
+  expect(outcomes.filter((o) => o.executed)).toHaveLength(1);
+}
+
+/** Instances an event of this type really acted on (not "was already ..."). */
+const actedOn = (events: RolloutEvent[], type: RolloutEvent["type"], verb: RegExp) =>
+  events.filter((e) => e.type === type && verb.test(e.message)).map((e) => e.instanceId);
+
+describe("two quorates applying the same change to dev at once", () => {
+  it("create it once: one change set executed, one healthy 3-member cluster", async () => {
+    const spec = h.spec("dev");
+    const outcomes = await Promise.all([
+      applyCluster(h.deps(), spec, { revision: "rev-create" }),
+      applyCluster(h.deps(), spec, { revision: "rev-create" }),
+    ]);
+    expectOneExecuted(outcomes);
+    expect(await stackOperations(spec.stackName)).toEqual(["CREATE_IN_PROGRESS"]);
+    expect(await h.stackStatus(spec)).toBe("CREATE_COMPLETE");
+    const members = await h.members(spec);
+    const instances = await h.instances(spec);
+    expect(members.filter((m) => !m.isLearner)).toHaveLength(3);
+    expect(members.map((m) => m.name).sort()).toEqual(instances.map((i) => i.instanceId).sort());
+  });
+
+  it("upgrade it once: each old member removed once, no failed or lost write", async () => {
+    const spec = h.spec("dev", (m) => {
+      m.spec.image.version = "4152.2.0";
+    });
+    const before = (await h.instances(spec)).map((i) => i.instanceId).sort();
+    const writer = startWriteProbe({
+      endpoints: () => h.clientURLs(spec),
+      prefix: "dev-concurrent",
+      maxWrites: 5000,
+    });
+    h.events.length = 0;
+    const outcomes = await Promise.all([
+      applyCluster(h.deps(), spec, { revision: "rev-upgrade" }),
+      applyCluster(h.deps(), spec, { revision: "rev-upgrade" }),
+    ]);
+    const writes = await writer.stop();
+
+    expectOneExecuted(outcomes);
+    expect(await stackOperations(spec.stackName)).toEqual([
+      "CREATE_IN_PROGRESS",
+      "UPDATE_IN_PROGRESS",
+    ]);
+    expect(await h.stackStatus(spec)).toBe("UPDATE_COMPLETE");
+    expect(writes.failed, writes.failures.join("\n")).toBe(0);
+    expect(writes.lost).toEqual([]);
+    expect(writes.acknowledged).toBeGreaterThan(20);
+
+    const after = await h.instances(spec);
+    const newAmi = localAmiId("stable", "4152.2.0", "eu-west-1");
+    expect(after.every((i) => i.imageId === newAmi)).toBe(true);
+    const members = await h.members(spec);
+    expect(members.filter((m) => !m.isLearner)).toHaveLength(3);
+    expect(members.map((m) => m.name).sort()).toEqual(after.map((i) => i.instanceId).sort());
+    // The second supervisor found each removal already done: one real removal per old member.
+    expect(actedOn(h.events, "member-removed", /^removed /).sort()).toEqual(before);
+    expect(actedOn(h.events, "member-promoted", /^promoted /).sort()).toEqual(
+      after.map((i) => i.instanceId).sort(),
+    );
+  });
+});
