@@ -48,8 +48,11 @@ export interface LeadershipTransfer {
 }
 
 export interface Membership {
-  /** Adds `peerURL` as a learner; when a member already has that peer URL, returns its id. */
-  addLearner(peerURL: string, op?: OperationOptions): Promise<bigint>;
+  /**
+   * Adds `peerURL` as a learner. When a member already has that peer URL (an
+   * earlier attempt, or another quorate), returns its id with added: false.
+   */
+  addLearner(peerURL: string, op?: OperationOptions): Promise<{ id: bigint; added: boolean }>;
   /** Promotes the learner, retrying "not in sync with leader" with backoff until op.timeoutMs. */
   promoteWhenCaughtUp(id: bigint, op?: OperationOptions): Promise<"promoted" | "already-voter">;
   removeMember(id: bigint, op?: OperationOptions): Promise<"removed" | "already-absent">;
@@ -184,12 +187,15 @@ export function createMembership(options: MembershipOptions): Membership {
     }
   }
 
-  async function addLearner(peerURL: string, op?: OperationOptions): Promise<bigint> {
+  async function addLearner(
+    peerURL: string,
+    op?: OperationOptions,
+  ): Promise<{ id: bigint; added: boolean }> {
     try {
       const added = await run(op, (c, call) =>
         c.memberAdd([peerURL], { isLearner: true, ...call }),
       );
-      return added.member.id;
+      return { id: added.member.id, added: true };
     } catch (error) {
       // Already added, also when an earlier attempt timed out after etcd applied it. etcd
       // derives a new member's id from its peer URLs and the second of the add, so a
@@ -199,7 +205,7 @@ export function createMembership(options: MembershipOptions): Membership {
       const key = endpointKey(peerURL);
       const existing = members.find((m) => m.peerURLs.some((u) => endpointKey(u) === key));
       if (!existing) throw error;
-      return existing.id;
+      return { id: existing.id, added: false };
     }
   }
 

@@ -304,7 +304,7 @@ describe("membership operations on a real cluster", () => {
     const membership = membershipOf();
     try {
       // Adding the same peer URL again returns the member already there.
-      expect(await membership.addLearner(learner.peerURL)).toBe(id);
+      expect(await membership.addLearner(learner.peerURL)).toEqual({ id, added: false });
 
       const probe = await probeOf(cluster);
       expect(probe.members?.find((m) => m.id === id)).toMatchObject({

@@ -66,7 +66,7 @@ describe("an upgrade of dev is refused before anything is executed", () => {
     const urls = await h.clientURLs(h.spec("dev"));
     const unused = `http://${new URL(urls[0] ?? "").hostname.replace(/\d+$/, "250")}:2380`;
     const membership = createMembership({ endpoints: urls, timeoutMs: 2000 });
-    const stale = await membership.addLearner(unused);
+    const { id: stale } = await membership.addLearner(unused);
     try {
       await expectBlocked(
         upgrade(),

@@ -69,11 +69,14 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
     case "join": {
       const membership = createMembership({ ...ctx.etcd, endpoints: ctx.endpoints });
       try {
-        const id = await membership.addLearner(action.peerURL);
-        ctx.emit("learner-added", `joined as learner (peer ${action.peerURL})`, {
-          instanceId: action.instanceId,
-          memberId: id,
-        });
+        const { id, added } = await membership.addLearner(action.peerURL);
+        ctx.emit(
+          "learner-added",
+          added
+            ? `joined as learner (peer ${action.peerURL})`
+            : `was already a member (peer ${action.peerURL})`,
+          { instanceId: action.instanceId, memberId: id },
+        );
         const members = await listMembers(ctx);
         const initialCluster = members
           .map((m) => `${m.id === id ? action.instanceId : m.name}=${m.peerURLs[0] ?? ""}`)
