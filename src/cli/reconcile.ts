@@ -40,6 +40,8 @@ Options:
 ${SOURCE_FLAGS_HELP}
   --format text|json   progress and summary for people, or JSON lines (default: text)
   --concurrency N      clusters rolled out at once (default: 4)
+  --region REGION      also look for orphaned stacks in this region (repeatable); the
+                       regions the manifests name are always read
 ${SUPERVISION_FLAGS_HELP}
 ${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
@@ -69,6 +71,7 @@ export const reconcileCommand: Command = {
       once: { type: "boolean" },
       format: { type: "string" },
       concurrency: { type: "string" },
+      region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
     });
     if (!values.once)
@@ -87,6 +90,7 @@ export const reconcileCommand: Command = {
       onEvent: eventLineWriter(write, format),
       waitForRollouts: true,
       owner,
+      ...(values.region ? { regions: values.region } : {}),
       ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
       ...supervisionOptions("reconcile", values),
     });

@@ -55,6 +55,8 @@ ${SOURCE_FLAGS_HELP}
   --log-format auto|json|text  JSON lines, or readable lines on a terminal (default: auto)
   --log-level LEVEL    debug, info, warn or error (default: info)
   --concurrency N      rollouts at once (default: 4)
+  --region REGION      also look for orphaned stacks in this region (repeatable); the
+                       regions the manifests name are always read
 ${SUPERVISION_FLAGS_HELP}
 ${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
@@ -84,6 +86,7 @@ export const runCommand: Command = {
       "log-format": { type: "string" },
       "log-level": { type: "string" },
       concurrency: { type: "string" },
+      region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
     });
     const pollIntervalMs = parseIsoDuration(values.interval ?? "PT3M");
@@ -129,6 +132,7 @@ export const runCommand: Command = {
           onEvent,
           waitForRollouts: false,
           owner,
+          ...(values.region ? { regions: values.region } : {}),
           ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
           ...supervisionOptions("run", values),
         }),

@@ -2,6 +2,8 @@
 // manifests, list the live stacks, decide per cluster, act, and write each
 // cluster's status. Clusters are independent: one broken manifest or stack
 // marks that cluster and the others go on.
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
 import type { AwsClients } from "../aws/clients.js";
 import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
 import { describeError, QuorateError } from "../errors.js";
@@ -53,6 +55,8 @@ export interface ReconcilerOptions {
   heartbeatEveryMs?: number;
   /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
   probeHealth?: boolean;
+  /** Regions to look for orphaned stacks in, besides those the manifests name now or did before. */
+  regions?: readonly string[];
   /**
    * This quorate's owner name (default "default"), tagged on every stack it
    * applies. Stacks with another owner are never applied, pruned or reported.
@@ -106,6 +110,13 @@ interface WorkItem {
   stack?: LiveStack;
   region?: string;
   action: ReconcileAction;
+}
+
+async function isDirectoryOrFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function createReconciler(options: ReconcilerOptions): Reconciler {
@@ -266,9 +277,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     if (!current && synced.lastGood) current = { ...synced.lastGood };
   }
 
+  function pathMissing(revision: string, keptRevision: string | undefined): SourceStatus {
+    const kept = keptRevision
+      ? `quorate keeps reconciling ${keptRevision.slice(0, 12)}`
+      : "nothing is reconciled until it is back";
+    return {
+      ...sourceStatus,
+      ok: false,
+      reason: "ManifestsPathMissing",
+      message: `${options.path} does not exist at ${revision.slice(0, 12)}, so nothing there was applied or pruned and ${kept}. Fix --path, or restore the directory; to delete every cluster, keep the directory in git (a .gitkeep) and delete the manifests in it`,
+      ...(keptRevision ? { revision: keptRevision } : {}),
+    };
+  }
+
   /** Every stack of the regions the clusters are in now or were in at the last pass (for orphans). */
   async function listLive(loaded: LoadedManifests) {
     const regions = new Set([
+      ...(options.regions ?? []),
       ...loaded.clusters.map((c) => c.region),
       ...[...statuses.values()].flatMap((s) => (s.region ? [s.region] : [])),
     ]);
@@ -301,10 +326,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     await syncSource(signal);
     if (!current) return finishPass(started, summary);
-    const revision = current.revision;
-    if (manifests?.revision !== revision) {
-      manifests = { revision, loaded: await loadManifests([options.path], current.dir) };
+    if (manifests?.revision !== current.revision) {
+      if (await isDirectoryOrFile(resolve(current.dir, options.path))) {
+        const loaded = await loadManifests([options.path], current.dir);
+        manifests = { revision: current.revision, loaded };
+      } else {
+        // A missing manifests directory is far likelier a mistake (a wrong --path,
+        // a moved directory) than a wish to delete every cluster: never prune on it.
+        sourceStatus = pathMissing(current.revision, manifests?.revision);
+        if (!manifests) return finishPass(started, summary);
+        current = { ...current, revision: manifests.revision };
+      }
     }
+    const revision = manifests.revision;
     const loaded = manifests.loaded;
     const rendered = new Map<string, { sha: string } | { error: string }>();
     await mapBounded(loaded.clusters, 8, async (spec) => {

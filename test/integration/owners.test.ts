@@ -2,13 +2,14 @@
 // the stacks tagged with its own owner: neither takes the other's stacks for
 // orphans (with prune on, that would delete another team's etcd cluster), and a
 // manifest that names a stack someone else owns is stalled, never applied.
+// And a quorate never prunes because its manifests directory went missing.
 //
 // SCALE-TEST MODE: the local cloud runs these instances WITHOUT etcd
 // (withoutEtcd: true), and the stacks are created the way quorate's apply leaves
 // them (test/helpers/stacksAsQuorateLeavesThem.ts). Nothing here needs a member
 // to answer: the passes run without health probes, and what is checked is
 // which stacks each quorate touches, counted by the local cloud's own counters.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,8 +56,8 @@ beforeAll(async () => {
 
   repoA = await createManifestRepo({ prefix: "owners-a" });
   repoA.write("alpha", { name: "alpha", spec: { prune: true } });
-  repoA.write("anchor", { name: "anchor" });
-  const revA = await repoA.commit("team A: alpha (prune: true) and anchor");
+  repoA.write("anchor", { name: "anchor", spec: { prune: true } });
+  const revA = await repoA.commit("team A: alpha and anchor (prune: true)");
 
   repoB = await createManifestRepo({ prefix: "owners-b" });
   repoB.write("beta", { name: "beta", spec: { prune: true } });
@@ -82,8 +83,9 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-function reconcilerOf(repo: ManifestRepo, owner: string) {
+function reconcilerOf(repo: ManifestRepo, owner: string, regions?: string[]) {
   return createReconciler({
+    ...(regions ? { regions } : {}),
     source: createGitSource({ repo: repo.dir, branch: "main", cacheDir: join(scratch, owner) }),
     path: repo.path,
     aws,
@@ -183,5 +185,45 @@ describe("two quorates with their own owners in one account and region", () => {
     ]);
     const beta = await describeStack(aws(REGION).cloudFormation, "quorate-beta");
     expect(beta?.tags[STACK_TAG.owner]).toBe("team-b");
+  });
+});
+
+describe("a commit that removes the manifests directory", () => {
+  it("prunes nothing: a running quorate keeps its last revision, a new one acts on nothing", async () => {
+    const running = reconcilerOf(repoA, "team-a");
+    const first = await running.pass();
+    expect(actions(first)).toEqual({ anchor: "none/ready" });
+
+    // anchor was the last manifest: git keeps no empty directory, so clusters/ is gone.
+    repoA.remove("anchor");
+    const gone = await repoA.commit("team A: manifests moved away (by mistake)");
+    const kept = await countedPass(() => running.pass());
+    expect(kept.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
+    expect(kept.summary.source.message).toMatch(
+      new RegExp(
+        `^clusters does not exist at ${gone.slice(0, 12)}, so nothing there was applied or pruned and quorate keeps reconciling ${first.revision?.slice(0, 12)}`,
+      ),
+    );
+    expect(kept.summary.revision).toBe(first.revision);
+    expect(actions(kept.summary)).toEqual({ anchor: "none/ready" });
+
+    const fresh = await countedPass(() => reconcilerOf(repoA, "team-a").pass());
+    expect(fresh.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
+    expect(fresh.summary.source.message).toMatch(/nothing is reconciled until it is back/);
+    expect(fresh.summary.clusters).toEqual([]);
+    for (const { calls } of [kept, fresh])
+      expect(calls["cloudformation:DeleteStack"]).toBeUndefined();
+    expect(await describeStack(aws(REGION).cloudFormation, "quorate-anchor")).toBeDefined();
+  });
+
+  it("an emptied directory that is kept in git is a deliberate deletion, and prune applies", async () => {
+    writeFileSync(join(repoA.dir, repoA.path, ".gitkeep"), "");
+    await repoA.commit("team A: delete every cluster, keep the directory");
+    // A new process (a CI job) knows no region from the manifests any more: --region names it.
+    const ci = reconcilerOf(repoA, "team-a", [REGION]);
+    const { summary, calls } = await countedPass(() => ci.pass());
+    expect(summary.source.ok, summary.source.message).toBe(true);
+    expect(actions(summary)).toEqual({ anchor: "delete/deleting" });
+    expect(calls["cloudformation:DeleteStack"]).toBe(1);
   });
 });
