@@ -334,7 +334,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         // A missing manifests directory is far likelier a mistake (a wrong --path,
         // a moved directory) than a wish to delete every cluster: never prune on it.
         sourceStatus = pathMissing(current.revision, manifests?.revision);
-        if (!manifests) return finishPass(started, summary);
+        if (!manifests) {
+          current = undefined; // no revision is being reconciled
+          return finishPass(started, summary);
+        }
         current = { ...current, revision: manifests.revision };
       }
     }

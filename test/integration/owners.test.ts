@@ -211,6 +211,7 @@ describe("a commit that removes the manifests directory", () => {
     expect(fresh.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
     expect(fresh.summary.source.message).toMatch(/nothing is reconciled until it is back/);
     expect(fresh.summary.clusters).toEqual([]);
+    expect(fresh.summary.revision).toBeUndefined();
     for (const { calls } of [kept, fresh])
       expect(calls["cloudformation:DeleteStack"]).toBeUndefined();
     expect(await describeStack(aws(REGION).cloudFormation, "quorate-anchor")).toBeDefined();
