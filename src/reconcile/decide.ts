@@ -142,6 +142,32 @@ function removed(observed: ObservedStack | undefined): ReconcileAction {
   };
 }
 
+/**
+ * The first manifest error that names no cluster: a YAML syntax error or an
+ * unreadable file, whose documents were never read. Such a file may still
+ * declare a cluster whose stack now looks orphaned.
+ */
+export function unreadManifest(errors: readonly ManifestError[]): ManifestError | undefined {
+  return errors.find((e) => e.cluster === undefined);
+}
+
+/**
+ * While a manifest could not be read, no stack is deleted or called orphaned:
+ * its cluster may be declared in that very file. Pure.
+ */
+export function holdRemoval(
+  action: ReconcileAction,
+  stackName: string,
+  unread: ManifestError | undefined,
+): ReconcileAction {
+  if (!unread || (action.kind !== "delete" && action.kind !== "orphan")) return action;
+  return {
+    kind: "stall",
+    reason: REASON.InvalidManifest,
+    message: `no manifest names this cluster, but ${unread.file}:${unread.line}:${unread.column}: ${unread.problem}; that file may still declare stack ${stackName}, so it is neither deleted nor orphaned until the file reads. Fix it in git`,
+  };
+}
+
 /** Desired clusters from loaded manifests and their rendered template hashes (or render errors). */
 export function desiredClusters(
   loaded: Pick<LoadedManifests, "clusters" | "invalid">,

@@ -18,7 +18,14 @@ import { renderStack } from "../render/template.js";
 import type { SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { REASON } from "./conditions.js";
-import { type DecisionMemory, decide, desiredClusters, type ReconcileAction } from "./decide.js";
+import {
+  type DecisionMemory,
+  decide,
+  desiredClusters,
+  holdRemoval,
+  type ReconcileAction,
+  unreadManifest,
+} from "./decide.js";
 import { type HealthTarget, probeRegionHealth } from "./health.js";
 import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
@@ -379,11 +386,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
     }
     // Only this quorate's own stacks can be orphans: another owner's are another repo's.
+    const unread = unreadManifest(loaded.errors);
     for (const { stack, region } of live.values()) {
       if (!isOurs(stack.tags, owner)) continue;
       const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
-      if (!desired.has(cluster))
-        work.push({ name: cluster, stack, region, action: decide(stack, undefined) });
+      if (desired.has(cluster)) continue;
+      const action = holdRemoval(decide(stack, undefined), stack.stackName, unread);
+      work.push({ name: cluster, stack, region, action });
     }
 
     const healthy: HealthTarget[] = [];

@@ -7,11 +7,18 @@ import type { AwsClients } from "../aws/clients.js";
 import { type LiveStack, listStacks } from "../aws/stacks.js";
 import { describeError } from "../errors.js";
 import type { LoadedManifests } from "../manifest/load.js";
+import type { ManifestError } from "../manifest/manifestError.js";
 import type { AmiFeed } from "../render/ami.js";
 import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
-import { type DesiredCluster, decide, desiredClusters } from "./decide.js";
+import {
+  type DesiredCluster,
+  decide,
+  desiredClusters,
+  holdRemoval,
+  unreadManifest,
+} from "./decide.js";
 import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
@@ -58,6 +65,8 @@ export interface RebuildInput {
   now: Date;
   /** The owner whose stacks these statuses are (default "default"); others' stacks are left out. */
   owner?: string;
+  /** A manifest error naming no cluster: while it stands, no stack is reported orphaned. */
+  unread?: ManifestError;
 }
 
 /** Statuses as the reconciler would write them, from manifests and live stacks alone. Pure. */
@@ -107,7 +116,11 @@ export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
     const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
     if (wanted.has(cluster)) continue;
     const status = finish(
-      nextStatus(initialStatus(cluster), outcomeFor(undefined, stack), context(input, stack)),
+      nextStatus(
+        initialStatus(cluster),
+        outcomeFor(undefined, stack, input.unread),
+        context(input, stack),
+      ),
       input.now,
     );
     status.region = region;
@@ -119,10 +132,12 @@ export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
 function outcomeFor(
   want: DesiredCluster | undefined,
   stack: LiveStack | undefined,
+  unread?: ManifestError,
 ): ReconcileOutcome {
   if (stack?.status === "DELETE_IN_PROGRESS")
     return { kind: "deleting", message: `stack ${stack.stackName} is being deleted` };
-  const action = decide(stack, want);
+  const decided = decide(stack, want);
+  const action = stack && !want ? holdRemoval(decided, stack.stackName, unread) : decided;
   const short = (sha: string | undefined) => (sha ? sha.slice(0, 12) : "none");
   switch (action.kind) {
     case "none":
@@ -214,7 +229,7 @@ export interface LiveReadOptions {
 
 /** Renders every manifest, lists the stacks of every region, and rebuilds the statuses. */
 export async function readLiveStatuses(
-  loaded: Pick<LoadedManifests, "clusters" | "invalid">,
+  loaded: Pick<LoadedManifests, "clusters" | "invalid" | "errors">,
   options: LiveReadOptions,
 ): Promise<{ clusters: ClusterStatus[]; regions: string[]; unreachable: Record<string, string> }> {
   const rendered = new Map<string, { sha: string } | { error: string }>();
@@ -241,6 +256,7 @@ export async function readLiveStatuses(
       }
     }),
   );
+  const unread = unreadManifest(loaded.errors);
   const clusters = rebuildStatuses({
     ...(options.revision ? { revision: options.revision } : {}),
     desired: desiredClusters(loaded, rendered),
@@ -248,6 +264,7 @@ export async function readLiveStatuses(
     unreachable,
     now: options.now?.() ?? new Date(),
     ...(options.owner ? { owner: options.owner } : {}),
+    ...(unread ? { unread } : {}),
   });
   return { clusters, regions, unreachable };
 }

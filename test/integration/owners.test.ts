@@ -2,7 +2,8 @@
 // the stacks tagged with its own owner: neither takes the other's stacks for
 // orphans (with prune on, that would delete another team's etcd cluster), and a
 // manifest that names a stack someone else owns is stalled, never applied.
-// And a quorate never prunes because its manifests directory went missing.
+// And a quorate never prunes because its manifests directory went missing, or
+// while a manifest file does not parse (it may declare the "missing" cluster).
 //
 // SCALE-TEST MODE: the local cloud runs these instances WITHOUT etcd
 // (withoutEtcd: true), and the stacks are created the way quorate's apply leaves
@@ -217,7 +218,22 @@ describe("a commit that removes the manifests directory", () => {
     expect(await describeStack(aws(REGION).cloudFormation, "quorate-anchor")).toBeDefined();
   });
 
+  it("a manifest that does not parse holds every deletion: it may declare the cluster", async () => {
+    repoA.write("anchor", "apiVersion: quorate.dev/v1alpha1\nmetadata: [name: anchor\n");
+    await repoA.commit("team A: anchor, mangled");
+    const ci = reconcilerOf(repoA, "team-a", [REGION]);
+    const { summary, calls } = await countedPass(() => ci.pass());
+    expect(summary.source.ok, summary.source.message).toBe(true);
+    expect(calls["cloudformation:DeleteStack"]).toBeUndefined();
+    const anchor = ci.statuses().find((s) => s.cluster === "anchor");
+    expect(conditionOf(anchor?.conditions ?? [], "Ready")?.message).toMatch(
+      /^no manifest names this cluster, but clusters\/anchor\.yaml:\d+:\d+: YAML syntax error/,
+    );
+    expect(await describeStack(aws(REGION).cloudFormation, "quorate-anchor")).toBeDefined();
+  });
+
   it("an emptied directory that is kept in git is a deliberate deletion, and prune applies", async () => {
+    repoA.remove("anchor");
     writeFileSync(join(repoA.dir, repoA.path, ".gitkeep"), "");
     await repoA.commit("team A: delete every cluster, keep the directory");
     // A new process (a CI job) knows no region from the manifests any more: --region names it.

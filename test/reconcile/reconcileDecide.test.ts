@@ -1,7 +1,14 @@
 // The reconciler's decision per cluster: a pure function of the live stack and
 // the manifest (level-triggered: the same inputs, the same action).
 import { describe, expect, it } from "vitest";
-import { type DesiredCluster, decide, type ObservedStack } from "../../src/reconcile/decide.js";
+import type { ManifestError } from "../../src/manifest/manifestError.js";
+import {
+  type DesiredCluster,
+  decide,
+  holdRemoval,
+  type ObservedStack,
+  unreadManifest,
+} from "../../src/reconcile/decide.js";
 import { STACK_TAG } from "../../src/render/contract.js";
 import { devSpec } from "../render/specs.js";
 
@@ -123,5 +130,42 @@ describe("decide", () => {
       reason: "InvalidManifest",
       message: "clusters/dev.yaml:8:9: spec.size: must be odd; fix the manifest in git",
     });
+  });
+});
+
+describe("holdRemoval: while a manifest cannot be read, nothing is deleted or orphaned", () => {
+  const syntax: ManifestError = {
+    file: "clusters/other.yaml",
+    line: 3,
+    column: 7,
+    path: "",
+    problem: "YAML syntax error: unexpected end of flow sequence",
+    hint: "fix the YAML",
+    rule: "yaml.syntax",
+  };
+  const named: ManifestError = { ...syntax, cluster: "other", rule: "schema.enum" };
+
+  it("finds the first error that names no cluster, and only such one", () => {
+    expect(unreadManifest([named])).toBeUndefined();
+    expect(unreadManifest([named, syntax])).toBe(syntax);
+  });
+
+  it.each([
+    ["delete", stack("UPDATE_COMPLETE", { [STACK_TAG.prune]: "true" })],
+    ["orphan", stack("UPDATE_COMPLETE", { [STACK_TAG.prune]: "false" })],
+  ])("GIVEN a %s decision and an unreadable file THEN it stalls, naming the file", (_k, s) => {
+    const action = decide(s, undefined);
+    expect(holdRemoval(action, "quorate-dev", undefined)).toBe(action);
+    expect(holdRemoval(action, "quorate-dev", syntax)).toEqual({
+      kind: "stall",
+      reason: "InvalidManifest",
+      message:
+        "no manifest names this cluster, but clusters/other.yaml:3:7: YAML syntax error: unexpected end of flow sequence; that file may still declare stack quorate-dev, so it is neither deleted nor orphaned until the file reads. Fix it in git",
+    });
+  });
+
+  it("leaves every other decision alone", () => {
+    const supervise = decide(stack("UPDATE_IN_PROGRESS"), undefined);
+    expect(holdRemoval(supervise, "quorate-dev", syntax)).toBe(supervise);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { LiveStack } from "../../src/aws/stacks.js";
 import { parseManifests } from "../../src/manifest/parse.js";
 import { type Condition, conditionOf } from "../../src/reconcile/conditions.js";
-import { desiredClusters } from "../../src/reconcile/decide.js";
+import { desiredClusters, unreadManifest } from "../../src/reconcile/decide.js";
 import type { ClusterStatus } from "../../src/reconcile/status.js";
 import {
   formatStatusText,
@@ -51,9 +51,11 @@ function rebuild(
 ): ClusterStatus[] {
   const loaded = parseManifests(Object.entries(manifests).map(([file, text]) => ({ file, text })));
   const rendered = new Map(loaded.clusters.map((c) => [c.name, { sha: SHA }]));
+  const unread = unreadManifest(loaded.errors);
   return rebuildStatuses({
     revision: REV,
     desired: desiredClusters(loaded, rendered),
+    ...(unread ? { unread } : {}),
     stacks,
     unreachable,
     now: NOW,
@@ -194,6 +196,24 @@ describe("rebuildStatuses", () => {
     expect(conditions(statuses[2])).toMatchObject({ Ready: "False/Pruning" });
     expect(conditionOf(statuses[2]?.conditions ?? [], "Ready")?.message).toMatch(
       /the next reconcile deletes stack quorate-pruned/,
+    );
+  });
+
+  it("GIVEN a manifest file that does not parse THEN no stack is reported orphaned or pruned: it may be declared there", () => {
+    const statuses = rebuild(
+      { "dev.yaml": manifest("dev"), "broken.yaml": "metadata: [unclosed\n" },
+      [
+        stack("dev", "UPDATE_COMPLETE"),
+        stack("gone", "CREATE_COMPLETE", { [STACK_TAG.prune]: "true" }),
+      ],
+    );
+    const gone = statuses.find((s) => s.cluster === "gone");
+    expect(conditions(gone)).toMatchObject({
+      Ready: "False/InvalidManifest",
+      Stalled: "True/InvalidManifest",
+    });
+    expect(conditionOf(gone?.conditions ?? [], "Ready")?.message).toMatch(
+      /^no manifest names this cluster, but broken\.yaml:\d+:\d+: YAML syntax error: .*that file may still declare stack quorate-gone/,
     );
   });
 
