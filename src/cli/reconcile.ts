@@ -115,7 +115,7 @@ function report(
   const source = summary.source;
   ctx.stdout.write(
     source.ok
-      ? `\nrevision ${source.revision?.slice(0, 12)} (${source.subject ?? ""}) from ${source.repo}\n`
+      ? `\nrevision ${source.revision?.slice(0, 12)} (${source.subject ?? ""}) from ${source.repo}${source.owner ? `, owner ${source.owner}` : ""}\n`
       : `\nsource ${source.repo}: ${source.reason}: ${source.message}${source.revision ? ` (kept reconciling ${source.revision.slice(0, 12)})` : ""}\n`,
   );
   for (const status of statuses) {

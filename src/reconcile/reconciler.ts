@@ -75,6 +75,8 @@ export interface ReconcilerOptions {
 
 export interface SourceStatus {
   repo: string;
+  /** The owner this quorate applies stacks as (absent from daemons older than owners). */
+  owner?: string;
   ok: boolean;
   revision?: string;
   reason?: string;
@@ -139,6 +141,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   let current: { revision: string; dir: string } | undefined;
   let sourceStatus: SourceStatus = {
     repo: options.source.display,
+    owner,
     ok: false,
     message: "not synced yet",
   };
@@ -267,6 +270,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       current = { revision: synced.revision, dir: synced.dir };
       sourceStatus = {
         repo: options.source.display,
+        owner,
         ok: true,
         revision: synced.revision,
         subject: synced.subject,
@@ -275,6 +279,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
     sourceStatus = {
       repo: options.source.display,
+      owner,
       ok: false,
       reason: synced.reason,
       message: synced.message,

@@ -353,7 +353,7 @@ function originLine(report: StatusReport): string {
   const parts = [`from daemon at ${from.url}`];
   const source = report.source;
   if (source) {
-    const at = source.revision ? ` at ${source.revision.slice(0, 12)}` : "";
+    const at = `${source.revision ? ` at ${source.revision.slice(0, 12)}` : ""}${source.owner ? ` (owner ${source.owner})` : ""}`;
     parts.push(
       source.ok
         ? `source ${source.repo}${at}`

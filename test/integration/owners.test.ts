@@ -124,6 +124,7 @@ describe("two quorates with their own owners in one account and region", () => {
     const { summary, calls } = await countedPass(() => teamB.pass());
 
     expect(summary.source.ok, summary.source.message).toBe(true);
+    expect(summary.source.owner).toBe("team-b");
     // Team A's alpha has prune: true and no manifest in B's repository: B must not touch it.
     expect(actions(summary)).toEqual({
       beta: "none/ready",

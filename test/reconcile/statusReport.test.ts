@@ -332,10 +332,10 @@ stage    False  OutOfSync                UPDATE_COMPLETE         fedcba987654   
     expect(statusVerdict(report)).toBe("not-ready");
   });
 
-  it("GIVEN a daemon's status THEN the first line names the daemon, the source and the last pass", () => {
+  it("GIVEN a daemon's status THEN the first line names the daemon, the source, its owner and the last pass", () => {
     const report: StatusReport = {
       from: { kind: "daemon", url: "http://127.0.0.1:9464" },
-      source: { repo: "https://github.com/acme/infra", ok: true, revision: REV },
+      source: { repo: "https://github.com/acme/infra", owner: "platform", ok: true, revision: REV },
       lastPass: {
         source: { repo: "https://github.com/acme/infra", ok: true, revision: REV },
         startedAt: "2025-03-01T12:01:03.000Z",
@@ -347,7 +347,7 @@ stage    False  OutOfSync                UPDATE_COMPLETE         fedcba987654   
     };
     expect(
       formatStatusText(report),
-    ).toBe(`from daemon at http://127.0.0.1:9464; source https://github.com/acme/infra at 0123456789ab; last pass 12:01:03Z (1.2s)
+    ).toBe(`from daemon at http://127.0.0.1:9464; source https://github.com/acme/infra at 0123456789ab (owner platform); last pass 12:01:03Z (1.2s)
 rollouts running: prod
 
 CLUSTER  READY  REASON                   STACK STATUS     APPLIED REVISION  GATE
