@@ -1,5 +1,6 @@
 // CloudFormation as plain data: live stacks, change sets, events. Every
 // function takes the SDK client and returns values the pure core can read.
+import { randomUUID } from "node:crypto";
 import {
   CancelUpdateStackCommand,
   type Change,
@@ -29,6 +30,8 @@ export interface LiveStack {
   outputs: Record<string, string>;
   terminationProtection: boolean;
   lastUpdated?: Date;
+  /** The change set last executed on the stack (DescribeStacks ChangeSetId). */
+  changeSetId?: string;
 }
 
 function toLiveStack(stack: Stack): LiveStack {
@@ -46,6 +49,7 @@ function toLiveStack(stack: Stack): LiveStack {
     outputs,
     terminationProtection: Boolean(stack.EnableTerminationProtection),
     ...(updated ? { lastUpdated: updated } : {}),
+    ...(stack.ChangeSetId ? { changeSetId: stack.ChangeSetId } : {}),
   };
 }
 
@@ -177,7 +181,15 @@ export async function executeChangeSet(
   stackName: string,
 ): Promise<void> {
   try {
-    await cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: id, StackName: stackName }));
+    // The token makes the SDK's own retries of this call idempotent: a retry after
+    // a lost response must not fail as "already executed".
+    await cfn.send(
+      new ExecuteChangeSetCommand({
+        ChangeSetName: id,
+        StackName: stackName,
+        ClientRequestToken: `quorate-${randomUUID()}`,
+      }),
+    );
   } catch (error) {
     throw classifyAwsError(error, `executing change set for ${stackName}`);
   }

@@ -143,13 +143,27 @@ export async function applyCluster(
   try {
     await executeChangeSet(aws.cloudFormation, changeSetId, spec.stackName);
   } catch (error) {
-    const other = await executedElsewhere(aws, spec, rendered.templateSha256);
+    const other = await executedElsewhere(aws, spec, rendered.templateSha256, changeSetId);
     if (!other) throw error;
+    if (other.kind === "ours") return executed(deps, aws, facts, spec, preview, base, changeSetId);
     emit(deps, spec, "stack-status", other.message);
     if (other.kind === "done")
       return { ...base, result: "applied", message: other.message, executed: false };
     return fromRollout(base, await supervise(deps, aws, facts), false);
   }
+  return executed(deps, aws, facts, spec, preview, base, changeSetId);
+}
+
+/** After our change set was executed: supervise its rollout to the end. */
+async function executed(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  facts: RolloutFacts,
+  spec: ClusterSpec,
+  preview: ClusterPreview,
+  base: { cluster: string; plan: ClusterPlan },
+  changeSetId: string,
+): Promise<ApplyOutcome> {
   emit(
     deps,
     spec,
@@ -171,9 +185,12 @@ async function executedElsewhere(
   aws: AwsClients,
   spec: ClusterSpec,
   templateSha256: string,
-): Promise<{ kind: "running" | "done"; message: string } | undefined> {
+  changeSetId: string,
+): Promise<{ kind: "ours" } | { kind: "running" | "done"; message: string } | undefined> {
   const live = await describeStack(aws.cloudFormation, spec.stackName).catch(() => undefined);
   if (!live) return undefined;
+  // Our own change set after all: the call failed after CloudFormation took it.
+  if (live.changeSetId === changeSetId) return { kind: "ours" };
   if (stackState(live) === "in-progress") {
     return {
       kind: "running",

@@ -43,7 +43,11 @@ async function stackOperations(stackName: string): Promise<string[]> {
 /** Both outcomes applied, and exactly one of the two executed a change set. */
 function expectOneExecuted(outcomes: ApplyOutcome[]): void {
   for (const o of outcomes) expect(o.result, o.message).toBe("applied");
-  expect(outcomes.filter((o) => o.executed)).toHaveLength(1);
+  const said = outcomes.map((o) => `${o.result} executed=${o.executed}: ${o.message}`);
+  expect(
+    outcomes.filter((o) => o.executed),
+    said.join("\n"),
+  ).toHaveLength(1);
 }
 
 /** Instances an event of this type really acted on (not "was already ..."). */
