@@ -58,11 +58,21 @@ export interface PreviewOptions {
   pollMs?: number;
 }
 
-export async function previewCluster(
+export function previewCluster(
   aws: AwsClients,
   spec: ClusterSpec,
   rendered: RenderedStack,
   options: PreviewOptions,
+): Promise<ClusterPreview> {
+  return previewFromLiveStack(aws, spec, rendered, options, true);
+}
+
+async function previewFromLiveStack(
+  aws: AwsClients,
+  spec: ClusterSpec,
+  rendered: RenderedStack,
+  options: PreviewOptions,
+  mayLookAgain: boolean,
 ): Promise<ClusterPreview> {
   const id = { cluster: spec.name, stackName: spec.stackName };
   const live = await describeStack(aws.cloudFormation, spec.stackName);
@@ -119,14 +129,24 @@ export async function previewCluster(
 
   const type = state === "settled" ? "UPDATE" : "CREATE";
   const changeSetName = `quorate-${rendered.templateSha256.slice(0, 10)}-${randomBytes(3).toString("hex")}`;
-  const changeSetId = await createChangeSet(aws.cloudFormation, {
-    stackName: spec.stackName,
-    changeSetName,
-    templateBody: rendered.templateBody,
-    tags: stackTags(rendered, { revision: options.revision, owner: options.owner }),
-    type,
-    description: `quorate ${spec.name} at ${options.revision}`,
-  });
+  let changeSetId: string;
+  try {
+    changeSetId = await createChangeSet(aws.cloudFormation, {
+      stackName: spec.stackName,
+      changeSetName,
+      templateBody: rendered.templateBody,
+      tags: stackTags(rendered, { revision: options.revision, owner: options.owner }),
+      type,
+      description: `quorate ${spec.name} at ${options.revision}`,
+    });
+  } catch (error) {
+    // Another quorate (CI and a box after one merge) may have created or
+    // updated the stack since it was read: plan once more from what it is now.
+    if (mayLookAgain && (await changedSince(aws, spec.stackName, live))) {
+      return previewFromLiveStack(aws, spec, rendered, options, false);
+    }
+    throw error;
+  }
   let keep = false;
   try {
     const outcome = await waitForChangeSet(aws.cloudFormation, changeSetId, {
@@ -156,6 +176,15 @@ export async function previewCluster(
   } finally {
     if (!keep) await discardChangeSet(aws, spec.stackName, changeSetId, type);
   }
+}
+
+async function changedSince(
+  aws: AwsClients,
+  stackName: string,
+  seen: LiveStack | undefined,
+): Promise<boolean> {
+  const now = await describeStack(aws.cloudFormation, stackName).catch(() => seen);
+  return now?.status !== seen?.status || now?.changeSetId !== seen?.changeSetId;
 }
 
 /**

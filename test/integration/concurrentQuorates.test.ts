@@ -7,15 +7,20 @@
 // observations, so two supervisors behave like one that retries: each old
 // member is removed once, and no write fails or is lost.
 //
-// Last, one quorate alone whose ExecuteChangeSet response is lost after
-// CloudFormation took the call: it must know the rollout is its own.
+// Then the narrower race: the other quorate creates and executes its change
+// set between this one's reading the stack and creating its own. And last, one
+// quorate alone whose ExecuteChangeSet response is lost after CloudFormation
+// took the call: it must know the rollout is its own.
 import { DescribeStackEventsCommand } from "@aws-sdk/client-cloudformation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClientPool } from "../../src/aws/clients.js";
+import { createChangeSet, executeChangeSet, waitForChangeSet } from "../../src/aws/stacks.js";
 import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { type ApplyOutcome, applyCluster } from "../../src/reconcile/apply.js";
+import { DEFAULT_OWNER } from "../../src/reconcile/ownership.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
+import { renderStack, stackTags } from "../../src/render/template.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
 
 let h: Harness;
@@ -113,6 +118,49 @@ describe("two quorates applying the same change to dev at once", () => {
     const replacements = after.map((i) => i.instanceId).sort();
     expect(actedOn(h.events, "learner-added", /^joined as learner/).sort()).toEqual(replacements);
     expect(actedOn(h.events, "member-promoted", /^promoted /).sort()).toEqual(replacements);
+  });
+});
+
+describe("a quorate that reads the stack just before another one executes", () => {
+  it("plans again from the stack as it now is, and supervises the other's creation", async () => {
+    const spec = h.spec("dev", (m) => {
+      m.metadata.name = "race";
+      m.spec.stackName = "quorate-race";
+    });
+    const deps = h.deps();
+    const rendered = renderStack(spec, { imageId: await deps.amiFeed.resolve(spec) });
+    // FAULT INJECTION (the interleaving cannot be forced otherwise): right before
+    // this quorate's first CreateChangeSet reaches the local cloud, "the other
+    // quorate" creates and executes its own change set for the same stack.
+    const aws = createAwsClientPool({ endpoint: h.endpoint }, {});
+    let raced = false;
+    aws("eu-west-1").cloudFormation.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "CreateChangeSetCommand" && !raced) {
+          raced = true;
+          const cfn = h.aws("eu-west-1").cloudFormation;
+          const other = await createChangeSet(cfn, {
+            stackName: spec.stackName,
+            changeSetName: "the-other-quorate",
+            templateBody: rendered.templateBody,
+            tags: stackTags(rendered, { revision: "rev-race", owner: DEFAULT_OWNER }),
+            type: "CREATE",
+          });
+          await waitForChangeSet(cfn, other, { stackName: spec.stackName, pollMs: 50 });
+          await executeChangeSet(cfn, other, spec.stackName);
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "raceTheOtherQuorate" },
+    );
+    h.events.length = 0;
+    const outcome = await applyCluster({ ...deps, aws }, spec, { revision: "rev-race" });
+    expect(raced).toBe(true);
+    expect(outcome.result, outcome.message).toBe("applied");
+    expect(outcome.executed).toBe(false);
+    expect(await stackOperations(spec.stackName)).toEqual(["CREATE_IN_PROGRESS"]);
+    expect(await h.stackStatus(spec)).toBe("CREATE_COMPLETE");
+    expect((await h.members(spec)).filter((m) => !m.isLearner)).toHaveLength(3);
   });
 });
 
