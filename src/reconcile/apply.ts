@@ -145,25 +145,13 @@ export async function applyCluster(
   } catch (error) {
     const other = await executedElsewhere(aws, spec, rendered.templateSha256, changeSetId);
     if (!other) throw error;
-    if (other.kind === "ours") return executed(deps, aws, facts, spec, preview, base, changeSetId);
-    emit(deps, spec, "stack-status", other.message);
-    if (other.kind === "done")
-      return { ...base, result: "applied", message: other.message, executed: false };
-    return fromRollout(base, await supervise(deps, aws, facts), false);
+    if (other.kind !== "ours") {
+      emit(deps, spec, "stack-status", other.message);
+      if (other.kind === "done")
+        return { ...base, result: "applied", message: other.message, executed: false };
+      return fromRollout(base, await supervise(deps, aws, facts), false);
+    }
   }
-  return executed(deps, aws, facts, spec, preview, base, changeSetId);
-}
-
-/** After our change set was executed: supervise its rollout to the end. */
-async function executed(
-  deps: ApplyDeps,
-  aws: AwsClients,
-  facts: RolloutFacts,
-  spec: ClusterSpec,
-  preview: ClusterPreview,
-  base: { cluster: string; plan: ClusterPlan },
-  changeSetId: string,
-): Promise<ApplyOutcome> {
   emit(
     deps,
     spec,

@@ -3,11 +3,12 @@
 // the rendered template and quorate's stack tags, executed, and the launching
 // hooks completed through the SDK. That last step stands in for quorate's
 // bootstrap, because there is no etcd to bootstrap.
+import { join } from "node:path";
 import {
   type AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { AwsClients } from "../../src/aws/clients.js";
+import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
 import { completeLifecycleAction } from "../../src/aws/groups.js";
 import {
   createChangeSet,
@@ -16,12 +17,50 @@ import {
   sleep,
   waitForChangeSet,
 } from "../../src/aws/stacks.js";
+import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { DEFAULT_OWNER } from "../../src/reconcile/ownership.js";
 import { mapBounded } from "../../src/reconcile/planRepo.js";
-import type { AmiFeed } from "../../src/render/ami.js";
+import type { PassSummary } from "../../src/reconcile/reconciler.js";
+import { type AmiFeed, createAmiFeed } from "../../src/render/ami.js";
 import { HOOK_NAME } from "../../src/render/contract.js";
 import { renderStack, stackTags } from "../../src/render/template.js";
+
+/**
+ * A fast local cloud whose instances run without etcd (scale-test mode), with
+ * SDK clients and the AMI feed pointed at it. State lives under `scratch`.
+ */
+export async function startScaleTestCloud(
+  scratch: string,
+): Promise<{ cloud: LocalCloud; aws: (region: string) => AwsClients; amiFeed: AmiFeed }> {
+  const cloud = await startLocalCloud({
+    port: 0,
+    dataDir: join(scratch, "cloud"),
+    // 127.250-254.x: no etcd of another test listens there (and none of ours does).
+    network: `127.${250 + Math.floor(Math.random() * 5)}.${Math.floor(Math.random() * 200)}.0`,
+    timeScale: 0.05,
+    bootDelayMs: 20,
+    operationDelayMs: 2,
+    stopGraceMs: 1000,
+    withoutEtcd: true,
+  });
+  const aws = createAwsClientPool({ endpoint: cloud.endpoint }, {});
+  const amiFeed = createAmiFeed({
+    source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
+  });
+  return { cloud, aws, amiFeed };
+}
+
+/** One reconcile pass, with the AWS calls it made by action (the local cloud's counters). */
+export async function countedPass(cloud: LocalCloud, pass: () => Promise<PassSummary>) {
+  await cloud.admin.resetCounters();
+  const started = performance.now();
+  const summary = await pass();
+  const wallMs = performance.now() - started;
+  const calls = await cloud.admin.counters();
+  const total = Object.values(calls).reduce((a, b) => a + b, 0);
+  return { summary, calls, total, wallMs };
+}
 
 /**
  * Creates every cluster's stack as quorate's apply would leave it, several at

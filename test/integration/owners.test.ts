@@ -14,18 +14,22 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
+import type { AwsClients } from "../../src/aws/clients.js";
 import { describeStack, listStacks, sleep } from "../../src/aws/stacks.js";
-import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
+import type { LocalCloud } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
 import { createReconciler, type PassSummary } from "../../src/reconcile/reconciler.js";
-import { type AmiFeed, createAmiFeed } from "../../src/render/ami.js";
+import type { AmiFeed } from "../../src/render/ami.js";
 import { STACK_TAG } from "../../src/render/contract.js";
 import { createGitSource } from "../../src/source/git.js";
 import { cli } from "../cli/run.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
-import { createStacksAsQuorateLeavesThem } from "../helpers/stacksAsQuorateLeavesThem.js";
+import {
+  countedPass,
+  createStacksAsQuorateLeavesThem,
+  startScaleTestCloud,
+} from "../helpers/stacksAsQuorateLeavesThem.js";
 
 const REGION = "eu-west-1";
 
@@ -39,21 +43,7 @@ let repoB: ManifestRepo;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "quorate-owners-"));
-  cloud = await startLocalCloud({
-    port: 0,
-    dataDir: join(scratch, "cloud"),
-    // 127.250-254.x: no etcd of another test listens there (and none of ours does).
-    network: `127.${250 + Math.floor(Math.random() * 5)}.${Math.floor(Math.random() * 200)}.0`,
-    timeScale: 0.05,
-    bootDelayMs: 20,
-    operationDelayMs: 2,
-    stopGraceMs: 1000,
-    withoutEtcd: true,
-  });
-  aws = createAwsClientPool({ endpoint: cloud.endpoint }, {});
-  amiFeed = createAmiFeed({
-    source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
-  });
+  ({ cloud, aws, amiFeed } = await startScaleTestCloud(scratch));
 
   repoA = await createManifestRepo({ prefix: "owners-a" });
   repoA.write("alpha", { name: "alpha", spec: { prune: true } });
@@ -99,12 +89,6 @@ function reconcilerOf(repo: ManifestRepo, owner: string, regions?: string[]) {
   });
 }
 
-async function countedPass(pass: () => Promise<PassSummary>) {
-  await cloud.admin.resetCounters();
-  const summary = await pass();
-  return { summary, calls: await cloud.admin.counters() };
-}
-
 const actions = (summary: PassSummary) =>
   Object.fromEntries(summary.clusters.map((c) => [c.cluster, `${c.action}/${c.outcome}`]));
 
@@ -121,7 +105,7 @@ describe("two quorates with their own owners in one account and region", () => {
       "quorate-beta CREATE_COMPLETE",
     ]);
     const teamB = reconcilerOf(repoB, "team-b");
-    const { summary, calls } = await countedPass(() => teamB.pass());
+    const { summary, calls } = await countedPass(cloud, () => teamB.pass());
 
     expect(summary.source.ok, summary.source.message).toBe(true);
     expect(summary.source.owner).toBe("team-b");
@@ -171,7 +155,7 @@ describe("two quorates with their own owners in one account and region", () => {
     repoA.remove("alpha");
     await repoA.commit("team A: drop alpha");
     const teamA = reconcilerOf(repoA, "team-a");
-    const { summary, calls } = await countedPass(() => teamA.pass());
+    const { summary, calls } = await countedPass(cloud, () => teamA.pass());
 
     expect(actions(summary)).toEqual({ anchor: "none/ready", alpha: "delete/deleting" });
     expect(calls["cloudformation:DeleteStack"]).toBe(1);
@@ -199,7 +183,7 @@ describe("a commit that removes the manifests directory", () => {
     // anchor was the last manifest: git keeps no empty directory, so clusters/ is gone.
     repoA.remove("anchor");
     const gone = await repoA.commit("team A: manifests moved away (by mistake)");
-    const kept = await countedPass(() => running.pass());
+    const kept = await countedPass(cloud, () => running.pass());
     expect(kept.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
     expect(kept.summary.source.message).toMatch(
       new RegExp(
@@ -209,7 +193,7 @@ describe("a commit that removes the manifests directory", () => {
     expect(kept.summary.revision).toBe(first.revision);
     expect(actions(kept.summary)).toEqual({ anchor: "none/ready" });
 
-    const fresh = await countedPass(() => reconcilerOf(repoA, "team-a").pass());
+    const fresh = await countedPass(cloud, () => reconcilerOf(repoA, "team-a").pass());
     expect(fresh.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
     expect(fresh.summary.source.message).toMatch(/nothing is reconciled until it is back/);
     expect(fresh.summary.clusters).toEqual([]);
@@ -223,7 +207,7 @@ describe("a commit that removes the manifests directory", () => {
     repoA.write("anchor", "apiVersion: quorate.dev/v1alpha1\nmetadata: [name: anchor\n");
     await repoA.commit("team A: anchor, mangled");
     const ci = reconcilerOf(repoA, "team-a", [REGION]);
-    const { summary, calls } = await countedPass(() => ci.pass());
+    const { summary, calls } = await countedPass(cloud, () => ci.pass());
     expect(summary.source.ok, summary.source.message).toBe(true);
     expect(calls["cloudformation:DeleteStack"]).toBeUndefined();
     const anchor = ci.statuses().find((s) => s.cluster === "anchor");
@@ -239,7 +223,7 @@ describe("a commit that removes the manifests directory", () => {
     await repoA.commit("team A: delete every cluster, keep the directory");
     // A new process (a CI job) knows no region from the manifests any more: --region names it.
     const ci = reconcilerOf(repoA, "team-a", [REGION]);
-    const { summary, calls } = await countedPass(() => ci.pass());
+    const { summary, calls } = await countedPass(cloud, () => ci.pass());
     expect(summary.source.ok, summary.source.message).toBe(true);
     expect(actions(summary)).toEqual({ anchor: "delete/deleting" });
     expect(calls["cloudformation:DeleteStack"]).toBe(1);

@@ -14,16 +14,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
-import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
+import type { AwsClients } from "../../src/aws/clients.js";
+import type { LocalCloud } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
-import { createReconciler, type PassSummary } from "../../src/reconcile/reconciler.js";
+import { createReconciler } from "../../src/reconcile/reconciler.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
-import { type AmiFeed, createAmiFeed } from "../../src/render/ami.js";
+import type { AmiFeed } from "../../src/render/ami.js";
 import { createGitSource } from "../../src/source/git.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
-import { createStacksAsQuorateLeavesThem } from "../helpers/stacksAsQuorateLeavesThem.js";
+import {
+  countedPass,
+  createStacksAsQuorateLeavesThem,
+  startScaleTestCloud,
+} from "../helpers/stacksAsQuorateLeavesThem.js";
 
 const CLUSTERS = 100;
 const REGION = "eu-west-1";
@@ -37,21 +41,7 @@ let revision: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "quorate-economy-"));
-  cloud = await startLocalCloud({
-    port: 0,
-    dataDir: join(scratch, "cloud"),
-    // 127.250-254.x: no etcd of another test listens there (and none of ours does).
-    network: `127.${250 + Math.floor(Math.random() * 5)}.${Math.floor(Math.random() * 200)}.0`,
-    timeScale: 0.05,
-    bootDelayMs: 20,
-    operationDelayMs: 2,
-    stopGraceMs: 1000,
-    withoutEtcd: true,
-  });
-  aws = createAwsClientPool({ endpoint: cloud.endpoint }, {});
-  amiFeed = createAmiFeed({
-    source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
-  });
+  ({ cloud, aws, amiFeed } = await startScaleTestCloud(scratch));
   repo = await createManifestRepo({ prefix: "economy" });
   repo.generate(CLUSTERS, { size: 1 });
   revision = await repo.commit(`${CLUSTERS} one-member clusters`);
@@ -82,8 +72,8 @@ describe(`a no-op reconcile pass over ${CLUSTERS} clusters`, () => {
     });
     // The first pass of a new reconciler (source fetched, manifests loaded and
     // rendered) and a second one (everything cached) must cost the same calls.
-    const first = await countedPass(() => reconciler.pass());
-    const second = await countedPass(() => reconciler.pass());
+    const first = await countedPass(cloud, () => reconciler.pass());
+    const second = await countedPass(cloud, () => reconciler.pass());
     for (const [n, pass] of [first, second].entries())
       console.log(
         `no-op pass ${n + 1} over ${CLUSTERS} clusters: ${pass.total} AWS calls (${(pass.total / CLUSTERS).toFixed(2)} per cluster) in ${pass.wallMs.toFixed(0)} ms\n` +
@@ -140,14 +130,4 @@ function recordGroupNamesPerCall(asg: AutoScalingClient): { names: number; maxRe
     { step: "initialize", name: "recordGroupNamesPerCall" },
   );
   return calls;
-}
-
-async function countedPass(pass: () => Promise<PassSummary>) {
-  await cloud.admin.resetCounters();
-  const started = performance.now();
-  const summary = await pass();
-  const wallMs = performance.now() - started;
-  const calls = await cloud.admin.counters();
-  const total = Object.values(calls).reduce((a, b) => a + b, 0);
-  return { summary, calls, total, wallMs };
 }
