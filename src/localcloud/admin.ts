@@ -6,14 +6,18 @@ import type {
   InstanceSummary,
   LocalCloudSnapshot,
   ResourceFaultRequest,
+  S3CorruptRequest,
+  S3FaultRequest,
   SignalFaultRequest,
   StackSummary,
   ThrottleRequest,
 } from "./adminTypes.js";
+import type { ObjectStore } from "./s3/objectStore.js";
 import type { World } from "./world.js";
 
 export interface AdminContext {
   world: World;
+  objects: ObjectStore;
   counters: Map<string, number>;
   info: { endpoint: string; dataDir: string; startedAt: string };
 }
@@ -125,6 +129,30 @@ async function route(
         ...(req.message ? { message: req.message } : {}),
       });
       return ok();
+    }
+    case "POST /_quorate/faults/s3": {
+      const req = parse<S3FaultRequest>(body);
+      if (req.mode !== "fail" && req.mode !== "truncate")
+        throw new AdminError(400, "an S3 fault needs mode fail or truncate");
+      world.faults.s3.push({
+        mode: req.mode,
+        ...(req.bucket ? { bucket: req.bucket } : {}),
+        ...(req.keyPrefix ? { keyPrefix: req.keyPrefix } : {}),
+        ...(req.bytes !== undefined ? { bytes: req.bytes } : {}),
+        ...(req.count !== undefined ? { remaining: req.count } : {}),
+      });
+      return ok();
+    }
+    case "POST /_quorate/s3/corrupt": {
+      const req = parse<S3CorruptRequest>(body);
+      if (!req.bucket || !req.key) throw new AdminError(400, "corrupt needs bucket and key");
+      try {
+        const out = ctx.objects.corruptObject(req.bucket, req.key, req.offset);
+        world.log({ event: "fault-s3-corrupt", bucket: req.bucket, key: req.key, ...out });
+        return ok(out);
+      } catch (error) {
+        throw new AdminError(404, (error as Error).message);
+      }
     }
   }
   const match = method === "POST" ? INSTANCE_PATH.exec(path) : null;

@@ -5,6 +5,8 @@ import type {
   InstanceFaultAction,
   LocalCloudSnapshot,
   ResourceFaultRequest,
+  S3CorruptRequest,
+  S3FaultRequest,
   SignalFaultRequest,
   ThrottleRequest,
 } from "./adminTypes.js";
@@ -66,6 +68,16 @@ export class LocalCloudAdmin {
   /** Fails a resource operation of a stack (create, update, rollback or delete). */
   async resourceFault(request: ResourceFaultRequest): Promise<void> {
     await this.call("POST", "/_quorate/faults/resources", request);
+  }
+
+  /** Fails S3 writes (InternalError), or stores the next matching object cut short (truncate). */
+  async s3Fault(request: S3FaultRequest): Promise<void> {
+    await this.call("POST", "/_quorate/faults/s3", request);
+  }
+
+  /** Flips one byte of a stored object, keeping its size, ETag and metadata. */
+  corruptObject(request: S3CorruptRequest): Promise<{ offset: number }> {
+    return this.call("POST", "/_quorate/s3/corrupt", request);
   }
 
   /** kill / pause / resume / restart the instance's etcd; fail marks the instance impaired, recover clears it. */

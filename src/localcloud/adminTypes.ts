@@ -73,6 +73,24 @@ export interface ResourceFaultRequest {
   message?: string;
 }
 
+export interface S3FaultRequest {
+  /** fail: writes get InternalError; truncate: the next object is stored cut short. */
+  mode: "fail" | "truncate";
+  bucket?: string;
+  keyPrefix?: string;
+  /** truncate: bytes kept (default half of the object). */
+  bytes?: number;
+  /** Unlimited when absent. */
+  count?: number;
+}
+
+export interface S3CorruptRequest {
+  bucket: string;
+  key: string;
+  /** Byte to flip; the middle of the object when absent. */
+  offset?: number;
+}
+
 export type InstanceFaultAction = "kill" | "pause" | "resume" | "restart" | "fail" | "recover";
 
 export type { FaultList };

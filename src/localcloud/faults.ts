@@ -1,5 +1,6 @@
 // Fault injection for tests and demos, set through the admin API: throttled
-// API calls, dropped or delayed resource signals, failing resource operations.
+// API calls, dropped or delayed resource signals, failing resource operations,
+// failing or truncated S3 uploads.
 // (Instance faults act at once through the runtime; see admin.ts.) Faults live
 // in memory only: a restarted local cloud starts without any.
 
@@ -31,6 +32,23 @@ export interface ResourceFault {
   message?: string;
 }
 
+/** S3 writes of matching objects: PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload. */
+export interface S3Fault {
+  /**
+   * fail: the write gets InternalError (500), as a failing S3 would answer.
+   * truncate: the write succeeds, but only the first `bytes` of the object
+   * are stored (an upload cut short without an error).
+   */
+  mode: "fail" | "truncate";
+  bucket?: string;
+  /** Only keys under this prefix; every key when absent. */
+  keyPrefix?: string;
+  /** truncate: how many bytes survive; half of the object when absent. */
+  bytes?: number;
+  /** How many more writes (fail) or objects (truncate) it applies to; unlimited when absent. */
+  remaining?: number;
+}
+
 export interface DelayedSignal {
   instanceId: string;
   status: "SUCCESS" | "FAILURE";
@@ -42,6 +60,7 @@ export interface FaultList {
   throttles: ThrottleFault[];
   signals: SignalFault[];
   resources: ResourceFault[];
+  s3: S3Fault[];
   delayedSignals: DelayedSignal[];
 }
 
@@ -49,6 +68,7 @@ export class Faults {
   throttles: ThrottleFault[] = [];
   signals: SignalFault[] = [];
   resources: ResourceFault[] = [];
+  s3: S3Fault[] = [];
   delayed: DelayedSignal[] = [];
 
   /** True when this call is to be throttled (and counts it against the fault). */
@@ -91,6 +111,22 @@ export class Faults {
     return fault;
   }
 
+  /** The S3 fault of this mode that applies to a write of bucket/key, counted as used. */
+  takeS3Fault(mode: S3Fault["mode"], bucket: string, key: string): S3Fault | undefined {
+    const fault = this.s3.find(
+      (f) =>
+        f.mode === mode &&
+        (f.bucket === undefined || f.bucket === bucket) &&
+        key.startsWith(f.keyPrefix ?? ""),
+    );
+    if (!fault) return undefined;
+    if (fault.remaining !== undefined) {
+      fault.remaining--;
+      if (fault.remaining <= 0) this.s3 = this.s3.filter((f) => f !== fault);
+    }
+    return fault;
+  }
+
   /** Delayed signals that are due, removed from the list. */
   dueSignals(now: number): DelayedSignal[] {
     const due = this.delayed.filter((d) => d.at <= now);
@@ -107,6 +143,7 @@ export class Faults {
       throttles: this.throttles,
       signals: this.signals,
       resources: this.resources,
+      s3: this.s3,
       delayedSignals: this.delayed,
     });
   }
@@ -115,6 +152,7 @@ export class Faults {
     this.throttles = [];
     this.signals = [];
     this.resources = [];
+    this.s3 = [];
     this.delayed = [];
   }
 }

@@ -1,6 +1,6 @@
 // startLocalCloud: the local cloud in-process (tests) or as the daemon behind
 // `quorate local up`. State under <dataDir>/state, instance data under
-// <dataDir>/instances; starting again on the same data directory restores
+// <dataDir>/instances, S3 buckets under <dataDir>/s3; starting again on the same data directory restores
 // every stack, change set and instance and carries in-flight operations on.
 import { join, resolve } from "node:path";
 import { LocalCloudAdmin } from "./adminClient.js";
@@ -11,6 +11,7 @@ import { ec2Service } from "./ec2/api.js";
 import { recordPhase, tagMap } from "./ec2/instances.js";
 import { Faults } from "./faults.js";
 import { createInstanceRuntime, type InstanceHost, type RuntimeRecord } from "./instances/index.js";
+import { ObjectStore } from "./s3/objectStore.js";
 import { startServer } from "./server.js";
 import { applySignalFault } from "./signalFaults.js";
 import { Store } from "./state/store.js";
@@ -126,6 +127,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       port: options.port ?? DEFAULTS.port,
       world,
       services: [cloudFormationService(world), autoScalingService(world), ec2Service(world)],
+      s3: { store: ObjectStore.open(join(dataDir, "s3")), faults: world.faults, log },
       admin: { counters, info },
     });
   } catch (error) {

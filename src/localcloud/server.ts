@@ -1,6 +1,6 @@
-// The local cloud's HTTP server on loopback: the AWS query APIs (the service
-// told apart by the SigV4 credential scope, as AWS endpoints are), the admin
-// API under /_quorate/, and the Flatcar release feed under /_flatcar/.
+// The local cloud's HTTP server on loopback: the AWS query APIs and S3's REST
+// API (the service told apart by the SigV4 credential scope, as AWS endpoints
+// are), the admin API under /_quorate/, and the Flatcar release feed under /_flatcar/.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AdminContext, handleAdmin } from "./admin.js";
@@ -9,6 +9,7 @@ import { uuid } from "./ids.js";
 import { AwsError } from "./protocol/awsError.js";
 import { actionOf, errorResponse, type ServiceDefinition, serve } from "./protocol/dispatch.js";
 import { credentialScope } from "./protocol/sigv4.js";
+import { handleS3, type S3Context } from "./s3/api.js";
 import type { World } from "./world.js";
 
 const MAX_BODY = 16 * 1024 * 1024;
@@ -17,8 +18,10 @@ export interface ServerOptions {
   host: string;
   port: number;
   services: ServiceDefinition[];
+  /** S3 streams its bodies, so it is served apart from the query services. */
+  s3: S3Context;
   world: World;
-  admin: Omit<AdminContext, "world">;
+  admin: Omit<AdminContext, "world" | "objects">;
 }
 
 export interface RunningServer {
@@ -63,13 +66,15 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { world } = options;
   const byService = new Map(options.services.map((s) => [s.service, s]));
-  const adminContext: AdminContext = { world, ...options.admin };
+  const adminContext: AdminContext = { world, objects: options.s3.store, ...options.admin };
+  const count = (key: string) =>
+    options.admin.counters.set(key, (options.admin.counters.get(key) ?? 0) + 1);
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://local");
     const method = req.method ?? "GET";
-    const body = method === "GET" || method === "HEAD" ? "" : await readBody(req);
     if (url.pathname.startsWith("/_quorate/")) {
+      const body = method === "GET" || method === "HEAD" ? "" : await readBody(req);
       const out = await handleAdmin(adminContext, method, url.pathname, body);
       world.store.flush();
       send(res, out.status, "application/json", `${JSON.stringify(out.body)}\n`);
@@ -89,11 +94,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         url.searchParams.get("X-Amz-Credential") ?? undefined,
       );
       region = scope.region;
+      if (scope.service === "s3") {
+        await handleS3(options.s3, req, res, {
+          region,
+          requestId,
+          count: (action) => count(`s3:${action}`),
+        });
+        return;
+      }
       service = byService.get(scope.service);
       if (!service) {
         throw new AwsError(
           "UnknownService",
-          `The quorate local cloud serves cloudformation, autoscaling and ec2, not ${scope.service}`,
+          `The quorate local cloud serves cloudformation, autoscaling, ec2 and s3, not ${scope.service}`,
         );
       }
     } catch (error) {
@@ -101,10 +114,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       send(res, out.status, "text/xml", out.body);
       return;
     }
-    const formBody = method === "GET" ? url.search.slice(1) : body;
+    const formBody = method === "GET" ? url.search.slice(1) : await readBody(req);
     const action = actionOf(formBody) ?? "";
-    const counterKey = `${service.service}:${action}`;
-    options.admin.counters.set(counterKey, (options.admin.counters.get(counterKey) ?? 0) + 1);
+    count(`${service.service}:${action}`);
     if (world.faults.takeThrottle(service.service, action)) {
       // EC2 throttles with RequestLimitExceeded, the query services with Throttling; the SDK retries both.
       const throttle = service.envelope.ec2
