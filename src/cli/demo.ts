@@ -1,7 +1,7 @@
 // quorate demo (npm start): the local cloud with real etcd, a git repository
 // seeded with this repo's clusters/, and the GitOps loop on it, printing
 // every member's progress and what to try next.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createAwsClientPool } from "../aws/clients.js";
@@ -12,13 +12,15 @@ import { createReconciler, type PassSummary, type Reconciler } from "../reconcil
 import { formatEventLine } from "../reconcile/rollout/events.js";
 import { createAmiFeed } from "../render/ami.js";
 import { createGitSource } from "../source/git.js";
+import { ensureCommands } from "../system/install.js";
+import { installTurnedOff, NO_INSTALL_ENV } from "../system/installPlan.js";
 import { parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { runDaemon } from "./daemon.js";
 import { EXIT } from "./exitCodes.js";
 import { createLogger } from "./log.js";
 
-const HELP = `Usage: quorate demo [--dir DIR] [--port PORT] [--reset]
+const HELP = `Usage: quorate demo [--dir DIR] [--port PORT] [--reset] [--no-install]
 
 The README's first command (npm start). Starts quorate's local cloud (an AWS
 stand-in on 127.0.0.1 whose instances are real etcd processes), makes a git
@@ -28,17 +30,22 @@ lifecycle hooks, then every commit you make there is planned, gated and rolled
 out member by member while you watch. Ctrl-C stops it; running it again
 resumes where it stopped (--reset starts over).
 
-Needs etcd 3.4 or newer on PATH (Debian: sudo apt-get install -y etcd-server).
+Needs etcd 3.4 or newer and git on PATH. When one is missing and this process
+may install packages (it is root, or \`sudo -n true\` works), it says what it
+installs and why, then installs their Debian packages (etcd-server, git: the
+list in debian-packages.txt, the one .ci/run installs from). Otherwise, or with
+--no-install or QUORATE_NO_INSTALL=1, it prints the apt-get command and exits 1.
 
 Options:
   --dir DIR     where the demo keeps its cloud, repository and caches (default: .quorate/demo)
   --port PORT   local cloud port (default: 4566); status and metrics on 9464
   --reset       delete DIR first and start over
+  --no-install  never install missing packages (same as QUORATE_NO_INSTALL=1)
   -h, --help    show this help
 
 Exit codes:
   0   stopped with Ctrl-C
-  1   could not start (etcd missing, port in use)
+  1   could not start (etcd or git missing and not installed, port in use)
   64  usage error
 `;
 
@@ -51,8 +58,18 @@ export const demoCommand: Command = {
       dir: { type: "string" },
       port: { type: "string" },
       reset: { type: "boolean" },
+      "no-install": { type: "boolean" },
     });
-    requireTools();
+    const turnedOff = installTurnedOff(ctx.env, values["no-install"] === true);
+    ensureCommands({
+      user: "demo",
+      who: "the demo",
+      env: ctx.env,
+      offSwitch: `${NO_INSTALL_ENV}=1 or --no-install`,
+      say: (line) => ctx.stdout.write(`${line}\n`),
+      again: "run `npm start` again",
+      ...(turnedOff ? { turnedOff } : {}),
+    });
     const dir = resolve(ctx.cwd, values.dir ?? ".quorate/demo");
     if (values.reset) rmSync(dir, { recursive: true, force: true });
     const repo = join(dir, "repo");
@@ -157,23 +174,6 @@ function allReady(statuses: { conditions: Parameters<typeof conditionOf>[0] }[])
     statuses.length > 0 &&
     statuses.every((s) => conditionOf(s.conditions, "Ready")?.status === "True")
   );
-}
-
-/** Says exactly what is missing, and how to install it on Debian. */
-function requireTools(): void {
-  const missing = [
-    { command: "etcd", what: "the etcd binary (3.4 or newer)", pkg: "etcd-server" },
-    { command: "git", what: "git", pkg: "git" },
-  ].filter(({ command }) => {
-    const found = spawnSync(command, ["--version"], { encoding: "utf8" });
-    return Boolean(found.error) || found.status !== 0;
-  });
-  if (missing.length > 0) {
-    throw terminal(
-      `the demo needs ${missing.map((m) => m.what).join(" and ")}, not found on PATH`,
-      `install with \`sudo apt-get install -y ${missing.map((m) => m.pkg).join(" ")}\` on Debian, then run \`npm start\` again`,
-    );
-  }
 }
 
 /** A fresh repository with this checkout's manifests, made once; later runs reuse it. */
