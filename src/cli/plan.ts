@@ -140,6 +140,7 @@ export const planCommand: Command = {
         revision,
         owner: ownerFromFlags(values, ctx),
         keep: Boolean(values.keep),
+        texts: loaded.texts,
         signal: ctx.signal,
       });
     }

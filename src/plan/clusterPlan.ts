@@ -1,6 +1,7 @@
 // Pure builders of a ClusterPlan from plain data. Inputs are copied first and
 // never mutated, so a caller may keep using them (a test says so).
 import { type ChangeSetChange, resourceChangesFromChangeSet } from "./changeSet.js";
+import { etcdVersionStep } from "./etcdVersion.js";
 import type { ClusterPlan, ClusterStatus, ResourceChange } from "./model.js";
 import { rolloutImpact } from "./rollout.js";
 import { resourcesOf } from "./template.js";
@@ -126,5 +127,7 @@ function assemble(
     warnings: changeWarnings(changes, impact),
   };
   if (impact) plan.impact = impact;
+  const version = status === "update" ? etcdVersionStep(live, desired) : undefined;
+  if (version) plan.etcdVersion = version;
   return plan;
 }

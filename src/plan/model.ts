@@ -128,6 +128,27 @@ export type ClusterStatus =
   | "skipped"
   | "error";
 
+/**
+ * The etcd version the change moves the members to (etcd's version rules in
+ * src/etcd/versionRules.ts). A refused step makes the cluster's plan an error.
+ */
+export type EtcdVersionStep =
+  | {
+      from: string;
+      to: string;
+      allowed: true;
+      step: "same" | "patch-upgrade" | "patch-downgrade" | "minor-upgrade";
+      message: string;
+    }
+  | {
+      from: string;
+      to: string;
+      allowed: false;
+      rule: "minor-skip" | "downgrade" | "zombie-members" | "mixed-cluster" | "unknown-version";
+      message: string;
+      hint: string;
+    };
+
 export interface ClusterPlan {
   cluster: string;
   stackName: string;
@@ -138,6 +159,8 @@ export interface ClusterPlan {
   /** Undefined when there is no group to speak of (error, skipped, no-change with no template). */
   impact?: RolloutImpact;
   warnings: Warning[];
+  /** Present when the change moves the members to another etcd version. */
+  etcdVersion?: EtcdVersionStep;
 }
 
 /** Where the plan's changes came from. */

@@ -113,11 +113,12 @@ export async function applyCluster(
   }
   const { id: changeSetId, type } = preview.changeSet;
   const rollout = rolloutSentence(preview.plan);
+  const version = preview.plan.etcdVersion?.message;
   emit(
     deps,
     spec,
     "plan",
-    `plan: ${clusterHeadline(preview.plan)}${rollout ? `; ${rollout}` : ""}`,
+    `plan: ${clusterHeadline(preview.plan)}${rollout ? `; ${rollout}` : ""}${version ? `; ${version}` : ""}`,
   );
   const discard = () => discardChangeSet(aws, spec.stackName, changeSetId, type);
 

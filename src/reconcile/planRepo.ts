@@ -19,6 +19,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { previewCluster } from "./preview.js";
+import { refuseVersionStep } from "./versionGuard.js";
 
 /** Bounded parallelism: AWS throttles bursts, and one stack update at a time is its advice. */
 export async function mapBounded<T, R>(
@@ -55,6 +56,8 @@ export interface LivePlanOptions {
   /** This quorate's owner name (default "default"): a stack with another owner is not planned. */
   owner?: string;
   keep: boolean;
+  /** Manifest texts by file, so that a refused etcd version step names its line. */
+  texts?: ReadonlyMap<string, string>;
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -77,6 +80,9 @@ export async function planLive(
         revision: options.revision,
         owner: options.owner ?? DEFAULT_OWNER,
         keep: options.keep,
+        ...(options.texts?.has(spec.source.file)
+          ? { manifestText: options.texts.get(spec.source.file) }
+          : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       return preview.plan;
@@ -131,15 +137,14 @@ export async function planOffline(
   for (const spec of clusters) {
     try {
       const old = before.get(spec.name);
-      planned.push(
-        planFromTemplates({
-          cluster: spec.name,
-          stackName: spec.stackName,
-          before: old ? await render(old) : undefined,
-          after: await render(spec),
-          updateBehaviour: lookup,
-        }),
-      );
+      const plan = planFromTemplates({
+        cluster: spec.name,
+        stackName: spec.stackName,
+        before: old ? await render(old) : undefined,
+        after: await render(spec),
+        updateBehaviour: lookup,
+      });
+      planned.push(refuseVersionStep(plan, spec, options.headTexts?.get(spec.source.file)));
     } catch (error) {
       planned.push(
         errorClusterPlan({

@@ -19,6 +19,7 @@ import type { ClusterPlan } from "../plan/model.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
 import { ownershipProblem } from "./ownership.js";
+import { refuseVersionStep } from "./versionGuard.js";
 
 /** What the live stack's status means for a new change. */
 export type StackState =
@@ -54,6 +55,8 @@ export interface PreviewOptions {
   owner: string;
   /** Keep the change set (for apply, or `plan --keep`); by default it is deleted. */
   keep?: boolean;
+  /** The manifest's text, so that a refused etcd version step names its line. */
+  manifestText?: string | undefined;
   signal?: AbortSignal;
   pollMs?: number;
 }
@@ -164,14 +167,19 @@ async function previewFromLiveStack(
     if (outcome.kind === "no-changes") return unchanged();
     const liveBody =
       type === "UPDATE" ? await getTemplateBody(aws.cloudFormation, spec.stackName) : undefined;
-    const plan = planFromChangeSet({
-      ...id,
-      stackExists: type === "UPDATE",
-      changes: outcome.changes,
-      desired: { template: rendered.template },
-      ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
-    });
-    keep = options.keep === true;
+    const plan = refuseVersionStep(
+      planFromChangeSet({
+        ...id,
+        stackExists: type === "UPDATE",
+        changes: outcome.changes,
+        desired: { template: rendered.template },
+        ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
+      }),
+      spec,
+      options.manifestText,
+    );
+    // A refused version step is never executed: its change set goes.
+    keep = options.keep === true && plan.status !== "error";
     return { ...withLive, state, plan, ...(keep ? { changeSet: { id: changeSetId, type } } : {}) };
   } finally {
     if (!keep) await discardChangeSet(aws, spec.stackName, changeSetId, type);

@@ -1,5 +1,7 @@
 // quorate plan --offline: no AWS at all; the templates rendered at a base
 // revision stand in for the live stacks (pull requests from forks).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
@@ -85,5 +87,69 @@ describe("quorate plan --offline --cluster", () => {
     expect(
       plan.clusters.map((c: { cluster: string; status: string }) => [c.cluster, c.status]),
     ).toEqual([["beta", "no-change"]]);
+  });
+});
+
+describe("quorate plan --offline: etcd's version rules, base against head", () => {
+  let versions: ManifestRepo;
+  let versionsBase: string;
+  beforeAll(async () => {
+    versions = await createManifestRepo({ prefix: "plan-offline-versions" });
+    for (const name of ["skip", "step"]) {
+      versions.write(name, { name, size: 3, spec: { etcd: { version: "3.4.23" } } });
+    }
+    versionsBase = await versions.commit("base: both on etcd 3.4.23");
+    versions.update("skip", (m) => {
+      m.spec.etcd.version = "3.6.5";
+    });
+    versions.update("step", (m) => {
+      m.spec.etcd.version = "3.5.17";
+    });
+    await versions.commit("head: skip jumps to 3.6, step goes to 3.5");
+  });
+  afterAll(async () => {
+    await versions?.close();
+  });
+  const plan = (format: string) =>
+    cli(["plan", "--offline", "--base", versionsBase, "--format", format, "--repo", versions.dir], {
+      cwd: versions.dir,
+      env: { ...env(), XDG_CACHE_HOME: `${versions.dir}/.cache` },
+    });
+
+  it("3.4 → 3.6 fails at the manifest's file:line:col; 3.4 → 3.5 passes and states the step", async () => {
+    const result = await plan("json");
+    expect(result.code).toBe(1);
+    const byName = Object.fromEntries(
+      JSON.parse(result.stdout).clusters.map((c: { cluster: string }) => [c.cluster, c]),
+    );
+    // Where the head manifest writes the version, found in its text.
+    const lines = readFileSync(join(versions.dir, versions.fileOf("skip")), "utf8").split("\n");
+    const line = lines.findIndex((l) => /^\s+version: 3\.6\.5$/.test(l)) + 1;
+    const column = (lines[line - 1] ?? "").indexOf("3.6.5") + 1;
+    expect(line).toBeGreaterThan(0);
+    expect(byName.skip.status).toBe("error");
+    expect(byName.skip.error).toBe(
+      `clusters/skip.yaml:${line}:${column}: spec.etcd.version: etcd 3.4.23 → 3.6.5 skips 3.5: etcd upgrades one minor version at a time, and a 3.6 member cannot join a cluster whose version is 3.4: step through 3.5 first: set spec.etcd.version to 3.5.26, apply and let the rollout finish, then set it to 3.6.5`,
+    );
+    expect(byName.skip.etcdVersion).toMatchObject({ allowed: false, rule: "minor-skip" });
+    expect(byName.step.status).toBe("update");
+    expect(byName.step.impact.instancesReplaced).toBe(true);
+    expect(byName.step.etcdVersion).toEqual({
+      from: "3.4.23",
+      to: "3.5.17",
+      allowed: true,
+      step: "minor-upgrade",
+      message:
+        "etcd 3.4.23 → 3.5.17: the cluster version moves to 3.5 when the last member is replaced; no way back after that",
+    });
+  });
+
+  it("the text plan says both", async () => {
+    const result = await plan("text");
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("clusters/skip.yaml:");
+    expect(result.stdout).toContain(
+      "etcd: etcd 3.4.23 → 3.5.17: the cluster version moves to 3.5 when the last member is replaced; no way back after that",
+    );
   });
 });

@@ -176,6 +176,8 @@ function detailsBlock(cluster: ClusterPlan): string {
   ];
   const rollout = rolloutSentence(cluster);
   if (rollout) parts.push(`**Rollout:** ${escapeText(rollout)}`);
+  if (cluster.etcdVersion?.allowed)
+    parts.push(`**etcd:** ${escapeText(cluster.etcdVersion.message)}`);
   const reasons = reasonsSentence(cluster);
   if (reasons) parts.push(`**Because of:** ${escapeText(reasons)}`);
   for (const w of cluster.warnings) {

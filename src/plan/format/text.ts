@@ -83,6 +83,7 @@ function clusterLines(cluster: ClusterPlan, paint: Paint): string[] {
   }
   const rollout = rolloutSentence(cluster);
   if (rollout) lines.push(`    rollout: ${rollout}`);
+  if (cluster.etcdVersion?.allowed) lines.push(`    etcd: ${cluster.etcdVersion.message}`);
   const reasons = reasonsSentence(cluster);
   if (reasons) lines.push(`    because: ${reasons}`);
   lines.push(...warningLines(cluster, paint));
