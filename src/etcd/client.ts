@@ -1,7 +1,7 @@
 // A small client for ONE etcd member over the v3 HTTP/JSON gateway (etcd 3.4
 // serves /v3/*). node:http/https rather than global fetch, because fetch cannot
 // present a client certificate. Every call has a time limit and a JSON body.
-// Shapes: REFERENCES.md "etcd v3 HTTP/JSON gateway"; api/etcdserverpb/rpc.proto.
+// Shapes: docs/references.md#etcd-json-gateway; api/etcdserverpb/rpc.proto.
 import http from "node:http";
 import https from "node:https";
 import { normalizeEndpoint } from "./endpoint.js";

@@ -1,6 +1,6 @@
 // The etcd health gate: a pure function of a probe, what the cluster should
 // look like now, the manifest's gate policy, and the gate's memory of the
-// previous evaluation (for stableFor). DESIGN.md "Health gates".
+// previous evaluation (for stableFor). docs/architecture.md#the-health-gate
 import { terminal } from "../errors.js";
 import { parseIsoDuration } from "../manifest/duration.js";
 import type { GatePolicy } from "../manifest/types.js";

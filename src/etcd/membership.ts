@@ -1,5 +1,5 @@
 // Membership operations quorate performs as the only writer of membership
-// (DESIGN.md "Membership"). Each is idempotent where etcd allows, fails over
+// (docs/architecture.md#rollout-supervision). Each is idempotent where etcd allows, fails over
 // between endpoints, and retries what etcd says will pass shortly, within a
 // time limit. Replace = remove first, then add as a learner, then promote:
 // https://etcd.io/docs/v3.4/op-guide/runtime-configuration/ and

@@ -1,6 +1,6 @@
 // The etcd domain as quorate sees it through the v3 HTTP/JSON gateway.
-// Field meanings: etcd api/etcdserverpb/rpc.proto; REFERENCES.md "etcd v3
-// HTTP/JSON gateway". Member ids are uint64 and exceed 2^53, so every id,
+// Field meanings: etcd api/etcdserverpb/rpc.proto and
+// docs/references.md#etcd-json-gateway. Member ids are uint64 and exceed 2^53, so every id,
 // index and revision is a bigint.
 
 export interface ResponseHeader {

@@ -1,6 +1,6 @@
 // The reconciler's decision for one cluster, as a pure function of what git
 // wants and what the live stack is. Level-triggered: the same inputs give the
-// same action, whatever happened before (DESIGN.md "Reconcile loop").
+// same action, whatever happened before (docs/architecture.md#the-reconcile-loop).
 import type { LoadedManifests } from "../manifest/load.js";
 import type { ManifestError } from "../manifest/manifestError.js";
 import type { ClusterSpec } from "../manifest/types.js";

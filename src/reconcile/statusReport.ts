@@ -1,7 +1,8 @@
 // What `quorate status` shows: the daemon's own statuses when one answers,
 // else statuses rebuilt from the live stacks and the manifests, in the same
 // ClusterStatus shape and with the same conditions the reconciler would set
-// (the stack tags are the record of what was applied: DESIGN.md).
+// (the stack tags are the record of what was applied:
+// docs/architecture.md#where-state-lives).
 // rebuildStatuses and the formatters are pure; readLiveStatuses is the IO edge.
 import type { AwsClients } from "../aws/clients.js";
 import { type LiveStack, listStacks } from "../aws/stacks.js";

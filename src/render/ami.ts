@@ -1,6 +1,6 @@
 // Flatcar AMI resolution. The lookup in a release feed is pure; fetching the
 // feed (HTTP, file, or a mirror directory) and caching it is the IO edge.
-// Feed shape and location: REFERENCES.md "Flatcar Container Linux".
+// Feed shape and location: docs/references.md#flatcar-ami-feed
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -5,8 +5,7 @@
 /**
  * Stack tags. CloudFormation copies stack tags onto every instance of the
  * group, and instances with metadata tags on refuse tag keys containing "/"
- * (EC2 User Guide, "View tags for your EC2 instances using instance metadata":
- * such launches fail). So the keys use ":" where DESIGN.md wrote "/".
+ * (docs/references.md#imds-tag-keys: such launches fail). So the keys use ":".
  */
 export const STACK_TAG = {
   cluster: "quorate.dev:cluster",

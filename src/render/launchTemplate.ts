@@ -1,6 +1,6 @@
 // The members' launch template. A change here makes a new version, which
 // GetAtt LatestVersionNumber hands to the group: that is what starts a
-// rolling update (REFERENCES.md, "What triggers a rolling update").
+// rolling update (docs/references.md#rolling-update-triggers).
 import { terminal } from "../errors.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { base64, type CfnResource, type CfnValue, getAtt } from "./cfnTemplate.js";

@@ -1,5 +1,5 @@
 // The gateway client's wire format and error mapping. Answer bodies below were
-// recorded from etcd 3.4.23 (REFERENCES.md); the same calls against real etcd
+// recorded from etcd 3.4.23 (docs/references.md#etcd-json-gateway); the same calls against real etcd
 // run in test/integration/etcdGateway.test.ts. The HTTP cases use a small
 // local server replaying recorded bodies, because real etcd will not time out,
 // send garbage or hand out ids of our choosing on demand.

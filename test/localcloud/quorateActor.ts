@@ -1,4 +1,4 @@
-// Plays quorate's part against the local cloud (DESIGN.md, "Membership"),
+// Plays quorate's part against the local cloud (docs/architecture.md#rollout-supervision),
 // speaking only through the AWS SDK clients and the etcd gateway: on
 // Pending:Wait it publishes the peer list as instance tags and completes the
 // hook (all N addresses for a new cluster; a learner added first for an

@@ -1,4 +1,4 @@
-// A hand-written etcd stack template in the shape DESIGN.md ("Rendering") gives,
+// A hand-written etcd stack template in the shape of docs/architecture.md#the-rendered-stack,
 // standing in for src/render's renderStack until it lands, and a resolver that
 // turns its references into the physical values a change set shows.
 import { KNOWN_AFTER_APPLY } from "../../src/plan/model.js";

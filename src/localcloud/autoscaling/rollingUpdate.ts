@@ -1,8 +1,8 @@
 // CloudFormation's AutoScalingRollingUpdate as a pure state machine: given the
 // policy, the update's state and what the group looks like now, the next
 // actions (terminate, launch, set capacity) and the stack events to write.
-// The wordings are the ones CloudFormation writes (REFERENCES.md, "stack
-// events during a rolling update").
+// The wordings are the ones CloudFormation writes
+// (docs/references.md#rolling-update-events).
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-updatepolicy.html
 //
 // Each batch terminates up to MaxBatchSize obsolete instances while keeping

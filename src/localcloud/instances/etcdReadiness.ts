@@ -1,6 +1,6 @@
 // What the bootstrap checks before cfn-signal: the local member is healthy and
 // a voting member (not a learner). Over the etcd HTTP/JSON gateway; proto3
-// JSON omits isLearner when false (REFERENCES.md, "etcd v3 HTTP/JSON gateway").
+// JSON omits isLearner when false (docs/references.md#proto3-json).
 
 const PROBE_TIMEOUT_MS = 1_000;
 

@@ -1,6 +1,6 @@
 // The membership authority's decision, as a pure function of what it sees:
 // which lifecycle hook to release, which member to remove, add or promote, and
-// when to hold or cancel. DESIGN.md "Membership". One membership change at a
+// when to hold or cancel (docs/architecture.md#rollout-supervision). One membership change at a
 // time; every step is idempotent, so a restarted quorate decides the same.
 import {
   evaluateGate,
