@@ -38,7 +38,7 @@ export function classifyAwsError(error: unknown, doing: string, endpoint?: strin
   if (THROTTLING.has(name)) {
     return transient(
       `${doing}: AWS throttled the call after retries (${name})`,
-      "quorate backs off and retries on the next pass",
+      "try again later (quorate run backs off and retries on its own)",
       error,
     );
   }
@@ -54,7 +54,7 @@ export function classifyAwsError(error: unknown, doing: string, endpoint?: strin
   if (status >= 500) {
     return transient(
       `${doing}: AWS answered ${status} ${name}: ${message}`,
-      "retrying later",
+      "try again later (quorate run retries on its own)",
       error,
     );
   }

@@ -11,13 +11,13 @@ import {
   AWS_FLAGS,
   AWS_FLAGS_HELP,
   awsSetup,
-  loadValidClusters,
   OWNER_FLAGS,
   OWNER_FLAGS_HELP,
   ownerFromFlags,
+  selectValidClusters,
 } from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
-import { EXIT } from "./exitCodes.js";
+import { APPLY_EXIT, type ExitCode, exitCodeHelp, worstExit } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
 import {
   SUPERVISION_FLAGS,
@@ -53,24 +53,8 @@ ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   every cluster applied, or had no changes
-  1   error (invalid manifest, failed call, unusable stack)
-  3   a health gate failed before execution; nothing was executed for that cluster
-  4   a rollout failed and the stack rolled back
-  5   a stack needs a person (for example UPDATE_ROLLBACK_FAILED)
-  64  usage error
+${exitCodeHelp("apply")}
 `;
-
-const SEVERITY: Record<ApplyOutcome["result"], number> = {
-  "no-change": EXIT.ok,
-  applied: EXIT.ok,
-  declined: EXIT.ok,
-  error: EXIT.error,
-  "gate-blocked": EXIT.gateBlocked,
-  "rolled-back": EXIT.rolledBack,
-  "needs-operator": EXIT.needsOperator,
-};
 
 export const applyCommand: Command = {
   name: "apply",
@@ -88,32 +72,24 @@ export const applyCommand: Command = {
       revision: { type: "string" },
       ...SUPERVISION_FLAGS,
     });
-    const format = oneOf("apply", "format", values.format, ["text", "json"] as const, "text");
+    const format = oneOf("format", values.format, ["text", "json"] as const, "text");
     const interactive =
       Boolean((process.stdin as { isTTY?: boolean }).isTTY) && ctx.stdout === process.stdout;
     if (!values.yes && !interactive) {
       throw usage(
-        "quorate apply: pass --yes to apply without a terminal to confirm on",
+        "pass --yes to apply without a terminal to confirm on",
         "`quorate plan` previews without applying",
       );
     }
     const owner = ownerFromFlags(values, ctx);
+    const pacing = supervisionOptions(values);
     const path = values.path ?? "clusters";
-    const loaded = await loadValidClusters([path], ctx);
     const wanted = values.cluster ?? [];
-    const unknown = wanted.filter((name) => !loaded.clusters.some((c) => c.name === name));
-    if (unknown.length > 0) {
-      throw usage(
-        `quorate apply: no cluster named ${unknown.join(", ")}`,
-        `known: ${loaded.clusters.map((c) => c.name).join(", ")}`,
-      );
-    }
-    const clusters = loaded.clusters.filter((c) => wanted.length === 0 || wanted.includes(c.name));
+    const clusters = await selectValidClusters(path, wanted, ctx);
     const { clients, amiFeed } = awsSetup(values, ctx);
     const onEvent = eventLineWriter((text) => ctx.stdout.write(text), format);
-    const pacing = supervisionOptions("apply", values);
     const revision = values.revision ?? detectRevision(ctx.cwd, [path]);
-    let exit: number = EXIT.ok;
+    const codes: ExitCode[] = [];
     for (const spec of clusters) {
       const outcome = await applyCluster(
         {
@@ -136,9 +112,9 @@ export const applyCommand: Command = {
         },
       );
       report(ctx, format, outcome);
-      exit = Math.max(exit, SEVERITY[outcome.result]);
+      codes.push(APPLY_EXIT[outcome.result]);
     }
-    return exit;
+    return worstExit(codes);
   },
 };
 

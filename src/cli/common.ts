@@ -1,7 +1,8 @@
 // Flags and setup shared by the commands that load manifests, resolve images
 // or reach AWS, so that every command spells them the same way.
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { type AwsClients, createAwsClientPool, resolveEndpoint } from "../aws/clients.js";
 import { terminal, usage } from "../errors.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
@@ -97,7 +98,85 @@ export async function loadValidClusters(
   return loaded;
 }
 
-/** A cluster by name, or the only cluster of a file, from an already loaded set. */
+/**
+ * The clusters a command acts on: every manifest under `path`, or those
+ * `wanted` names (unknown names are a usage error). Only the clusters acted on
+ * must be valid: a broken manifest of another cluster does not block them.
+ */
+export async function selectValidClusters(
+  path: string,
+  wanted: readonly string[],
+  ctx: CommandContext,
+): Promise<ClusterSpec[]> {
+  if (wanted.length === 0) return (await loadValidClusters([path], ctx)).clusters;
+  const loaded = await loadManifests([path], ctx.cwd);
+  requireKnownClusters(loaded, wanted);
+  const broken = loaded.invalid.filter((i) => i.cluster && wanted.includes(i.cluster));
+  if (broken.length > 0) {
+    ctx.stderr.write(formatManifestErrors(broken.flatMap((i) => i.errors)));
+    throw terminal(
+      `${broken.map((i) => i.cluster).join(", ")}: manifest error(s)`,
+      "fix them (see above) or run `quorate validate`",
+    );
+  }
+  return loaded.clusters.filter((c) => wanted.includes(c.name));
+}
+
+/** Every cluster name the manifests declare, valid or not. */
+function declaredNames(loaded: Pick<LoadedManifests, "clusters" | "invalid">): string[] {
+  const names = [
+    ...loaded.clusters.map((c) => c.name),
+    ...loaded.invalid.flatMap((i) => (i.cluster ? [i.cluster] : [])),
+  ];
+  return [...new Set(names)].sort();
+}
+
+/**
+ * `--cluster NAME...` must name declared clusters: a typo in CI must fail, not
+ * plan or apply nothing and pass. A usage error (64) in every command.
+ */
+export function requireKnownClusters(
+  loaded: Pick<LoadedManifests, "clusters" | "invalid" | "errors">,
+  wanted: readonly string[],
+  /** Names known besides the manifests' (offline plans: clusters deleted at head). */
+  alsoKnown: readonly string[] = [],
+): void {
+  const known = [...new Set([...declaredNames(loaded), ...alsoKnown])].sort();
+  const unknown = wanted.filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  // A file that could not be parsed may declare it: that is a manifest error, not a typo.
+  const unread = loaded.errors.find((e) => e.cluster === undefined);
+  if (unread) {
+    throw terminal(
+      `no cluster named ${unknown.join(", ")} was read, but ${unread.file}:${unread.line}:${unread.column}: ${unread.problem}`,
+      "that file may declare it: fix it (`quorate validate` lists every error)",
+    );
+  }
+  throw usage(
+    `no cluster named ${unknown.join(", ")}`,
+    `the manifests declare ${known.length > 0 ? known.join(", ") : "no cluster"}`,
+  );
+}
+
+/** Whether `target` names a manifest file (relative to cwd, ./relative, or absolute). */
+export function isManifestFileArg(target: string, cwd: string): boolean {
+  return (
+    /\.ya?ml$/.test(target) && (isAbsolute(target) || target.includes("/") || existsIn(cwd, target))
+  );
+}
+
+function existsIn(cwd: string, target: string): boolean {
+  try {
+    return statSync(join(cwd, target)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A cluster by name, or the only cluster of a file (given in any form the
+ * shell gives it: `dev.yaml`, `./clusters/dev.yaml`, an absolute path).
+ */
 export function pickCluster(
   loaded: LoadedManifests,
   nameOrFile: string,
@@ -105,16 +184,30 @@ export function pickCluster(
 ): ClusterSpec {
   const byName = loaded.clusters.find((c) => c.name === nameOrFile);
   if (byName) return byName;
-  const byFile = loaded.clusters.filter((c) => c.source.file === nameOrFile);
+  const wantedFile = resolve(ctx.cwd, nameOrFile);
+  const sameFile = (file: string) => resolve(ctx.cwd, file) === wantedFile;
+  const byFile = loaded.clusters.filter((c) => sameFile(c.source.file));
   if (byFile.length === 1 && byFile[0]) return byFile[0];
-  const invalid = loaded.invalid.find((i) => i.cluster === nameOrFile);
-  if (invalid) {
-    ctx.stderr.write(formatManifestErrors(invalid.errors));
-    throw terminal(`cluster ${nameOrFile} has manifest errors`, "fix them (see above)");
+  const invalid = loaded.invalid.find(
+    (i) => i.cluster === nameOrFile || (i.cluster === undefined && sameFile(i.source.file)),
+  );
+  const fileErrors = loaded.errors.filter((e) => sameFile(e.file));
+  if (invalid || fileErrors.length > 0) {
+    ctx.stderr.write(formatManifestErrors(invalid?.errors ?? fileErrors));
+    throw terminal(
+      `${invalid?.cluster ? `cluster ${invalid.cluster}` : nameOrFile} has manifest errors`,
+      "fix them (see above)",
+    );
   }
-  const known = loaded.clusters.map((c) => c.name).join(", ") || "none";
-  throw terminal(
-    `no cluster named ${nameOrFile}${byFile.length > 1 ? ` (the file holds ${byFile.length}; name one)` : ""}`,
-    `known clusters: ${known}`,
+  if (byFile.length > 1) {
+    throw usage(
+      `${relative(ctx.cwd, wantedFile) || nameOrFile} holds ${byFile.length} clusters`,
+      `name one: ${byFile.map((c) => c.name).join(", ")}`,
+    );
+  }
+  const known = declaredNames(loaded);
+  throw usage(
+    `no cluster named ${nameOrFile}`,
+    `the manifests declare ${known.length > 0 ? known.join(", ") : "no cluster"}; or give a manifest file`,
   );
 }

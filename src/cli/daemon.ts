@@ -1,6 +1,7 @@
 // The long-running loop shared by `quorate run` and the demo: triggers (poll,
 // webhook, file watch) -> reconcile pass -> metrics, logs and status.
 import { resolve } from "node:path";
+import { describeError, terminal } from "../errors.js";
 import { createMetrics } from "../reconcile/metrics.js";
 import type { PassSummary, Reconciler } from "../reconcile/reconciler.js";
 import type { EventSink, RolloutEvent } from "../reconcile/rollout/events.js";
@@ -43,32 +44,34 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   let watch: DirectoryWatch | undefined;
   try {
     if (options.listen) {
-      server = await startDaemonServer({
-        ...options.listen,
-        statuses: reconciler.statuses,
-        source: reconciler.source,
-        busy: reconciler.busy,
-        lastPass: () => lastPass,
-        metrics,
-        // Liveness allows a few missed polls before it reports the loop stuck.
-        livenessMaxAgeMs: Math.max(5 * 60_000, 3 * options.pollIntervalMs),
-        ...(options.webhookSecret
-          ? {
-              webhook: {
-                secret: options.webhookSecret,
-                onPush: (event) => {
-                  if (event.ref !== `refs/heads/${options.branch}`) return;
-                  log.info("push received", {
-                    ref: event.ref,
-                    after: event.after,
-                    delivery: event.delivery,
-                  });
-                  triggers.notify("webhook");
+      server = await listenOrExplain(options.listen, () =>
+        startDaemonServer({
+          ...options.listen,
+          statuses: reconciler.statuses,
+          source: reconciler.source,
+          busy: reconciler.busy,
+          lastPass: () => lastPass,
+          metrics,
+          // Liveness allows a few missed polls before it reports the loop stuck.
+          livenessMaxAgeMs: Math.max(5 * 60_000, 3 * options.pollIntervalMs),
+          ...(options.webhookSecret
+            ? {
+                webhook: {
+                  secret: options.webhookSecret,
+                  onPush: (event) => {
+                    if (event.ref !== `refs/heads/${options.branch}`) return;
+                    log.info("push received", {
+                      ref: event.ref,
+                      after: event.after,
+                      delivery: event.delivery,
+                    });
+                    triggers.notify("webhook");
+                  },
                 },
-              },
-            }
-          : {}),
-      });
+              }
+            : {}),
+        }),
+      );
       log.info("serving /healthz, /status, /metrics", {
         url: server.url,
         webhook: Boolean(options.webhookSecret),
@@ -87,7 +90,19 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     }
     for (;;) {
       const reason = await triggers.next(options.signal);
-      const summary = await reconciler.pass(options.signal);
+      let summary: PassSummary;
+      try {
+        summary = await reconciler.pass(options.signal);
+      } catch (error) {
+        if (options.signal.aborted) throw error;
+        // A controller survives its own bugs: count it, say it, and try at the next trigger.
+        metrics.observePassFailure();
+        log.error("reconcile pass failed; the next trigger starts a new pass", {
+          error: describeError(error),
+          ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+        });
+        continue;
+      }
       lastPass = summary;
       metrics.observePass(summary);
       logPass(log, summary);
@@ -99,5 +114,31 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   } finally {
     await watch?.close();
     await server?.close();
+  }
+}
+
+/** A port already taken is the operator's to fix: say which and how, not a raw EADDRINUSE. */
+async function listenOrExplain<T>(
+  listen: { host: string; port: number },
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const where = `${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    if (code === "EADDRINUSE")
+      throw terminal(
+        `--listen ${where} is in use`,
+        "stop what listens there (another quorate run?), or pass another --listen, or --listen off",
+        error,
+      );
+    if (code === "EADDRNOTAVAIL" || code === "EACCES")
+      throw terminal(
+        `cannot listen on ${where} (${code})`,
+        "use an address of this machine and a port above 1023, or --listen off",
+        error,
+      );
+    throw error;
   }
 }

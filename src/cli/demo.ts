@@ -17,7 +17,7 @@ import { installTurnedOff, NO_INSTALL_ENV } from "../system/installPlan.js";
 import { parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { runDaemon } from "./daemon.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 import { createLogger } from "./log.js";
 
 const HELP = `Usage: quorate demo [--dir DIR] [--port PORT] [--reset] [--no-install]
@@ -43,10 +43,7 @@ Options:
   --no-install  never install missing packages (same as QUORATE_NO_INSTALL=1)
   -h, --help    show this help
 
-Exit codes:
-  0   stopped with Ctrl-C
-  1   could not start (etcd or git missing and not installed, port in use)
-  64  usage error
+${exitCodeHelp("demo")}
 `;
 
 export const demoCommand: Command = {

@@ -1,20 +1,21 @@
-// Every exit code quorate uses, in one place; `quorate --help` and the README list them.
+// Every exit code quorate uses, and the outcome of every command mapped to one,
+// in this one table. `quorate --help`, each command's --help and the README's
+// table are generated from it (test/cli/exitCodes.test.ts keeps the README equal).
 import { QuorateError } from "../errors.js";
+import type { Reason } from "../reconcile/conditions.js";
 
 export const EXIT = {
   /** Success; for plan --detailed-exitcode: no changes. */
   ok: 0,
-  /** An error: invalid manifest, unreachable service, failed call. */
+  /** An error: invalid manifest, unreachable service, failed call, refused source. */
   error: 1,
-  /** plan --detailed-exitcode: there are changes. */
-  changes: 2,
-  /** status: a cluster is not Ready. */
-  notReady: 2,
-  /** apply: a health gate failed before execution; nothing was executed. */
+  /** plan --detailed-exitcode: there are changes; status: a cluster is not Ready. */
+  pending: 2,
+  /** A health gate (or another precondition of a change) held it: nothing was executed. */
   gateBlocked: 3,
-  /** apply/reconcile: the rollout failed and the stack rolled back. */
+  /** The rollout failed and the stack rolled back. */
   rolledBack: 4,
-  /** A stack needs a person (UPDATE_ROLLBACK_FAILED, a stalled cluster). */
+  /** A stack or cluster needs a person (UPDATE_ROLLBACK_FAILED, a failed change set...). */
   needsOperator: 5,
   /** The command line was wrong. */
   usage: 64,
@@ -22,14 +23,193 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-export const EXIT_CODE_HELP = `Exit codes:
-  0   success (plan --detailed-exitcode: no changes)
-  1   error: invalid manifest, unreachable service, failed call
-  2   plan --detailed-exitcode: changes are pending; status: a cluster is not Ready
-  3   apply: a health gate failed before execution; nothing was executed
-  4   the rollout failed and the stack rolled back
-  5   a stack or cluster needs a person (for example UPDATE_ROLLBACK_FAILED)
-  64  usage error`;
+/** What each code means, for every command at once (the README's table). */
+export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
+  0: "success (`plan --detailed-exitcode`: no changes; `reconcile`: every cluster Ready, suspended or orphaned)",
+  1: "error: invalid manifest, unreachable service, failed call, refused source",
+  2: "`plan --detailed-exitcode`: changes are pending; `status`: a cluster is not Ready",
+  3: "a health gate failed before execution; nothing was executed for that cluster",
+  4: "the rollout failed and the stack rolled back",
+  5: "a stack or cluster needs a person (for example `UPDATE_ROLLBACK_FAILED`, a failed change set)",
+  64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
+};
+
+/** The result of applying one cluster (src/reconcile/apply.ts), as `quorate apply` exits. */
+export type ApplyResultName =
+  | "no-change"
+  | "applied"
+  | "declined"
+  | "gate-blocked"
+  | "rolled-back"
+  | "needs-operator"
+  | "change-set-failed"
+  | "error";
+
+export const APPLY_EXIT: Readonly<Record<ApplyResultName, ExitCode>> = {
+  "no-change": EXIT.ok,
+  applied: EXIT.ok,
+  declined: EXIT.ok,
+  error: EXIT.error,
+  "gate-blocked": EXIT.gateBlocked,
+  "rolled-back": EXIT.rolledBack,
+  "needs-operator": EXIT.needsOperator,
+  "change-set-failed": EXIT.needsOperator,
+};
+
+/**
+ * `quorate reconcile --once`: the code of a cluster that is not Ready, by the
+ * reason of its Ready condition. A Record over every reason, so that a new
+ * reason cannot be added without deciding what CI should see.
+ */
+export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
+  ReconciliationSucceeded: EXIT.ok,
+  Suspended: EXIT.ok,
+  Orphaned: EXIT.ok,
+  Progressing: EXIT.error,
+  OutOfSync: EXIT.error,
+  RolloutInProgress: EXIT.error,
+  InvalidManifest: EXIT.error,
+  TransientError: EXIT.error,
+  Pruning: EXIT.ok,
+  SourceUnavailable: EXIT.error,
+  SourceUntrusted: EXIT.error,
+  HealthGateFailed: EXIT.gateBlocked,
+  HealthGatePassed: EXIT.ok,
+  HealthGateUnknown: EXIT.error,
+  RolledBack: EXIT.rolledBack,
+  StackNeedsOperator: EXIT.needsOperator,
+  FailedCreate: EXIT.needsOperator,
+  ChangeSetFailed: EXIT.needsOperator,
+};
+
+/** `quorate plan`: what was planned. */
+export const PLAN_EXIT = {
+  "no-changes": EXIT.ok,
+  /** Only with --detailed-exitcode; without it, pending changes exit 0. */
+  changes: EXIT.pending,
+  error: EXIT.error,
+} as const satisfies Record<string, ExitCode>;
+
+/** `quorate status`: the verdict over every cluster. */
+export const STATUS_EXIT = {
+  ready: EXIT.ok,
+  "not-ready": EXIT.pending,
+  unreadable: EXIT.error,
+} as const satisfies Record<string, ExitCode>;
+
+/** The worst of several codes (a pass over many clusters exits with its worst cluster's). */
+export function worstExit(codes: Iterable<ExitCode>): ExitCode {
+  let worst: ExitCode = EXIT.ok;
+  for (const code of codes) if (code !== EXIT.usage && code > worst) worst = code;
+  return worst;
+}
+
+/** What each command's codes mean to it, for its --help. */
+const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
+  validate: [
+    [0, "every manifest is valid"],
+    [1, "at least one error (or no manifest found)"],
+  ],
+  render: [
+    [0, "printed"],
+    [1, "invalid manifest, or the AMI could not be resolved"],
+    [64, "usage error, or no cluster (or manifest file) of that name"],
+  ],
+  plan: [
+    [0, "no changes (or, without --detailed-exitcode, planned)"],
+    [1, "error: a cluster could not be planned, or bad input"],
+    [2, "with --detailed-exitcode: changes are pending"],
+    [64, "usage error, or --cluster names no cluster"],
+  ],
+  apply: [
+    [0, "every cluster applied, had no changes, or the change was declined"],
+    [1, "error (invalid manifest, failed call, unusable stack)"],
+    [3, "a health gate failed before execution; nothing was executed for that cluster"],
+    [4, "a rollout failed and the stack rolled back"],
+    [
+      5,
+      "a stack needs a person (UPDATE_ROLLBACK_FAILED, a failed change set, another owner's stack)",
+    ],
+    [64, "usage error, or --cluster names no cluster"],
+  ],
+  status: [
+    [0, "every cluster is Ready"],
+    [
+      1,
+      "error: the status could not be read (no manifests, a region's stacks could not be listed)",
+    ],
+    [2, "at least one cluster is not Ready (the text output says why, under its row)"],
+  ],
+  reconcile: [
+    [0, "every cluster is Ready (applied, or already in sync), suspended or orphaned"],
+    [
+      1,
+      "the source could not be read or was refused (unsigned head), a manifest is invalid, or a call failed",
+    ],
+    [3, "a health gate failed before execution; nothing was executed for that cluster"],
+    [4, "a rollout failed and its stack rolled back"],
+    [
+      5,
+      "a stack needs a person (UPDATE_ROLLBACK_FAILED, a failed change set, another owner's stack)",
+    ],
+  ],
+  run: [
+    [0, "stopped by SIGINT or SIGTERM"],
+    [1, "could not start (port in use, unreadable secret)"],
+  ],
+  demo: [
+    [0, "stopped with Ctrl-C"],
+    [1, "could not start (etcd or git missing and not installed, port in use)"],
+  ],
+  local: [
+    [0, "done (status: the local cloud is running)"],
+    [
+      1,
+      "error: it could not start (port in use, no etcd on PATH), could not be stopped, or (status) it is not running",
+    ],
+  ],
+  schema: [
+    [0, "printed (or FILE updated, or already up to date)"],
+    [1, "FILE has no reference markers"],
+  ],
+};
+
+/** The "Exit codes:" block of one command's --help; every command ends with 64. */
+export function exitCodeHelp(command: string): string {
+  const rows = [...(COMMAND_EXITS[command] ?? [])];
+  if (!rows.some(([code]) => code === EXIT.usage)) rows.push([EXIT.usage, "usage error"]);
+  return `Exit codes:\n${rows.map(([code, meaning]) => wrapRow(code, meaning)).join("\n")}`;
+}
+
+function wrapRow(code: number, meaning: string): string {
+  const words = meaning.split(" ");
+  const lines: string[] = [];
+  let line = "";
+  for (const word of words) {
+    if (line && line.length + word.length + 1 > 74) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines
+    .map((l, i) => `${i === 0 ? `  ${String(code).padEnd(4)}` : "      "}${l}`)
+    .join("\n");
+}
+
+/** The top-level --help's list, from the same meanings. */
+export function exitCodeOverview(): string {
+  const rows = Object.entries(EXIT_MEANINGS).map(([code, meaning]) =>
+    wrapRow(Number(code), meaning.replaceAll("`", "")),
+  );
+  return `Exit codes:\n${rows.join("\n")}`;
+}
+
+/** The README's table, generated: `| code | meaning |`. */
+export function exitCodeMarkdown(): string {
+  const rows = Object.entries(EXIT_MEANINGS).map(([code, meaning]) => `| ${code} | ${meaning} |`);
+  return ["| code | meaning |", "|---|---|", ...rows].join("\n");
+}
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof QuorateError && error.kind === "usage") return EXIT.usage;

@@ -13,9 +13,9 @@ import {
   startLocalCloud,
 } from "../localcloud/index.js";
 import { killRecordedInstanceProcesses } from "../localcloud/instances/index.js";
-import { oneOf, parseCommandArgs } from "./args.js";
+import { integerFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 
 const HELP = `Usage: quorate local up|down|status|reset [options]
 
@@ -45,11 +45,7 @@ Options:
   --format text|json   status: a summary for people, or the full snapshot as JSON
   -h, --help           show this help
 
-Exit codes:
-  0   done (status: the local cloud is running)
-  1   error: it could not start (port in use, no etcd on PATH), could not be
-      stopped, or (status) it is not running
-  64  usage error
+${exitCodeHelp("local")}
 `;
 
 const SUBCOMMANDS = ["up", "down", "status", "reset"] as const;
@@ -86,11 +82,13 @@ export const localCommand: Command = {
     const sub = positionals[0];
     if (!sub || !(SUBCOMMANDS as readonly string[]).includes(sub) || positionals.length > 1) {
       throw usage(
-        `quorate local: expected one of ${SUBCOMMANDS.join(", ")}${sub ? ` (got ${positionals.join(" ")})` : ""}`,
+        `expected one of ${SUBCOMMANDS.join(", ")}${sub ? ` (got ${positionals.join(" ")})` : ""}`,
         "see `quorate local --help`",
       );
     }
-    const port = intFlag("port", values.port, DEFAULTS.port);
+    const port =
+      integerFlag("port", values.port, { min: 0, max: 65_535, unit: "0 picks a free one" }) ??
+      DEFAULTS.port;
     const dataDir = resolve(ctx.cwd, values["data-dir"] ?? DEFAULTS.dataDir);
     switch (sub as Subcommand) {
       case "up":
@@ -99,11 +97,7 @@ export const localCommand: Command = {
       case "down":
         return stop(ctx, dataDir);
       case "status":
-        return status(
-          ctx,
-          dataDir,
-          oneOf("local", "format", values.format, ["text", "json"], "text"),
-        );
+        return status(ctx, dataDir, oneOf("format", values.format, ["text", "json"], "text"));
       case "reset": {
         await stop(ctx, dataDir);
         rmSync(dataDir, { recursive: true, force: true });
@@ -114,18 +108,11 @@ export const localCommand: Command = {
   },
 };
 
-function intFlag(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw usage(`quorate local: --${flag} must be a whole number (got ${value})`);
-  return n;
-}
-
 function numberFlag(flag: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!(n > 0)) throw usage(`quorate local: --${flag} must be a number above 0 (got ${value})`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw usage(`--${flag} must be a number above 0 (got ${value})`);
   return n;
 }
 
@@ -210,7 +197,12 @@ async function runForeground(
     port: values.port,
     dataDir: values.dataDir,
     timeScale: numberFlag("time-scale", values["time-scale"], DEFAULTS.timeScale),
-    bootDelayMs: intFlag("boot-delay", values["boot-delay"], DEFAULTS.bootDelayMs),
+    bootDelayMs:
+      integerFlag("boot-delay", values["boot-delay"], {
+        min: 0,
+        max: 600_000,
+        unit: "milliseconds",
+      }) ?? DEFAULTS.bootDelayMs,
     ...(values.network ? { network: values.network } : {}),
     log,
   }).catch((error: unknown) => {

@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { describeError } from "../errors.js";
 import type { CommandContext } from "./command.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
-import { EXIT, EXIT_CODE_HELP, exitCodeFor } from "./exitCodes.js";
+import { EXIT, exitCodeFor, exitCodeOverview } from "./exitCodes.js";
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -31,7 +31,7 @@ Options:
 AWS is reached through the standard SDK configuration (AWS_REGION, AWS_PROFILE,
 AWS_ENDPOINT_URL...). --local is shorthand for the local cloud at http://127.0.0.1:4566.
 
-${EXIT_CODE_HELP}
+${exitCodeOverview()}
 `;
 }
 

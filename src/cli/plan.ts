@@ -9,7 +9,7 @@ import {
   formatMarkdown,
   formatText,
   PLAN_COMMENT_MARKER,
-  planExitCode,
+  planOutcome,
 } from "../plan/index.js";
 import type { Plan } from "../plan/model.js";
 import { planLive, planOffline } from "../reconcile/planRepo.js";
@@ -24,8 +24,9 @@ import {
   OWNER_FLAGS,
   OWNER_FLAGS_HELP,
   ownerFromFlags,
+  requireKnownClusters,
 } from "./common.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp, PLAN_EXIT } from "./exitCodes.js";
 import { currentBranch, detectRevision } from "./revision.js";
 
 const HELP = `Usage: quorate plan [--repo DIR] [--path DIR] [--cluster NAME...] [--format text|markdown|json]
@@ -60,11 +61,7 @@ ${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   no changes (or, without --detailed-exitcode, planned)
-  1   error: a cluster could not be planned, or bad input
-  2   with --detailed-exitcode: changes are pending
-  64  usage error
+${exitCodeHelp("plan")}
 `;
 
 export const planCommand: Command = {
@@ -85,23 +82,19 @@ export const planCommand: Command = {
       base: { type: "string" },
       comment: { type: "string" },
     });
-    const format = oneOf(
-      "plan",
-      "format",
-      values.format,
-      ["text", "markdown", "json"] as const,
-      "text",
-    );
+    const format = oneOf("format", values.format, ["text", "markdown", "json"] as const, "text");
     const comment =
       values.comment === undefined
         ? undefined
-        : oneOf("plan", "comment", values.comment, ["github"] as const, "github");
+        : oneOf("comment", values.comment, ["github"] as const, "github");
     const repoDir = resolve(ctx.cwd, values.repo ?? ".");
     const path = values.path ?? "clusters";
     const loaded = await loadManifests([path], repoDir);
     const wanted = values.cluster ?? [];
     const pick = (name: string | undefined) =>
       wanted.length === 0 || (name !== undefined && wanted.includes(name));
+    // Offline, a cluster deleted at head is still planned (as removed): checked below.
+    if (!values.offline) requireKnownClusters(loaded, wanted);
     const clusters = loaded.clusters.filter((c) => pick(c.name));
     const invalid = loaded.invalid.filter((i) => pick(i.cluster));
     const revision = detectRevision(repoDir, [path]);
@@ -112,7 +105,7 @@ export const planCommand: Command = {
         values.base ?? (ctx.env.GITHUB_BASE_REF ? `origin/${ctx.env.GITHUB_BASE_REF}` : undefined);
       if (!base)
         throw usage(
-          "quorate plan --offline needs --base REF",
+          "--offline needs --base REF",
           "for a pull request, the branch it merges into, e.g. --base origin/main",
         );
       const source = createGitSource({
@@ -131,6 +124,11 @@ export const planCommand: Command = {
         revision,
         headTexts: loaded.texts,
       });
+      requireKnownClusters(
+        loaded,
+        wanted,
+        plan.clusters.map((c) => c.cluster),
+      );
       plan.clusters = plan.clusters.filter((c) => pick(c.cluster));
     } else {
       const { clients, amiFeed } = awsSetup(values, ctx);
@@ -147,9 +145,9 @@ export const planCommand: Command = {
     plan.generatedAt = new Date().toISOString();
     ctx.stdout.write(render(plan, format, ctx));
     if (comment === "github") await postComment(plan, ctx);
-    const code = planExitCode(plan);
-    if (code === 1) return EXIT.error;
-    return values["detailed-exitcode"] && code === 2 ? EXIT.changes : EXIT.ok;
+    const outcome = planOutcome(plan);
+    if (outcome === "changes" && !values["detailed-exitcode"]) return EXIT.ok;
+    return PLAN_EXIT[outcome];
   },
 };
 

@@ -17,9 +17,12 @@ import {
   ownerFromFlags,
 } from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, type ExitCode, exitCodeHelp, NOT_READY_EXIT, worstExit } from "./exitCodes.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
 import {
+  CONCURRENCY_FLAGS,
+  CONCURRENCY_FLAGS_HELP,
+  concurrencyOption,
   SUPERVISION_FLAGS,
   SUPERVISION_FLAGS_HELP,
   supervisionOptions,
@@ -39,7 +42,7 @@ Options:
   --once               required: run one pass and exit (\`quorate run\` loops)
 ${SOURCE_FLAGS_HELP}
   --format text|json   progress and summary for people, or JSON lines (default: text)
-  --concurrency N      clusters rolled out at once (default: 4)
+${CONCURRENCY_FLAGS_HELP}
   --region REGION      also look for orphaned stacks in this region (repeatable); the
                        regions the manifests name are always read
 ${SUPERVISION_FLAGS_HELP}
@@ -48,14 +51,7 @@ ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   every cluster is Ready (applied, or already in sync)
-  1   the source could not be read or was refused (unsigned head), a manifest is
-      invalid, or a call failed
-  3   a health gate failed before execution; nothing was executed for that cluster
-  4   a rollout failed and its stack rolled back
-  5   a stack needs a person (for example UPDATE_ROLLBACK_FAILED)
-  64  usage error
+${exitCodeHelp("reconcile")}
 `;
 
 export const reconcileCommand: Command = {
@@ -70,13 +66,13 @@ export const reconcileCommand: Command = {
       ...ETCD_FLAGS,
       once: { type: "boolean" },
       format: { type: "string" },
-      concurrency: { type: "string" },
+      ...CONCURRENCY_FLAGS,
       region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
     });
-    if (!values.once)
-      throw usage("quorate reconcile needs --once", "for a long-running loop use `quorate run`");
-    const format = oneOf("reconcile", "format", values.format, ["text", "json"] as const, "text");
+    if (!values.once) throw usage("needs --once", "for a long-running loop use `quorate run`");
+    const format = oneOf("format", values.format, ["text", "json"] as const, "text");
+    const pacing = { ...concurrencyOption(values), ...supervisionOptions(values) };
     const { source, path } = sourceFromFlags(values, ctx);
     const { clients, amiFeed } = awsSetup(values, ctx);
     const owner = ownerFromFlags(values, ctx);
@@ -91,8 +87,7 @@ export const reconcileCommand: Command = {
       waitForRollouts: true,
       owner,
       ...(values.region ? { regions: values.region } : {}),
-      ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-      ...supervisionOptions("reconcile", values),
+      ...pacing,
     });
     const summary = await reconciler.pass(ctx.signal);
     await reconciler.settle();
@@ -130,24 +125,13 @@ function report(
   }
 }
 
-function exitCode(summary: PassSummary, statuses: ClusterStatus[]): number {
-  if (!summary.source.ok && !summary.revision) return EXIT.error;
-  let code: number = summary.source.ok ? EXIT.ok : EXIT.error;
+/** The worst cluster decides (NOT_READY_EXIT); a source that could not be read is an error. */
+function exitCode(summary: PassSummary, statuses: ClusterStatus[]): ExitCode {
+  const codes: ExitCode[] = [summary.source.ok ? EXIT.ok : EXIT.error];
   for (const status of statuses) {
     const ready = conditionOf(status.conditions, "Ready");
     if (ready?.status === "True") continue;
-    const reason = ready?.reason;
-    const next =
-      reason === "StackNeedsOperator" || reason === "FailedCreate"
-        ? EXIT.needsOperator
-        : reason === "RolledBack"
-          ? EXIT.rolledBack
-          : reason === "HealthGateFailed"
-            ? EXIT.gateBlocked
-            : reason === "Suspended" || reason === "Orphaned"
-              ? EXIT.ok
-              : EXIT.error;
-    code = Math.max(code, next);
+    codes.push(ready ? NOT_READY_EXIT[ready.reason] : EXIT.error);
   }
-  return code;
+  return worstExit(codes);
 }

@@ -1,7 +1,5 @@
 // quorate render <NAME|FILE>: the CloudFormation template (or the defaulted
 // spec, or the user-data) that a manifest stands for. Byte-identical per input.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { stringify } from "yaml";
 import { resolveEndpoint } from "../aws/clients.js";
 import { usage } from "../errors.js";
@@ -11,8 +9,8 @@ import { renderStack } from "../render/template.js";
 import { renderUserData } from "../render/userData.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
-import { AWS_FLAGS, AWS_FLAGS_HELP, amiFeedFor, pickCluster } from "./common.js";
-import { EXIT } from "./exitCodes.js";
+import { AWS_FLAGS, AWS_FLAGS_HELP, amiFeedFor, isManifestFileArg, pickCluster } from "./common.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 
 const HELP = `Usage: quorate render <NAME|FILE> [--path DIR] [--output template|spec|user-data|tags]
 
@@ -24,7 +22,8 @@ Prints what a manifest stands for, byte-identical for the same input:
   tags        the stack tags (without the git revision tag added at apply)
 
 NAME is a cluster's metadata.name found under --path (default: clusters/);
-FILE is a manifest file holding one cluster.
+FILE is a manifest file holding one cluster (dev.yaml, ./clusters/dev.yaml or
+an absolute path).
 
 Options:
   --path DIR           where manifests live (default: clusters)
@@ -32,10 +31,7 @@ Options:
 ${AWS_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   printed
-  1   invalid manifest, unknown cluster, or the AMI could not be resolved
-  64  usage error
+${exitCodeHelp("render")}
 `;
 
 export const renderCommand: Command = {
@@ -49,7 +45,6 @@ export const renderCommand: Command = {
       output: { type: "string" },
     });
     const output = oneOf(
-      "render",
       "output",
       values.output,
       ["template", "spec", "user-data", "tags"] as const,
@@ -57,12 +52,9 @@ export const renderCommand: Command = {
     );
     const [target] = positionals;
     if (!target || positionals.length > 1) {
-      throw usage(
-        "quorate render: name exactly one cluster or manifest file",
-        "see `quorate render --help`",
-      );
+      throw usage("name exactly one cluster or manifest file", "see `quorate render --help`");
     }
-    const isFile = existsSync(join(ctx.cwd, target)) && /\.ya?ml$/.test(target);
+    const isFile = isManifestFileArg(target, ctx.cwd);
     // Only the named cluster must be valid to render it; errors elsewhere are not its business.
     const loaded = await loadManifests(isFile ? [target] : [values.path ?? "clusters"], ctx.cwd);
     const spec = pickCluster(loaded, target, ctx);

@@ -2,10 +2,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { usage } from "../errors.js";
-import { parseIsoDuration } from "../manifest/duration.js";
 import { createReconciler } from "../reconcile/reconciler.js";
 import { parseListenAddress } from "../reconcile/server.js";
-import { oneOf, parseCommandArgs } from "./args.js";
+import { durationFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import {
   AWS_FLAGS,
@@ -17,10 +16,13 @@ import {
 } from "./common.js";
 import { runDaemon } from "./daemon.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 import { createLogger, type LogLevel } from "./log.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
 import {
+  CONCURRENCY_FLAGS,
+  CONCURRENCY_FLAGS_HELP,
+  concurrencyOption,
   SUPERVISION_FLAGS,
   SUPERVISION_FLAGS_HELP,
   supervisionOptions,
@@ -47,14 +49,14 @@ Serves on --listen:
 
 Options:
 ${SOURCE_FLAGS_HELP}
-  --interval DURATION  poll interval, ISO 8601 (default: PT3M)
+  --interval DURATION  poll interval, ISO 8601, PT1S to PT24H (default: PT3M)
   --listen HOST:PORT   status, metrics and webhook server (default: 127.0.0.1:9464;
                        "off" serves nothing)
   --webhook-secret-file FILE   the GitHub webhook secret (or env QUORATE_WEBHOOK_SECRET)
   --watch              start a pass at once on each commit to the --repo working directory
   --log-format auto|json|text  JSON lines, or readable lines on a terminal (default: auto)
   --log-level LEVEL    debug, info, warn or error (default: info)
-  --concurrency N      rollouts at once (default: 4)
+${CONCURRENCY_FLAGS_HELP}
   --region REGION      also look for orphaned stacks in this region (repeatable); the
                        regions the manifests name are always read
 ${SUPERVISION_FLAGS_HELP}
@@ -63,10 +65,7 @@ ${AWS_FLAGS_HELP}
 ${ETCD_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   stopped by SIGINT or SIGTERM
-  1   could not start (bad flags, port in use, unreadable secret)
-  64  usage error
+${exitCodeHelp("run")}
 `;
 
 export const runCommand: Command = {
@@ -85,22 +84,25 @@ export const runCommand: Command = {
       watch: { type: "boolean" },
       "log-format": { type: "string" },
       "log-level": { type: "string" },
-      concurrency: { type: "string" },
+      ...CONCURRENCY_FLAGS,
       region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
     });
-    const pollIntervalMs = parseIsoDuration(values.interval ?? "PT3M");
-    if (pollIntervalMs === undefined)
-      throw usage(`--interval must be an ISO 8601 duration such as PT3M (got ${values.interval})`);
+    // Every flag is checked before anything starts (a poll interval of zero would never poll).
+    const pollIntervalMs =
+      durationFlag("interval", values.interval, {
+        minMs: 1_000,
+        maxMs: 86_400_000,
+        example: "PT3M",
+      }) ?? 180_000;
+    const pacing = { ...concurrencyOption(values), ...supervisionOptions(values) };
     const format = oneOf(
-      "run",
       "log-format",
       values["log-format"],
       ["auto", "json", "text"] as const,
       "auto",
     );
     const level = oneOf(
-      "run",
       "log-level",
       values["log-level"],
       ["debug", "info", "warn", "error"] as const,
@@ -133,8 +135,7 @@ export const runCommand: Command = {
           waitForRollouts: false,
           owner,
           ...(values.region ? { regions: values.region } : {}),
-          ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-          ...supervisionOptions("run", values),
+          ...pacing,
         }),
       branch: source.branch,
       log,

@@ -5,7 +5,7 @@ import { manifestReference, spliceReference } from "../manifest/reference.js";
 import { clusterSchema } from "../manifest/schemaValidation.js";
 import { parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 
 const HELP = `Usage: quorate schema [--reference] [--update-readme FILE]
 
@@ -18,10 +18,7 @@ Options:
   --update-readme FILE   rewrite the generated reference block inside FILE
   -h, --help             show this help
 
-Exit codes:
-  0   printed (or FILE updated)
-  1   FILE has no reference markers
-  64  usage error
+${exitCodeHelp("schema")}
 `;
 
 export const schemaCommand: Command = {
@@ -37,8 +34,14 @@ export const schemaCommand: Command = {
     const target = values["update-readme"];
     if (target) {
       const path = join(ctx.cwd, target);
-      writeFileSync(path, spliceReference(readFileSync(path, "utf8"), manifestReference(schema)));
-      ctx.stdout.write(`updated the manifest reference in ${target}\n`);
+      const before = readFileSync(path, "utf8");
+      const after = spliceReference(before, manifestReference(schema));
+      if (after === before) {
+        ctx.stdout.write(`the manifest reference in ${target} is up to date\n`);
+      } else {
+        writeFileSync(path, after);
+        ctx.stdout.write(`updated the manifest reference in ${target}\n`);
+      }
     } else if (values.reference) {
       ctx.stdout.write(`${manifestReference(schema)}\n`);
     } else {

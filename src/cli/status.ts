@@ -21,7 +21,7 @@ import {
   OWNER_FLAGS_HELP,
   ownerFromFlags,
 } from "./common.js";
-import { EXIT } from "./exitCodes.js";
+import { exitCodeHelp, STATUS_EXIT } from "./exitCodes.js";
 import { detectRevision } from "./revision.js";
 
 export const DEFAULT_DAEMON_URL = `http://${DEFAULT_LISTEN_HOST}:${DEFAULT_LISTEN_PORT}`;
@@ -53,11 +53,7 @@ ${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
   -h, --help           show this help
 
-Exit codes:
-  0   every cluster is Ready
-  1   error: the status could not be read (no manifests, a region's stacks could not be listed)
-  2   at least one cluster is not Ready (the text output says why, under its row)
-  64  usage error
+${exitCodeHelp("status")}
 `;
 
 export const statusCommand: Command = {
@@ -74,9 +70,9 @@ export const statusCommand: Command = {
       path: { type: "string" },
       region: { type: "string", multiple: true },
     });
-    const format = oneOf("status", "format", values.format, ["text", "json"] as const, "text");
+    const format = oneOf("format", values.format, ["text", "json"] as const, "text");
     if (values.rebuild && values.daemon) {
-      throw usage("quorate status: --daemon and --rebuild exclude each other");
+      throw usage("--daemon and --rebuild exclude each other");
     }
     const daemon = daemonUrl(values.daemon ?? DEFAULT_DAEMON_URL);
     let report: StatusReport | undefined;
@@ -92,8 +88,7 @@ export const statusCommand: Command = {
     ctx.stdout.write(
       format === "json" ? `${JSON.stringify(report, null, 2)}\n` : formatStatusText(report),
     );
-    const verdict = statusVerdict(report);
-    return verdict === "ready" ? EXIT.ok : verdict === "not-ready" ? EXIT.notReady : EXIT.error;
+    return STATUS_EXIT[statusVerdict(report)];
   },
 };
 
@@ -104,7 +99,7 @@ function daemonUrl(value: string): string {
     return url.href.replace(/\/+$/, "");
   } catch {
     throw usage(
-      `quorate status: --daemon must be an http(s) URL (got ${value})`,
+      `--daemon must be an http(s) URL (got ${value})`,
       `for example ${DEFAULT_DAEMON_URL}`,
     );
   }

@@ -3,7 +3,7 @@ import { loadManifests } from "../manifest/load.js";
 import { formatManifestErrors } from "../manifest/parse.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
-import { EXIT } from "./exitCodes.js";
+import { EXIT, exitCodeHelp } from "./exitCodes.js";
 
 const HELP = `Usage: quorate validate [PATH...] [--format text|json]
 
@@ -18,10 +18,7 @@ Options:
   --format text|json   json prints {"valid", "clusters", "errors"} for scripts (default: text)
   -h, --help           show this help
 
-Exit codes:
-  0   every manifest is valid
-  1   at least one error (or no manifest found)
-  64  usage error
+${exitCodeHelp("validate")}
 `;
 
 export const validateCommand: Command = {
@@ -32,7 +29,7 @@ export const validateCommand: Command = {
     const { values, positionals } = parseCommandArgs("validate", args, {
       format: { type: "string" },
     });
-    const format = oneOf("validate", "format", values.format, ["text", "json"] as const, "text");
+    const format = oneOf("format", values.format, ["text", "json"] as const, "text");
     const paths = positionals.length > 0 ? positionals : ["clusters"];
     const loaded = await loadManifests(paths, ctx.cwd);
     const empty = loaded.files.length === 0 && loaded.errors.length === 0;

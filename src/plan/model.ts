@@ -217,7 +217,7 @@ export function summarize(plan: Plan): PlanSummary {
 }
 
 /** terraform plan -detailed-exitcode: 0 no changes, 2 changes, 1 when any cluster failed to plan. */
-export function planExitCode(plan: Plan): 0 | 1 | 2 {
-  if (plan.clusters.some((c) => c.status === "error")) return 1;
-  return plan.clusters.some(hasChanges) ? 2 : 0;
+export function planOutcome(plan: Plan): "error" | "changes" | "no-changes" {
+  if (plan.clusters.some((c) => c.status === "error")) return "error";
+  return plan.clusters.some(hasChanges) ? "changes" : "no-changes";
 }

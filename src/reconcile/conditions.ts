@@ -20,6 +20,11 @@ export const REASON = {
   StackNeedsOperator: "StackNeedsOperator",
   /** A failed creation left the stack in ROLLBACK_COMPLETE: it must be deleted. */
   FailedCreate: "FailedCreate",
+  /**
+   * CloudFormation refused the change set for this template (FAILED): no new
+   * change set is made for the same template until it changes.
+   */
+  ChangeSetFailed: "ChangeSetFailed",
   /** The update failed and CloudFormation rolled back. */
   RolledBack: "RolledBack",
   /** The health gate failed before execution, so nothing was executed. */

@@ -17,6 +17,8 @@ export interface QuorateMetrics {
   observeStatuses(statuses: readonly ClusterStatus[], source: SourceStatus): void;
   /** From the reconciler's onEvent sink: counts rollout events per cluster and type. */
   observeEvent(event: RolloutEvent): void;
+  /** A pass that ended in an unexpected exception (the loop logs it and goes on). */
+  observePassFailure(): void;
 }
 
 /**
@@ -131,6 +133,12 @@ export function createMetrics(): QuorateMetrics {
     registers,
   });
 
+  const passFailures = new Counter({
+    name: "quorate_reconcile_pass_failures_total",
+    help: "Passes that ended in an unexpected error; the loop logged it and went on. Alert when it grows.",
+    registers,
+  });
+
   const resultLabels = new LabelSets();
   const eventLabels = new LabelSets();
   const appliedRevisions = new Map<string, string>();
@@ -189,6 +197,9 @@ export function createMetrics(): QuorateMetrics {
     observeEvent(event) {
       events.inc({ cluster: event.cluster, type: event.type });
       eventLabels.add(event.cluster, event.type);
+    },
+    observePassFailure() {
+      passFailures.inc();
     },
   };
 }

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { AwsClients } from "../aws/clients.js";
 import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
-import { describeError, QuorateError } from "../errors.js";
+import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import type { GateMemory, GateResult } from "../etcd/gate.js";
 import { durationMs } from "../manifest/duration.js";
@@ -131,6 +131,10 @@ async function isDirectoryOrFile(path: string): Promise<boolean> {
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const now = options.now ?? Date.now;
   const owner = options.owner ?? DEFAULT_OWNER;
+  // Below one, a pass that waits for a free slot would wait forever.
+  const limit = options.concurrency ?? 4;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw usage(`concurrency must be a whole number of at least 1 (got ${limit})`);
   const random = options.random ?? Math.random;
   const statuses = new Map<string, ClusterStatus>();
   const decisions = new Map<string, DecisionMemory>();
@@ -468,7 +472,6 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     revision: string,
     signal?: AbortSignal,
   ): Promise<{ task: Promise<void> } | undefined> {
-    const limit = options.concurrency ?? 4;
     if (running.size >= limit) {
       if (!options.waitForRollouts) {
         summary.push({ cluster: name, action: "deferred" });

@@ -169,7 +169,7 @@ async function fetchFeed(
   } catch (error) {
     throw transient(
       `cannot fetch the Flatcar release feed ${url}: ${(error as Error).message}`,
-      "check network access to the feed; quorate will retry",
+      "check network access to the feed and try again (quorate run retries on its own)",
       error,
     );
   }
@@ -179,7 +179,7 @@ async function fetchFeed(
   if (!response.ok) {
     throw transient(
       `the Flatcar release feed ${url} answered HTTP ${response.status}`,
-      "quorate will retry; if it persists, pin spec.image.imageId",
+      "try again (quorate run retries on its own); if it persists, pin spec.image.imageId",
     );
   }
   return response.text();

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cli } from "./run.js";
@@ -79,12 +80,24 @@ describe("quorate render", () => {
     expect(template.Resources.EtcdGroup.Type).toBe("AWS::AutoScaling::AutoScalingGroup");
   });
 
-  it("names the unknown cluster and lists the known ones", async () => {
+  it("names the unknown cluster and lists the known ones, as a usage error", async () => {
     const result = await cli(["render", "staging"], { cwd: ROOT, env: FEED });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(64);
     expect(result.stderr).toBe(
-      "quorate render: no cluster named staging: known clusters: dev, prod\n",
+      "quorate render: no cluster named staging: the manifests declare dev, prod; or give a manifest file\n",
     );
+  });
+
+  it.each([
+    ["relative", "clusters/dev.yaml"],
+    ["./relative", "./clusters/dev.yaml"],
+    ["absolute", join(ROOT, "clusters", "dev.yaml")],
+  ])("renders a manifest file given as a %s path", async (_form, file) => {
+    const byName = await cli(["render", "dev"], { cwd: ROOT, env: FEED });
+    const byFile = await cli(["render", file], { cwd: ROOT, env: FEED });
+    expect(byFile.stderr).toBe("");
+    expect(byFile.code).toBe(0);
+    expect(byFile.stdout).toBe(byName.stdout);
   });
 
   it("says which feed lacks the version", async () => {

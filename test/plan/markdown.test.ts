@@ -12,7 +12,7 @@ import {
   PLAN_COMMENT_MARKER,
 } from "../../src/plan/format/markdown.js";
 import { formatText } from "../../src/plan/format/text.js";
-import { type Plan, planExitCode } from "../../src/plan/model.js";
+import { type Plan, planOutcome } from "../../src/plan/model.js";
 import { serviceSpecUpdateBehaviour } from "../../src/plan/updateBehaviour.js";
 import { changeSetPlan } from "./scenarios.js";
 import { etcdTemplate, facts } from "./stack.js";
@@ -149,15 +149,15 @@ describe("removed, skipped and failed clusters", () => {
   });
 
   it.each([
-    ["an error", plan, 1],
-    ["changes", changeSetPlan(), 2],
+    ["an error", plan, "error"],
+    ["changes", changeSetPlan(), "changes"],
     [
       "only no-change, orphaned and skipped clusters",
       { ...plan, clusters: plan.clusters.slice(1, 3) },
-      0,
+      "no-changes",
     ],
-  ])("planExitCode with %s", (_what, p, code) => {
-    expect(planExitCode(p)).toBe(code);
+  ])("planOutcome with %s", (_what, p, code) => {
+    expect(planOutcome(p)).toBe(code);
   });
 });
 
