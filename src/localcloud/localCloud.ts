@@ -87,6 +87,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       events: 100,
       groups: 50,
       changeSets: 100,
+      resources: 100,
       ...options.pageSize,
     },
   };

@@ -19,6 +19,8 @@ export interface WorldSettings {
     events: number;
     groups: number;
     changeSets: number;
+    /** ListStackResources. */
+    resources: number;
   };
 }
 

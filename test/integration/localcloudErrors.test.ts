@@ -23,7 +23,12 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand, EC2ServiceException } from "@aws-sdk/client-ec2";
 import { beforeAll, describe, expect, it } from "vitest";
-import { useTestCloud, waitForChangeSet, waitForStatus } from "../localcloud/cloudHelpers.js";
+import {
+  failure,
+  useTestCloud,
+  waitForChangeSet,
+  waitForStatus,
+} from "../localcloud/cloudHelpers.js";
 
 const t = useTestCloud("lc-errors-", { withoutEtcd: true });
 
@@ -56,15 +61,6 @@ async function createStack(stackName: string, templateBody: string): Promise<voi
   await waitForChangeSet(t.clients.cfn, out.Id!);
   await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
   await waitForStatus(t.clients.cfn, stackName, ["CREATE_COMPLETE"]);
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error & { name: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { name: string };
-  }
-  throw new Error("the call succeeded");
 }
 
 beforeAll(async () => {

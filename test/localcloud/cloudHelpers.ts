@@ -205,3 +205,13 @@ export async function groupOf(asg: AutoScalingClient, name: string) {
   );
   return out.AutoScalingGroups?.[0];
 }
+
+/** The error a call fails with (a test that expects it to fail says so). */
+export async function failure(promise: Promise<unknown>): Promise<Error & { name: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { name: string };
+  }
+  throw new Error("the call succeeded");
+}

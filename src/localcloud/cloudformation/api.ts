@@ -20,10 +20,10 @@ import type { World } from "../world.js";
 import {
   describeChangeSet,
   describeStackEvents,
-  describeStackResources,
   describeStacks,
   getTemplate,
   listChangeSets,
+  listStacks,
 } from "./describe.js";
 import { deliverSignal } from "./signals.js";
 import {
@@ -34,7 +34,13 @@ import {
   deleteStack,
   executeChangeSet,
 } from "./stackActions.js";
+import {
+  describeStackResource,
+  describeStackResources,
+  listStackResources,
+} from "./stackResources.js";
 import { requireLiveStack } from "./stacks.js";
+import { getTemplateSummary, validateTemplate } from "./templateSummary.js";
 
 export function cloudFormationService(world: World): ServiceDefinition {
   return {
@@ -62,8 +68,17 @@ export function cloudFormationService(world: World): ServiceDefinition {
         describeStackEvents(world, input, call.region),
       DescribeStackResources: (input: sdk.DescribeStackResourcesInput, call: CallContext) =>
         describeStackResources(world, input, call.region),
+      ListStacks: (input: sdk.ListStacksInput, call: CallContext) =>
+        listStacks(world, input, call.region),
+      DescribeStackResource: (input: sdk.DescribeStackResourceInput, call: CallContext) =>
+        describeStackResource(world, input, call.region),
+      ListStackResources: (input: sdk.ListStackResourcesInput, call: CallContext) =>
+        listStackResources(world, input, call.region),
       GetTemplate: (input: sdk.GetTemplateInput, call: CallContext) =>
         getTemplate(world, input, call.region),
+      ValidateTemplate: (input: sdk.ValidateTemplateInput) => validateTemplate(input),
+      GetTemplateSummary: (input: sdk.GetTemplateSummaryInput, call: CallContext) =>
+        getTemplateSummary(world, input, call.region),
       CancelUpdateStack: (input: CancelUpdateStackInput, call: CallContext) => {
         cancelUpdateStack(world, input, call.region);
         return {};

@@ -1,5 +1,5 @@
-// The read side of CloudFormation: stacks, events, resources, change sets and
-// templates in the SDK's output shapes.
+// The read side of CloudFormation: stacks, events, change sets and templates
+// in the SDK's output shapes (resources: stackResources.ts).
 import type {
   Change,
   ChangeSetSummary,
@@ -7,17 +7,19 @@ import type {
   DescribeChangeSetOutput,
   DescribeStackEventsInput,
   DescribeStackEventsOutput,
-  DescribeStackResourcesInput,
-  DescribeStackResourcesOutput,
   DescribeStacksInput,
   DescribeStacksOutput,
   GetTemplateInput,
   GetTemplateOutput,
   ListChangeSetsInput,
   ListChangeSetsOutput,
+  ListStacksInput,
+  ListStacksOutput,
   Stack,
   StackEvent,
+  StackSummary,
 } from "@aws-sdk/client-cloudformation";
+import { StackStatus } from "@aws-sdk/client-cloudformation";
 import { validationError } from "../protocol/awsError.js";
 import { paginate } from "../protocol/pagination.js";
 import type { ChangeSetRecord, ResourceChangeRecord, StackRecord } from "../state/model.js";
@@ -60,12 +62,53 @@ export function describeStacks(
 ): DescribeStacksOutput {
   if (input.StackName)
     return { Stacks: [stackOutput(requireStack(world, input.StackName, region))] };
-  const live = [...world.store.stacks.values()]
-    .filter((s) => s.status !== "DELETE_COMPLETE" && s.region === region)
-    .sort((a, b) => b.createdAt - a.createdAt || a.stackId.localeCompare(b.stackId));
+  const live = newestFirst(world.store.stacks.values(), region).filter(
+    (s) => s.status !== "DELETE_COMPLETE",
+  );
   const page = paginate(live, input.NextToken, world.settings.pageSize.stacks, (s) => s.stackId);
   return {
     Stacks: page.items.map(stackOutput),
+    ...(page.nextToken ? { NextToken: page.nextToken } : {}),
+  };
+}
+
+/** Newest first, as DescribeStacks and ListStacks page through them. */
+function newestFirst(stacks: Iterable<StackRecord>, region: string): StackRecord[] {
+  return [...stacks]
+    .filter((s) => s.region === region)
+    .sort((a, b) => b.createdAt - a.createdAt || a.stackId.localeCompare(b.stackId));
+}
+
+const STACK_STATUSES: readonly string[] = Object.values(StackStatus);
+
+/** Every stack of the region, deleted ones too, unless StackStatusFilter narrows it. */
+export function listStacks(world: World, input: ListStacksInput, region: string): ListStacksOutput {
+  const filter = (input.StackStatusFilter ?? []) as string[];
+  const unknown = filter.filter((s) => !STACK_STATUSES.includes(s));
+  if (unknown.length > 0) {
+    throw validationError(
+      `1 validation error detected: Value '[${unknown.join(", ")}]' at 'stackStatusFilter' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [${STACK_STATUSES.join(", ")}]]`,
+    );
+  }
+  const listed = newestFirst(world.store.stacks.values(), region).filter(
+    (s) => filter.length === 0 || filter.includes(s.status),
+  );
+  const page = paginate(listed, input.NextToken, world.settings.pageSize.stacks, (s) => s.stackId);
+  return {
+    StackSummaries: page.items.map((s) => {
+      const out: StackSummary = {
+        StackId: s.stackId,
+        StackName: s.stackName,
+        CreationTime: new Date(s.createdAt),
+        StackStatus: s.status as StackSummary["StackStatus"],
+        DriftInformation: { StackDriftStatus: "NOT_CHECKED" },
+      };
+      if (s.description) out.TemplateDescription = s.description;
+      if (s.statusReason) out.StackStatusReason = s.statusReason;
+      if (s.updatedAt) out.LastUpdatedTime = new Date(s.updatedAt);
+      if (s.deletedAt) out.DeletionTime = new Date(s.deletedAt);
+      return out;
+    }),
     ...(page.nextToken ? { NextToken: page.nextToken } : {}),
   };
 }
@@ -100,42 +143,6 @@ export function describeStackEvents(
     return out;
   });
   return { StackEvents: events, ...(page.nextToken ? { NextToken: page.nextToken } : {}) };
-}
-
-export function describeStackResources(
-  world: World,
-  input: DescribeStackResourcesInput,
-  region: string,
-): DescribeStackResourcesOutput {
-  let stack: StackRecord | undefined;
-  if (input.StackName) stack = requireStack(world, input.StackName, region);
-  else if (input.PhysicalResourceId) {
-    stack = [...world.store.stacks.values()].find(
-      (s) =>
-        s.region === region &&
-        Object.values(s.resources).some((r) => r.physicalId === input.PhysicalResourceId),
-    );
-    if (!stack) throw validationError(`Stack for ${input.PhysicalResourceId} does not exist`);
-  } else {
-    throw validationError("Either StackName or PhysicalResourceId must be specified.");
-  }
-  const found = stack;
-  const resources = Object.values(found.resources).filter(
-    (r) => !input.LogicalResourceId || r.logicalId === input.LogicalResourceId,
-  );
-  return {
-    StackResources: resources.map((r) => ({
-      StackName: found.stackName,
-      StackId: found.stackId,
-      LogicalResourceId: r.logicalId,
-      ResourceType: r.type,
-      Timestamp: new Date(r.updatedAt),
-      ResourceStatus: r.status,
-      DriftInformation: { StackResourceDriftStatus: "NOT_CHECKED" },
-      ...(r.physicalId ? { PhysicalResourceId: r.physicalId } : {}),
-      ...(r.statusReason ? { ResourceStatusReason: r.statusReason } : {}),
-    })),
-  };
 }
 
 function changeOutput(change: ResourceChangeRecord, withValues: boolean): Change {

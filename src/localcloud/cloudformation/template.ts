@@ -24,6 +24,10 @@ export interface TemplateOutput {
 
 export interface Template {
   description?: string;
+  /** AWSTemplateFormatVersion, when declared. */
+  formatVersion?: string;
+  /** The Metadata section, when declared. */
+  metadata?: JsonObject;
   parameters: Record<string, TemplateParameter>;
   resources: Record<string, TemplateResource>;
   outputs: Record<string, TemplateOutput>;
@@ -93,10 +97,24 @@ export function parseTemplate(body: string): Template {
     string,
     TemplateParameter
   >;
+  for (const [key, parameter] of Object.entries(parameters)) {
+    if (!isObject(parameter) || typeof parameter.Type !== "string") {
+      throw templateFormatError(
+        `[/Parameters/${key}] Every Parameters object must contain a Type member.`,
+      );
+    }
+  }
   const outputs = (isObject(raw.Outputs) ? raw.Outputs : {}) as unknown as Record<
     string,
     TemplateOutput
   >;
+  for (const [key, output] of Object.entries(outputs)) {
+    if (!isObject(output) || output.Value === undefined) {
+      throw templateFormatError(
+        `[/Outputs/${key}] Every Outputs member must contain a Value object`,
+      );
+    }
+  }
   const names = {
     resources: new Set(Object.keys(checked)),
     parameters: new Set(Object.keys(parameters)),
@@ -115,6 +133,9 @@ export function parseTemplate(body: string): Template {
   dependencyOrder(checked); // throws on a cycle
   const template: Template = { parameters, resources: checked, outputs };
   if (typeof raw.Description === "string") template.description = raw.Description;
+  if (raw.AWSTemplateFormatVersion !== undefined)
+    template.formatVersion = String(raw.AWSTemplateFormatVersion);
+  if (isObject(raw.Metadata)) template.metadata = raw.Metadata;
   return template;
 }
 
@@ -146,18 +167,31 @@ const IAM_NAMES: Record<string, string> = {
   "AWS::IAM::InstanceProfile": "InstanceProfileName",
 };
 
+export type IamCapability = "CAPABILITY_IAM" | "CAPABILITY_NAMED_IAM";
+
 /**
- * IAM resources need CAPABILITY_IAM, named ones CAPABILITY_NAMED_IAM.
+ * IAM resources need CAPABILITY_IAM, named ones CAPABILITY_NAMED_IAM; the
+ * types that need it are what ValidateTemplate gives as CapabilitiesReason.
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/control-access-with-iam.html#using-iam-capabilities
  */
-export function checkCapabilities(template: Template, capabilities: readonly string[]): void {
-  let needed: string | undefined;
+export function requiredCapabilities(
+  template: Template,
+): { capability: IamCapability; resourceTypes: string[] } | undefined {
+  let capability: IamCapability | undefined;
+  const resourceTypes = new Set<string>();
   for (const resource of Object.values(template.resources)) {
     const nameProperty = IAM_NAMES[resource.Type];
     if (!nameProperty) continue;
-    if (resource.Properties?.[nameProperty] !== undefined) needed = "CAPABILITY_NAMED_IAM";
-    else needed ??= "CAPABILITY_IAM";
+    resourceTypes.add(resource.Type);
+    if (resource.Properties?.[nameProperty] !== undefined) capability = "CAPABILITY_NAMED_IAM";
+    else capability ??= "CAPABILITY_IAM";
   }
+  return capability ? { capability, resourceTypes: [...resourceTypes] } : undefined;
+}
+
+/** Refuses a change set whose template needs a capability the request did not acknowledge. */
+export function checkCapabilities(template: Template, capabilities: readonly string[]): void {
+  const needed = requiredCapabilities(template)?.capability;
   if (!needed) return;
   const ok =
     needed === "CAPABILITY_IAM"

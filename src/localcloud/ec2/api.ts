@@ -137,6 +137,9 @@ function instanceOutput(world: World, r: InstanceRecord): Instance {
       InstanceMetadataTags: r.metadataTags ? "enabled" : "disabled",
     },
   };
+  if (r.iamInstanceProfile) {
+    out.IamInstanceProfile = { Arn: r.iamInstanceProfile.arn, Id: r.iamInstanceProfile.id };
+  }
   if (r.state !== "terminated") {
     out.PrivateIpAddress = r.privateIp;
     out.SubnetId = r.subnetId;

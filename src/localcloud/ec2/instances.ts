@@ -1,7 +1,7 @@
 // EC2 instances of the local cloud: launching one (address, tags, the rule
 // that instance metadata tags put on tag keys), its state as the runtime
 // reports its phase, and its tags.
-import { ec2Id, sha256Hex } from "../ids.js";
+import { ec2Id, nameSuffix, sha256Hex } from "../ids.js";
 import type { InstancePhase } from "../instances/index.js";
 import { AwsError } from "../protocol/awsError.js";
 import type {
@@ -115,6 +115,7 @@ export function launchInstance(world: World, request: LaunchRequest): InstanceRe
         throw new AwsError("InvalidParameterValue", `Instance launch failed: ${problem}`);
     }
   }
+  const iamInstanceProfile = instanceProfileOf(world, data.IamInstanceProfile);
   const instanceId = ec2Id("i");
   const record: InstanceRecord = {
     instanceId,
@@ -133,6 +134,7 @@ export function launchInstance(world: World, request: LaunchRequest): InstanceRe
     tags: [...tags].map(([Key, Value]) => ({ Key, Value })),
     userData: String(data.UserData ?? ""),
     metadataTags,
+    ...(iamInstanceProfile ? { iamInstanceProfile } : {}),
   };
   world.store.instances.set(instanceId, record);
   world.log({
@@ -148,6 +150,34 @@ export function launchInstance(world: World, request: LaunchRequest): InstanceRe
     userDataBase64: record.userData,
   });
   return record;
+}
+
+/**
+ * The instance profile a launch template names by Arn or Name; EC2 refuses the
+ * launch when none has it, with its own wording.
+ */
+function instanceProfileOf(world: World, named: unknown): { arn: string; id: string } | undefined {
+  if (typeof named !== "object" || named === null) return undefined;
+  const { Arn: arn, Name: name } = named as { Arn?: unknown; Name?: unknown };
+  if (arn === undefined && name === undefined) return undefined;
+  const profile = [...world.store.plain.values()].find(
+    (p) =>
+      p.type === "AWS::IAM::InstanceProfile" &&
+      (arn !== undefined ? p.attributes.Arn === arn : p.physicalId === name),
+  );
+  if (profile?.attributes.Arn) {
+    if (!profile.uniqueId) {
+      // Made by a local cloud from before unique ids were kept: give it one now.
+      profile.uniqueId = `AIPA${nameSuffix(17)}`;
+      world.store.touch(profile.owner);
+    }
+    return { arn: profile.attributes.Arn, id: profile.uniqueId };
+  }
+  const [parameter, value, what] = arn !== undefined ? ["arn", arn, "ARN"] : ["name", name, "name"];
+  throw new AwsError(
+    "InvalidParameterValue",
+    `Value (${String(value)}) for parameter iamInstanceProfile.${parameter} is invalid. Invalid IAM Instance Profile ${what}`,
+  );
 }
 
 /** The VPC of the instance's security groups, else one derived from its subnet. */

@@ -292,6 +292,8 @@ export interface InstanceRecord {
   /** Tags in insertion order. */
   tags: Tag[];
   userData: string;
+  /** The instance profile its launch template named, as it was at launch. */
+  iamInstanceProfile?: { arn: string; id: string };
   metadataTags: boolean;
   /** The runtime's last reported phase and detail. */
   phase?: string;
@@ -391,4 +393,6 @@ export interface PlainResourceRecord {
   owner: string;
   properties: JsonObject;
   attributes: Record<string, string>;
+  /** IAM's unique id where Fn::GetAtt does not give it (an instance profile's AIPA...). */
+  uniqueId?: string;
 }

@@ -5,29 +5,39 @@ import { ACCOUNT_ID, ec2Id, generatedName, nameSuffix } from "../../ids.js";
 import type { JsonObject } from "../../state/model.js";
 import { done, type Outcome, type ProviderContext, type ResourceProvider } from "./provider.js";
 
-type Naming = (ctx: ProviderContext) => { physicalId: string; attributes: Record<string, string> };
+type Naming = (ctx: ProviderContext) => {
+  physicalId: string;
+  attributes: Record<string, string>;
+  uniqueId?: string;
+};
 
 function plainProvider(naming: Naming): ResourceProvider {
-  const save = (ctx: ProviderContext, physicalId: string, attributes: Record<string, string>) => {
+  const save = (
+    ctx: ProviderContext,
+    physicalId: string,
+    attributes: Record<string, string>,
+    uniqueId: string | undefined,
+  ) => {
     ctx.world.store.plain.set(physicalId, {
       physicalId,
       type: ctx.type,
       owner: ctx.stack.stackId,
       properties: ctx.properties,
       attributes,
+      ...(uniqueId ? { uniqueId } : {}),
     });
   };
   return {
     create(ctx): Outcome {
-      const { physicalId, attributes } = naming(ctx);
-      save(ctx, physicalId, attributes);
+      const { physicalId, attributes, uniqueId } = naming(ctx);
+      save(ctx, physicalId, attributes, uniqueId);
       return done(physicalId, attributes);
     },
     update(ctx): Outcome {
       const physicalId = ctx.physicalId ?? ctx.current?.physicalId ?? "";
-      const attributes =
-        ctx.world.store.plain.get(physicalId)?.attributes ?? ctx.current?.attributes ?? {};
-      save(ctx, physicalId, attributes);
+      const saved = ctx.world.store.plain.get(physicalId);
+      const attributes = saved?.attributes ?? ctx.current?.attributes ?? {};
+      save(ctx, physicalId, attributes, saved?.uniqueId);
       return done(physicalId, attributes);
     },
     delete(ctx): Outcome {
@@ -73,5 +83,7 @@ export const instanceProfileProvider = plainProvider((ctx) => {
   return {
     physicalId: name,
     attributes: { Arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile${path}${name}` },
+    // IAM's unique id of an instance profile: AIPA and 17 characters.
+    uniqueId: `AIPA${nameSuffix(17)}`,
   };
 });

@@ -31,3 +31,18 @@ export const STACK_TAGGABLE: ReadonlySet<string> = new Set([
 export const ATTRIBUTES_CHANGED_BY_UPDATE: Readonly<Record<string, readonly string[]>> = {
   "AWS::EC2::LaunchTemplate": ["LatestVersionNumber", "DefaultVersionNumber"],
 };
+
+/**
+ * Each type's primary identifier (the resource schema's primaryIdentifier),
+ * which GetTemplateSummary gives as ResourceIdentifiers; a unit test checks
+ * the table against @aws-cdk/aws-service-spec.
+ */
+export const PRIMARY_IDENTIFIERS: Readonly<Record<string, readonly string[]>> = {
+  "AWS::EC2::SecurityGroup": ["Id"],
+  "AWS::EC2::SecurityGroupIngress": ["Id"],
+  "AWS::IAM::Role": ["RoleName"],
+  "AWS::IAM::InstanceProfile": ["InstanceProfileName"],
+  "AWS::EC2::LaunchTemplate": ["LaunchTemplateId"],
+  "AWS::AutoScaling::AutoScalingGroup": ["AutoScalingGroupName"],
+  "AWS::AutoScaling::LifecycleHook": ["AutoScalingGroupName", "LifecycleHookName"],
+};
