@@ -76,7 +76,7 @@ const HINTS: Partial<Record<KnownEtcdError, string>> = {
   unhealthyCluster:
     "etcd refuses membership changes until every member has been connected for a few seconds; retry shortly",
   noSpace:
-    "the database exceeded its space quota: compact and defragment, then disarm the NOSPACE alarm",
+    "the database exceeded its space quota: run `quorate maintain CLUSTER --compact --defrag --disarm` to compact, defragment and disarm the NOSPACE alarm",
   corrupt: "etcd found inconsistent data; replace the corrupt member from a healthy one",
 };
 

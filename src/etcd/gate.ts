@@ -12,10 +12,12 @@ import {
   checkMembersHealthy,
   checkNoAlarms,
   checkSingleLeader,
+  isHealthyVoterIn,
   judgedMembers,
 } from "./gateChecks.js";
-import { buildRoster, isHealthyVoter, shortName } from "./roster.js";
+import { buildRoster, shortName } from "./roster.js";
 import type { ClusterProbe } from "./types.js";
+import { groupVersions, type MemberVersion } from "./versionRules.js";
 
 export type GateCheckName =
   | "members-healthy"
@@ -49,6 +51,10 @@ export interface GateExpectation {
   departing?: readonly bigint[];
   /** Learner ids that may be unstarted, learners or behind without failing the gate. */
   joining?: readonly bigint[];
+  /** The cluster's name, for messages that name a command (the NOSPACE one). */
+  cluster?: string;
+  /** quorate maintain clears NOSPACE: the alarm fails no check while it runs. */
+  tolerateNoSpace?: boolean;
 }
 
 export interface GateCheck {
@@ -71,6 +77,8 @@ export interface GateSummary {
   /** How long every other check has passed in a row (0 when one fails now). */
   heldForMs: number;
   stableForMs: number;
+  /** The server version each answering member reports (status), by short name. */
+  versions: MemberVersion[];
 }
 
 export interface GateResult {
@@ -95,7 +103,7 @@ export interface GateMemory {
 
 function expectationKey(e: GateExpectation): string {
   const ids = (list: readonly bigint[] | undefined) => [...(list ?? [])].sort().join(",");
-  return `${e.desiredSize}|${ids(e.departing)}|${ids(e.joining)}`;
+  return `${e.desiredSize}|${ids(e.departing)}|${ids(e.joining)}|${e.tolerateNoSpace ? "nospace" : ""}`;
 }
 
 function policyMs(policy: GatePolicy, field: "stableFor"): number {
@@ -124,6 +132,8 @@ export function evaluateGate(
     departing,
     joining: new Set((expectation.joining ?? []).filter((id) => !departing.has(id))),
     maxAppliedIndexLag: policy.maxAppliedIndexLag,
+    tolerateNoSpace: expectation.tolerateNoSpace === true,
+    ...(expectation.cluster !== undefined ? { cluster: expectation.cluster } : {}),
   };
   const lag = checkAppliedIndexLag(ctx);
   const outcomes: [GateCheckName, CheckOutcome][] = [
@@ -166,12 +176,17 @@ export function evaluateGate(
   const judged = judgedMembers(ctx);
   const summary: GateSummary = {
     judged: judged.length,
-    healthyVoters: judged.filter(isHealthyVoter).length,
+    healthyVoters: judged.filter((e) => isHealthyVoterIn(ctx, e)).length,
     leaderDeparting: leaderId !== undefined && departing.has(leaderId),
     departing: [...departing].map((id) => shortName(roster, id)),
     joining: [...ctx.joining].map((id) => shortName(roster, id)),
     heldForMs,
     stableForMs,
+    versions: roster.entries.flatMap((e) =>
+      e.probe?.status?.version
+        ? [{ name: shortName(roster, e.member.id), version: e.probe.status.version }]
+        : [],
+    ),
   };
   if (leaderId !== undefined) summary.leader = { id: leaderId, name: shortName(roster, leaderId) };
   if (lag.maxLag !== undefined) summary.maxLag = lag.maxLag;
@@ -206,9 +221,19 @@ export function formatGateResult(result: GateResult): string {
     ];
     if (s.departing.length) parts.push(`departing ${s.departing.join(", ")}`);
     if (s.joining.length) parts.push(`joining ${s.joining.join(", ")}`);
+    const versions = formatMemberVersions(s.versions);
+    if (versions) parts.push(versions);
     return `gate PASSED: ${parts.join(", ")}`;
   }
   const failed = result.checks.filter((c) => !c.passed);
   const shown = failed.length > 1 ? failed.filter((c) => c.name !== "stable") : failed;
   return `gate FAILED: ${shown.map((c) => `${c.name}: ${c.message}`).join("; ")}`;
+}
+
+/** "etcd 3.5.17" when every member runs it, else "etcd 3.4.23 (m1), 3.5.17 (m2, m3)". */
+export function formatMemberVersions(versions: readonly MemberVersion[]): string {
+  const groups = groupVersions(versions);
+  if (groups.length === 0) return "";
+  if (groups.length === 1) return `etcd ${groups[0]?.version}`;
+  return `etcd ${groups.map((g) => `${g.version} (${g.members.join(", ")})`).join(", ")}`;
 }

@@ -237,7 +237,7 @@ async function preExecutionGate(
     }
     const { result, memory: next } = evaluateGate(
       observation.probe,
-      { desiredSize },
+      { desiredSize, cluster: spec.name },
       spec.gates,
       memory,
       now(),
@@ -265,6 +265,7 @@ function syntheticFailure(at: number, message: string): GateResult {
       joining: [],
       heldForMs: 0,
       stableForMs: 0,
+      versions: [],
     },
   };
 }

@@ -52,7 +52,7 @@ export async function probeRegionHealth(
       });
       const { result, memory } = evaluateGate(
         probe,
-        { desiredSize: group.desiredCapacity },
+        { desiredSize: group.desiredCapacity, cluster: spec.name },
         spec.gates,
         memories.get(spec.name),
         now(),

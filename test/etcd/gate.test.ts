@@ -51,7 +51,26 @@ describe("a healthy cluster", () => {
       "lag 0 (at most 1000)",
       "held for 1m (at least 30s)",
     ]);
-    expect(formatGateResult(result)).toBe("gate PASSED: 3/3 healthy, leader m1, lag 0, stable 1m");
+    expect(formatGateResult(result)).toBe(
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 1m, etcd 3.4.23",
+    );
+  });
+});
+
+describe("member versions", () => {
+  it("the summary and the line show the version each member runs", () => {
+    const probe = healthyProbe();
+    const second = probe.endpoints[1];
+    if (second?.status) second.status = { ...second.status, version: "3.5.17" };
+    const result = gate(probe);
+    expect(result.summary.versions).toEqual([
+      { name: "m1", version: "3.4.23" },
+      { name: "m2", version: "3.5.17" },
+      { name: "m3", version: "3.4.23" },
+    ]);
+    expect(formatGateResult(result)).toBe(
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, etcd 3.4.23 (m1, m3), 3.5.17 (m2)",
+    );
   });
 });
 
@@ -157,7 +176,7 @@ describe("members-healthy", () => {
       expect(result.passed).toBe(true);
       expect(check(result, "members-healthy").message).toBe("2/2 members healthy and voting");
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 2/2 healthy, leader m1, lag 0, stable 0ms, departing m3",
+        "gate PASSED: 2/2 healthy, leader m1, lag 0, stable 0ms, departing m3, etcd 3.4.23",
       );
     });
 
@@ -185,7 +204,7 @@ describe("members-healthy", () => {
       expect(result.passed).toBe(true);
       expect(result.summary.leaderDeparting).toBe(true);
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 2/2 healthy, leader m1 (departing), lag 0, stable 0ms, departing m1",
+        "gate PASSED: 2/2 healthy, leader m1 (departing), lag 0, stable 0ms, departing m1, etcd 3.4.23",
       );
     });
   });
@@ -205,7 +224,7 @@ describe("members-healthy", () => {
       const result = gate(probe, { desiredSize: 4, joining: [id(4)] });
       expect(result.passed).toBe(true);
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, joining m4",
+        "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, joining m4, etcd 3.4.23",
       );
     });
 
@@ -321,7 +340,7 @@ describe("no-alarms", () => {
   it.each([
     [
       "NOSPACE" as const,
-      `NOSPACE alarm raised by m2 (${url(2)}): the database exceeded its space quota and etcd refuses writes; compact and defragment, then disarm the alarm (etcdctl alarm disarm)`,
+      `NOSPACE alarm raised by m2 (${url(2)}): the database exceeded its space quota and etcd refuses writes; run \`quorate maintain CLUSTER --compact --defrag --disarm\` to compact, defragment and disarm it`,
     ],
     [
       "CORRUPT" as const,
@@ -330,6 +349,59 @@ describe("no-alarms", () => {
   ])("fails on a %s alarm", (alarm, message) => {
     const result = gate(healthyProbe(3, { alarms: [{ memberId: id(2), alarm }] }));
     expect(check(result, "no-alarms")).toEqual({ name: "no-alarms", passed: false, message });
+  });
+
+  it("names the cluster in the command that clears NOSPACE", () => {
+    const result = gate(healthyProbe(3, { alarms: [{ memberId: id(2), alarm: "NOSPACE" }] }), {
+      desiredSize: 3,
+      cluster: "dev",
+    });
+    expect(check(result, "no-alarms").message).toContain(
+      "run `quorate maintain dev --compact --defrag --disarm` to compact, defragment and disarm it",
+    );
+  });
+
+  describe("while quorate maintain clears NOSPACE (tolerateNoSpace)", () => {
+    // etcd 3.4 answers /health false on every member while NOSPACE stands.
+    const nospace = (extra: Partial<ClusterProbe> = {}) => {
+      const probe = healthyProbe(3, { alarms: [{ memberId: id(2), alarm: "NOSPACE" }], ...extra });
+      return {
+        ...probe,
+        endpoints: probe.endpoints.map((ep) => ({
+          ...ep,
+          health: { healthy: false },
+          ...(ep.status
+            ? { status: { ...ep.status, errors: [`memberID:${id(2)} alarm:NOSPACE `] } }
+            : {}),
+        })),
+      };
+    };
+    it("passes: NOSPACE is what is being cleared", () => {
+      const result = gate(nospace(), { desiredSize: 3, tolerateNoSpace: true });
+      expect(result.passed).toBe(true);
+      expect(check(result, "no-alarms").message).toBe(
+        "no alarms but NOSPACE, which maintenance clears",
+      );
+      expect(result.summary.healthyVoters).toBe(3);
+    });
+    it("fails without the toleration, on members-healthy and no-alarms", () => {
+      expect(gate(nospace()).failed).toEqual(["members-healthy", "no-alarms", "stable"]);
+    });
+    it("still fails on a CORRUPT alarm", () => {
+      const probe = nospace();
+      probe.alarms = [...(probe.alarms ?? []), { memberId: id(3), alarm: "CORRUPT" }];
+      const result = gate(probe, { desiredSize: 3, tolerateNoSpace: true });
+      expect(result.failed).toContain("no-alarms");
+      expect(result.failed).toContain("members-healthy");
+    });
+    it("still fails on a member that knows no leader", () => {
+      const probe = nospace();
+      const first = probe.endpoints[0];
+      if (first?.status) first.status = { ...first.status, leader: 0n };
+      expect(gate(probe, { desiredSize: 3, tolerateNoSpace: true }).failed).toContain(
+        "members-healthy",
+      );
+    });
   });
 
   it("fails when no member could list the alarms", () => {
@@ -409,7 +481,7 @@ describe("several failures at once", () => {
     expect(result.failed).toEqual(["members-healthy", "no-alarms", "applied-index-lag", "stable"]);
     expect(formatGateResult(result)).toBe(
       `gate FAILED: members-healthy: m2 (${url(2)}) does not answer (no answer within 2000 ms); check the instance and its etcd service; ` +
-        `no-alarms: NOSPACE alarm raised by m1 (${url(1)}): the database exceeded its space quota and etcd refuses writes; compact and defragment, then disarm the alarm (etcdctl alarm disarm); ` +
+        `no-alarms: NOSPACE alarm raised by m1 (${url(1)}): the database exceeded its space quota and etcd refuses writes; run \`quorate maintain CLUSTER --compact --defrag --disarm\` to compact, defragment and disarm it; ` +
         `applied-index-lag: m3 (${url(3)}) is 4999 entries behind the leader (applied 1, leader 5000, at most 1000 allowed); wait for it to catch up, or check its disk and network`,
     );
   });
@@ -451,7 +523,7 @@ describe("stable", () => {
     expect(t30?.passed).toBe(true);
     expect(t45?.summary.heldForMs).toBe(45_000);
     expect(formatGateResult(t45 as GateResult)).toBe(
-      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 45s",
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 45s, etcd 3.4.23",
     );
   });
 

@@ -117,7 +117,7 @@ describe("a healthy 3-member cluster through the gateway", () => {
     const result = await gateUntilPassed(cluster, { desiredSize: 3 });
     expect(result.failed).toEqual([]);
     expect(formatGateResult(result)).toMatch(
-      /^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s$/,
+      /^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s, etcd 3\.4\.\d+$/,
     );
   });
 

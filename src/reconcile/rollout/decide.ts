@@ -417,7 +417,7 @@ function gateFor(
   if (!observation.probe) throw new Error("gateFor needs a probe");
   const { result, memory: gateMemory } = evaluateGate(
     observation.probe,
-    expectation,
+    { ...expectation, cluster: facts.cluster },
     facts.gates,
     memory.gate,
     observation.at,
