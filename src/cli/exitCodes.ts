@@ -2,6 +2,7 @@
 // in this one table. `quorate --help`, each command's --help and the README's
 // table are generated from it (test/cli/exitCodes.test.ts keeps the README equal).
 import { QuorateError } from "../errors.js";
+import type { ApplyResult } from "../reconcile/apply.js";
 import type { Reason } from "../reconcile/conditions.js";
 
 export const EXIT = {
@@ -34,18 +35,8 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
 };
 
-/** The result of applying one cluster (src/reconcile/apply.ts), as `quorate apply` exits. */
-export type ApplyResultName =
-  | "no-change"
-  | "applied"
-  | "declined"
-  | "gate-blocked"
-  | "rolled-back"
-  | "needs-operator"
-  | "change-set-failed"
-  | "error";
-
-export const APPLY_EXIT: Readonly<Record<ApplyResultName, ExitCode>> = {
+/** `quorate apply`: the result of each cluster (src/reconcile/apply.ts). */
+export const APPLY_EXIT: Readonly<Record<ApplyResult, ExitCode>> = {
   "no-change": EXIT.ok,
   applied: EXIT.ok,
   declined: EXIT.ok,

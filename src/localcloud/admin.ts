@@ -1,6 +1,7 @@
 // The admin API under /_quorate/: health, API call counters, a state
 // snapshot, and fault injection. JSON in and out; errors as {"error": "..."}.
 import type {
+  ChangeSetFaultRequest,
   GroupSummary,
   InstanceFaultAction,
   InstanceSummary,
@@ -127,6 +128,17 @@ async function route(
         phase: req.phase,
         ...(req.count !== undefined ? { remaining: req.count } : {}),
         ...(req.message ? { message: req.message } : {}),
+      });
+      return ok();
+    }
+    case "POST /_quorate/faults/change-sets": {
+      const req = parse<ChangeSetFaultRequest>(body);
+      if (!req.stackName || !req.reason)
+        throw new AdminError(400, "a change-set fault needs stackName and reason");
+      world.faults.changeSets.push({
+        stackName: req.stackName,
+        reason: req.reason,
+        ...(req.count !== undefined ? { remaining: req.count } : {}),
       });
       return ok();
     }

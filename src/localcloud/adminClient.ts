@@ -1,6 +1,7 @@
 // A typed client of the local cloud's admin API, for tests, the demo and
 // `quorate local status`.
 import type {
+  ChangeSetFaultRequest,
   FaultList,
   InstanceFaultAction,
   LocalCloudSnapshot,
@@ -68,6 +69,11 @@ export class LocalCloudAdmin {
   /** Fails a resource operation of a stack (create, update, rollback or delete). */
   async resourceFault(request: ResourceFaultRequest): Promise<void> {
     await this.call("POST", "/_quorate/faults/resources", request);
+  }
+
+  /** The next change sets of a stack end FAILED with the given reason. */
+  async changeSetFault(request: ChangeSetFaultRequest): Promise<void> {
+    await this.call("POST", "/_quorate/faults/change-sets", request);
   }
 
   /** Fails S3 writes (InternalError), or stores the next matching object cut short (truncate). */

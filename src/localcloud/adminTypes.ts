@@ -73,6 +73,14 @@ export interface ResourceFaultRequest {
   message?: string;
 }
 
+export interface ChangeSetFaultRequest {
+  stackName: string;
+  /** The StatusReason the change set fails with. */
+  reason: string;
+  /** Unlimited when absent. */
+  count?: number;
+}
+
 export interface S3FaultRequest {
   /** fail: writes get InternalError; truncate: the next object is stored cut short. */
   mode: "fail" | "truncate";

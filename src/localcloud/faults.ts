@@ -32,6 +32,17 @@ export interface ResourceFault {
   message?: string;
 }
 
+/**
+ * The next change sets of a stack end FAILED with this reason, as AWS fails
+ * one it cannot build (a template error found late, an early-validation check).
+ */
+export interface ChangeSetFault {
+  stackName: string;
+  reason: string;
+  /** How many more change sets fail; unlimited when absent. */
+  remaining?: number;
+}
+
 /** S3 writes of matching objects: PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload. */
 export interface S3Fault {
   /**
@@ -60,6 +71,7 @@ export interface FaultList {
   throttles: ThrottleFault[];
   signals: SignalFault[];
   resources: ResourceFault[];
+  changeSets: ChangeSetFault[];
   s3: S3Fault[];
   delayedSignals: DelayedSignal[];
 }
@@ -68,6 +80,7 @@ export class Faults {
   throttles: ThrottleFault[] = [];
   signals: SignalFault[] = [];
   resources: ResourceFault[] = [];
+  changeSets: ChangeSetFault[] = [];
   s3: S3Fault[] = [];
   delayed: DelayedSignal[] = [];
 
@@ -111,6 +124,17 @@ export class Faults {
     return fault;
   }
 
+  /** The change-set fault of a stack, counted as used. */
+  takeChangeSetFault(stackName: string): ChangeSetFault | undefined {
+    const fault = this.changeSets.find((f) => f.stackName === stackName);
+    if (!fault) return undefined;
+    if (fault.remaining !== undefined) {
+      fault.remaining--;
+      if (fault.remaining <= 0) this.changeSets = this.changeSets.filter((f) => f !== fault);
+    }
+    return fault;
+  }
+
   /** The S3 fault of this mode that applies to a write of bucket/key, counted as used. */
   takeS3Fault(mode: S3Fault["mode"], bucket: string, key: string): S3Fault | undefined {
     const fault = this.s3.find(
@@ -143,6 +167,7 @@ export class Faults {
       throttles: this.throttles,
       signals: this.signals,
       resources: this.resources,
+      changeSets: this.changeSets,
       s3: this.s3,
       delayedSignals: this.delayed,
     });
@@ -152,6 +177,7 @@ export class Faults {
     this.throttles = [];
     this.signals = [];
     this.resources = [];
+    this.changeSets = [];
     this.s3 = [];
     this.delayed = [];
   }

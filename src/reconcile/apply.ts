@@ -26,6 +26,8 @@ export type ApplyResult =
   | "gate-blocked"
   | "rolled-back"
   | "needs-operator"
+  /** CloudFormation refused the change set (FAILED): nothing was executed. */
+  | "change-set-failed"
   | "error";
 
 export interface ApplyOutcome {
@@ -101,10 +103,12 @@ export async function applyCluster(
     return fromRollout(base, await supervise(deps, aws, facts), false);
   }
   if (preview.plan.status === "error") {
-    const result =
-      preview.state === "needs-operator" || preview.state === "not-ours"
-        ? "needs-operator"
-        : "error";
+    const result: ApplyResult =
+      preview.changeSetFailed !== undefined
+        ? "change-set-failed"
+        : preview.state === "needs-operator" || preview.state === "not-ours"
+          ? "needs-operator"
+          : "error";
     return { ...base, result, message: preview.plan.error ?? "planning failed", executed: false };
   }
   if (!preview.changeSet) {

@@ -46,6 +46,12 @@ export type ReconcileAction =
 export interface DecisionMemory {
   /** Template hash of an update that rolled back: not tried again until the manifest changes. */
   rolledBackSha256?: string;
+  /**
+   * A template whose apply failed for good (its change set FAILED, or AWS
+   * refused a call in a way retrying cannot fix): no new change set is made
+   * for it until it changes. Remembered in memory only: a restart tries once more.
+   */
+  refused?: { sha256: string; reason: Reason; message: string };
 }
 
 export function decide(
@@ -66,16 +72,10 @@ export function decide(
   }
   if (!desired) return removed(observed);
   if (!desired.spec) {
-    const first = desired.errors?.[0];
-    const where = first
-      ? `${first.file}:${first.line}:${first.column}: ${first.path ? `${first.path}: ` : ""}${first.problem}`
-      : "invalid manifest";
-    const more =
-      (desired.errors?.length ?? 0) > 1 ? ` (and ${(desired.errors?.length ?? 1) - 1} more)` : "";
     return {
       kind: "stall",
       reason: REASON.InvalidManifest,
-      message: `${where}${more}; fix the manifest in git`,
+      message: manifestErrorMessage(desired),
     };
   }
   if (desired.spec.suspend) return { kind: "suspended" };
@@ -86,12 +86,21 @@ export function decide(
       message: `cannot render: ${desired.renderError}`,
     };
   }
+  const failed = memory.refused;
+  const refused: ReconcileAction | undefined =
+    failed && failed.sha256 === desired.templateSha256
+      ? {
+          kind: "stall",
+          reason: failed.reason,
+          message: refusedMessage(desired.name, failed.message),
+        }
+      : undefined;
   if (
     !observed ||
     observed.status === "REVIEW_IN_PROGRESS" ||
     observed.status === "DELETE_COMPLETE"
   ) {
-    return { kind: "apply", reason: "no stack yet" };
+    return refused ?? { kind: "apply", reason: "no stack yet" };
   }
   if (observed.status === "ROLLBACK_COMPLETE" || observed.status === "ROLLBACK_FAILED") {
     return {
@@ -110,6 +119,7 @@ export function decide(
   if (observed.tags[STACK_TAG.templateSha256] === desired.templateSha256) {
     return { kind: "none", reason: "the stack's template hash matches" };
   }
+  if (refused) return refused;
   if (
     observed.status === "UPDATE_ROLLBACK_COMPLETE" &&
     memory.rolledBackSha256 === desired.templateSha256
@@ -121,6 +131,22 @@ export function decide(
     };
   }
   return { kind: "apply", reason: "the rendered template differs from the stack's" };
+}
+
+/** The first manifest error at file:line:col with its field, and how many more there are. */
+export function manifestErrorMessage(desired: Pick<DesiredCluster, "errors">): string {
+  const first = desired.errors?.[0];
+  const where = first
+    ? `${first.file}:${first.line}:${first.column}: ${first.path ? `${first.path}: ` : ""}${first.problem}`
+    : "invalid manifest";
+  const more =
+    (desired.errors?.length ?? 0) > 1 ? ` (and ${(desired.errors?.length ?? 1) - 1} more)` : "";
+  return `${where}${more}; fix the manifest in git`;
+}
+
+/** True to what happens next: no new change set for this template, and how to get one. */
+export function refusedMessage(cluster: string, why: string): string {
+  return `${why}. quorate makes no new change set for this template until the manifest changes (or quorate restarts): fix the manifest in git, or, when the cause lies outside git (a limit, a permission), fix it and run quorate apply --cluster ${cluster}`;
 }
 
 function removed(observed: ObservedStack | undefined): ReconcileAction {

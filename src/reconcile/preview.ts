@@ -47,6 +47,8 @@ export interface ClusterPreview {
   state: StackState;
   /** The change set, when it has changes and was kept (--keep, or for apply). */
   changeSet?: { id: string; type: "CREATE" | "UPDATE" };
+  /** CloudFormation refused the change set (FAILED): the reason, as AWS gave it. */
+  changeSetFailed?: string;
 }
 
 export interface PreviewOptions {
@@ -161,6 +163,7 @@ async function previewFromLiveStack(
       return {
         ...withLive,
         state,
+        changeSetFailed: outcome.reason,
         plan: errorClusterPlan({ ...id, error: `change set failed: ${outcome.reason}` }),
       };
     }

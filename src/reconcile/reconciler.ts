@@ -13,22 +13,21 @@ import { durationMs } from "../manifest/duration.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import type { AmiFeed } from "../render/ami.js";
-import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import type { SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
-import { REASON } from "./conditions.js";
+import { REASON, type Reason } from "./conditions.js";
 import {
   type DecisionMemory,
-  decide,
   desiredClusters,
-  holdRemoval,
   type ReconcileAction,
+  refusedMessage,
   unreadManifest,
 } from "./decide.js";
 import { type HealthTarget, probeRegionHealth } from "./health.js";
-import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
+import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
+import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
 import {
@@ -112,13 +111,8 @@ interface RecordExtra {
   attempted?: boolean;
   stack?: LiveStack;
   spec?: ClusterSpec;
-}
-interface WorkItem {
-  name: string;
-  spec?: ClusterSpec;
-  stack?: LiveStack;
+  /** Where the stack is, when no valid manifest says (an invalid manifest, an orphan). */
   region?: string;
-  action: ReconcileAction;
 }
 
 async function isDirectoryOrFile(path: string): Promise<boolean> {
@@ -160,6 +154,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       ...(stack ? { stack: stackFacts(stack) } : {}),
       backoff: { baseMs: 5_000, maxMs: 300_000, random: random() },
     });
+    if (extra.region) next.region = extra.region;
     if (extra.spec) {
       next.stackName = extra.spec.stackName;
       next.region = extra.spec.region;
@@ -191,6 +186,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         owner,
       });
     } catch (error) {
+      // Refused for good (a template AWS rejects, a denied call): not tried again each pass.
+      if (error instanceof QuorateError && error.kind === "terminal")
+        return refuse(spec, REASON.StackNeedsOperator, describeError(error));
       return failure(error);
     }
     const rendered = renderCache.get(cacheKey(spec));
@@ -216,12 +214,25 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           message: outcome.message,
           ...(outcome.gate ? { gate: outcome.gate } : {}),
         };
+      case "change-set-failed":
+        // Remembered by template hash, so that the next pass makes no new change set for it.
+        return refuse(spec, REASON.ChangeSetFailed, outcome.message);
       case "needs-operator":
-        return { kind: "stalled", reason: REASON.StackNeedsOperator, message: outcome.message };
       case "declined":
       case "error":
         return { kind: "stalled", reason: REASON.StackNeedsOperator, message: outcome.message };
     }
+  }
+
+  /**
+   * Remembers that this template failed for good, so that the next pass makes
+   * no new change set for it (decide stalls it until the template changes).
+   */
+  function refuse(spec: ClusterSpec, reason: Reason, why: string): ReconcileOutcome {
+    const rendered = renderCache.get(cacheKey(spec));
+    if (!rendered || !("sha" in rendered)) return { kind: "stalled", reason, message: why };
+    decisions.set(spec.name, { refused: { sha256: rendered.sha, reason, message: why } });
+    return { kind: "stalled", reason, message: refusedMessage(spec.name, why) };
   }
 
   async function superviseTask(spec: ClusterSpec, signal?: AbortSignal): Promise<ReconcileOutcome> {
@@ -313,20 +324,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       ...loaded.clusters.map((c) => c.region),
       ...[...statuses.values()].flatMap((s) => (s.region ? [s.region] : [])),
     ]);
-    const live = new Map<string, { stack: LiveStack; region: string }>();
+    const stacks: RegionStack[] = [];
     const unreachable = new Map<string, string>();
     await Promise.all(
       [...regions].map(async (region) => {
         try {
-          for (const stack of await listStacks(options.aws(region).cloudFormation)) {
-            live.set(`${region}/${stack.stackName}`, { stack, region });
-          }
+          for (const stack of await listStacks(options.aws(region).cloudFormation))
+            stacks.push({ region, stack });
         } catch (error) {
           unreachable.set(region, describeError(error));
         }
       }),
     );
-    return { live, unreachable };
+    return { stacks, unreachable };
   }
 
   async function pass(signal?: AbortSignal): Promise<PassSummary> {
@@ -363,87 +373,83 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await mapBounded(loaded.clusters, 8, async (spec) => {
       rendered.set(spec.name, await render(spec));
     });
-    const desired = new Map(desiredClusters(loaded, rendered).map((d) => [d.name, d]));
-    const { live, unreachable } = await listLive(loaded);
-
-    // Decide per cluster: every manifest, and every stack of quorate's without one.
-    const work: WorkItem[] = [];
-    for (const want of desired.values()) {
-      const spec = want.spec;
-      const region = spec?.region ?? statuses.get(want.name)?.region;
-      const stackName = spec?.stackName ?? statuses.get(want.name)?.stackName;
-      const stack = region && stackName ? live.get(`${region}/${stackName}`)?.stack : undefined;
-      const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
-      const notOurs = stack ? ownershipProblem(stack, owner) : undefined;
-      if (region && unreachable.has(region)) {
-        note(
-          want.name,
-          "backoff",
-          { kind: "transient", message: unreachable.get(region) ?? "" },
-          extra,
-        );
-      } else if (notOurs) {
-        const reason = REASON.StackNeedsOperator;
-        note(want.name, "stall", { kind: "stalled", reason, message: notOurs }, extra);
-      } else {
-        work.push({
-          name: want.name,
-          ...extra,
-          ...(region ? { region } : {}),
-          action: decide(stack, want, decisions.get(want.name)),
-        });
-      }
-    }
-    // Only this quorate's own stacks can be orphans: another owner's are another repo's.
+    const { stacks, unreachable } = await listLive(loaded);
     const unread = unreadManifest(loaded.errors);
-    for (const { stack, region } of live.values()) {
-      if (!isOurs(stack.tags, owner)) continue;
-      const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
-      if (desired.has(cluster)) continue;
-      const action = holdRemoval(decide(stack, undefined), stack.stackName, unread);
-      work.push({ name: cluster, stack, region, action });
-    }
+    const work = planWork({
+      desired: desiredClusters(loaded, rendered),
+      stacks,
+      unreachable,
+      owner,
+      memory: decisions,
+      ...(unread ? { unread } : {}),
+    });
 
     const healthy: HealthTarget[] = [];
     const tasks: Promise<void>[] = [];
     for (const item of work) {
-      const { name, spec, stack, action } = item;
-      const extra: RecordExtra = { ...(spec ? { spec } : {}), ...(stack ? { stack } : {}) };
+      const { cluster: name, spec, stack, action, region } = item;
+      const extra: RecordExtra = {
+        ...(spec ? { spec } : {}),
+        ...(stack ? { stack } : {}),
+        ...(region ? { region } : {}),
+      };
+      const report = (entry: Entry["action"], outcome: ReconcileOutcome) =>
+        note(name, entry, outcome, extra);
       if (running.has(name)) {
         summary.push({ cluster: name, action: "busy" });
-      } else if (action.kind === "apply" && backingOff(statuses.get(name), new Date(now()))) {
-        summary.push({ cluster: name, action: "backoff" });
-      } else if (action.kind === "none") {
-        if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
-        else note(name, action.kind, { kind: "ready", message: action.reason }, extra);
-      } else if (action.kind === "suspended") {
-        note(name, action.kind, { kind: "suspended" }, extra);
-      } else if (action.kind === "stall") {
-        note(
-          name,
-          action.kind,
-          { kind: "stalled", reason: action.reason, message: action.message },
-          extra,
-        );
-      } else if (action.kind === "orphan") {
-        note(name, action.kind, { kind: "orphaned", message: action.message }, extra);
-      } else if (action.kind === "delete") {
-        note(name, action.kind, await deleteOrphan(item, action.message), extra);
-      } else if (!spec) {
-        // A stack mid-operation whose manifest was deleted: it is not touched, only reported.
-        note(
-          name,
-          action.kind,
-          {
+        continue;
+      }
+      switch (action.kind) {
+        case "unreachable":
+          report("backoff", { kind: "transient", message: action.message });
+          break;
+        case "not-ours":
+          report("stall", {
+            kind: "stalled",
+            reason: REASON.StackNeedsOperator,
+            message: action.message,
+          });
+          break;
+        case "being-deleted":
+          report("none", { kind: "deleting", message: action.message });
+          break;
+        case "unsupervisable":
+          report("supervise", {
             kind: "progressing",
             reason: REASON.RolloutInProgress,
-            message: `stack is ${stack?.status}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
-          },
-          extra,
-        );
-      } else {
-        const started = await startRollout(name, spec, action, extra, summary, revision, signal);
-        if (started) tasks.push(started.task);
+            message: action.message,
+          });
+          break;
+        case "none":
+          if (spec && stack && options.probeHealth !== false) healthy.push({ spec, stack });
+          else report("none", { kind: "ready", message: action.reason });
+          break;
+        case "suspended":
+          report("suspended", { kind: "suspended" });
+          break;
+        case "stall":
+          report("stall", { kind: "stalled", reason: action.reason, message: action.message });
+          break;
+        case "orphan":
+          report("orphan", { kind: "orphaned", message: action.message });
+          break;
+        case "delete":
+          report("delete", await deleteOrphan(item, action.message));
+          break;
+        case "apply":
+        case "supervise": {
+          if (action.kind === "apply" && backingOff(statuses.get(name), new Date(now()))) {
+            summary.push({ cluster: name, action: "backoff" });
+            break;
+          }
+          // planWork gives apply and supervise only to clusters with a valid manifest.
+          if (!spec) throw new Error(`${name}: ${action.kind} without a manifest`);
+          const started = await startRollout(name, spec, action, extra, summary, revision, signal);
+          if (started) tasks.push(started.task);
+          break;
+        }
+        default:
+          unhandled(action);
       }
     }
 

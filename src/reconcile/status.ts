@@ -130,7 +130,12 @@ export function nextStatus(
       break;
     case "stalled":
       set("Ready", FALSE, outcome.reason, outcome.message);
-      set("Reconciling", FALSE, outcome.reason, "not retried until the cause is fixed");
+      set(
+        "Reconciling",
+        FALSE,
+        outcome.reason,
+        "no new change is made until the manifest or the stack changes; a stack mid-operation stays supervised",
+      );
       set("Stalled", TRUE, outcome.reason, outcome.message);
       break;
     case "suspended":

@@ -13,15 +13,10 @@ import type { AmiFeed } from "../render/ami.js";
 import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
-import {
-  type DesiredCluster,
-  decide,
-  desiredClusters,
-  holdRemoval,
-  unreadManifest,
-} from "./decide.js";
-import { DEFAULT_OWNER, isOurs, ownershipProblem } from "./ownership.js";
+import { type DesiredCluster, desiredClusters, unreadManifest } from "./decide.js";
+import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
+import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { DaemonStatusBody } from "./server.js";
 import {
@@ -50,10 +45,7 @@ export interface StatusReport {
   unreachable?: Record<string, string>;
 }
 
-export interface RegionStack {
-  region: string;
-  stack: LiveStack;
-}
+export type { RegionStack } from "./planWork.js";
 
 export interface RebuildInput {
   /** The git revision of the manifests, when known. */
@@ -70,82 +62,51 @@ export interface RebuildInput {
   unread?: ManifestError;
 }
 
-/** Statuses as the reconciler would write them, from manifests and live stacks alone. Pure. */
+/**
+ * Statuses as the reconciler would write them, from manifests and live stacks
+ * alone: the same planWork as the reconciler's pass, each action reported
+ * instead of acted on. Pure.
+ */
 export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
-  const byKey = new Map(input.stacks.map((s) => [`${s.region}/${s.stack.stackName}`, s]));
-  const owner = input.owner ?? DEFAULT_OWNER;
-  const managed = input.stacks.filter((s) => isOurs(s.stack.tags, owner));
-  const byCluster = new Map(managed.map((s) => [s.stack.tags[STACK_TAG.cluster] ?? "", s]));
-  const out: ClusterStatus[] = [];
-
-  for (const want of input.desired) {
-    const spec = want.spec;
-    const found = spec
-      ? byKey.get(`${spec.region}/${spec.stackName}`)
-      : // An invalid manifest names no region; its stack is found by the cluster tag.
-        byCluster.get(want.name);
-    const region = spec?.region ?? found?.region;
-    const stack = found?.stack;
-    const unreachable = region ? input.unreachable[region] : undefined;
-    const notOurs = stack ? ownershipProblem(stack, owner) : undefined;
-    let outcome: ReconcileOutcome;
-    if (unreachable !== undefined) {
-      outcome = {
-        kind: "transient",
-        message: `stacks in ${region} could not be listed: ${unreachable}`,
-      };
-    } else if (notOurs) {
-      outcome = { kind: "stalled", reason: REASON.StackNeedsOperator, message: notOurs };
-    } else {
-      // An invalid manifest stalls its cluster whatever the stack does (as in the reconciler).
-      outcome = outcomeFor(want, spec ? stack : undefined);
-    }
+  const work = planWork({
+    desired: input.desired,
+    stacks: input.stacks,
+    unreachable: new Map(Object.entries(input.unreachable)),
+    owner: input.owner ?? DEFAULT_OWNER,
+    ...(input.unread ? { unread: input.unread } : {}),
+  });
+  return work.map((item) => {
     const status = finish(
-      nextStatus(initialStatus(want.name), outcome, context(input, stack)),
+      nextStatus(initialStatus(item.cluster), reported(item), context(input, item.stack)),
       input.now,
     );
-    if (region) status.region = region;
-    if (spec) {
-      status.stackName = spec.stackName;
-      status.source = `${spec.source.file}:${spec.source.line}`;
+    if (item.region) status.region = item.region;
+    if (item.spec) {
+      status.stackName = item.spec.stackName;
+      status.source = `${item.spec.source.file}:${item.spec.source.line}`;
     }
-    out.push(status);
-  }
-
-  const wanted = new Set(input.desired.map((d) => d.name));
-  for (const { region, stack } of managed) {
-    const cluster = stack.tags[STACK_TAG.cluster] ?? stack.stackName;
-    if (wanted.has(cluster)) continue;
-    const status = finish(
-      nextStatus(
-        initialStatus(cluster),
-        outcomeFor(undefined, stack, input.unread),
-        context(input, stack),
-      ),
-      input.now,
-    );
-    status.region = region;
-    out.push(status);
-  }
-  return out.sort((a, b) => a.cluster.localeCompare(b.cluster));
+    return status;
+  });
 }
 
-function outcomeFor(
-  want: DesiredCluster | undefined,
-  stack: LiveStack | undefined,
-  unread?: ManifestError,
-): ReconcileOutcome {
-  if (stack?.status === "DELETE_IN_PROGRESS")
-    return { kind: "deleting", message: `stack ${stack.stackName} is being deleted` };
-  const decided = decide(stack, want);
-  const action = stack && !want ? holdRemoval(decided, stack.stackName, unread) : decided;
+/** What the reconciler would do, said as a status; nothing is done. Pure. */
+function reported(item: WorkItem): ReconcileOutcome {
+  const { action, stack, spec } = item;
   const short = (sha: string | undefined) => (sha ? sha.slice(0, 12) : "none");
   switch (action.kind) {
+    case "unreachable":
+      return { kind: "transient", message: action.message };
+    case "not-ours":
+      return { kind: "stalled", reason: REASON.StackNeedsOperator, message: action.message };
+    case "being-deleted":
+      return { kind: "deleting", message: action.message };
+    case "unsupervisable":
+      return { kind: "progressing", reason: REASON.RolloutInProgress, message: action.message };
     case "none":
       return {
         kind: "ready",
         message: stack
-          ? `in sync: stack ${stack.status}, template hash ${short(want?.templateSha256)} matches`
+          ? `in sync: stack ${stack.status}, template hash ${short(item.templateSha256)} matches`
           : action.reason,
       };
     case "suspended":
@@ -163,18 +124,18 @@ function outcomeFor(
       return {
         kind: "progressing",
         reason: REASON.RolloutInProgress,
-        message: want?.spec
-          ? `${action.reason}: a rollout is under way`
-          : `${action.reason}; its manifest was deleted, so quorate cannot supervise it: restore the manifest`,
+        message: `${action.reason}: a rollout is under way`,
       };
     case "apply":
       return {
         kind: "progressing",
         reason: REASON.OutOfSync,
         message: stack
-          ? `out of sync: stack ${stack.stackName} has template hash ${short(stack.tags[STACK_TAG.templateSha256])}, the manifest renders ${short(want?.templateSha256)}; the next reconcile (quorate run) or quorate apply updates it`
-          : `no stack ${want?.spec?.stackName ?? ""} in ${want?.spec?.region ?? "its region"} yet; the next reconcile (quorate run) or quorate apply creates it`,
+          ? `out of sync: stack ${stack.stackName} has template hash ${short(stack.tags[STACK_TAG.templateSha256])}, the manifest renders ${short(item.templateSha256)}; the next reconcile (quorate run) or quorate apply updates it`
+          : `no stack ${spec?.stackName ?? ""} in ${spec?.region ?? "its region"} yet; the next reconcile (quorate run) or quorate apply creates it`,
       };
+    default:
+      return unhandled(action);
   }
 }
 

@@ -145,6 +145,7 @@ export function createChangeSet(
     sameTemplate(stack.templateBody, body) &&
     sameTags(stack.tags, tags) &&
     JSON.stringify(stack.parameters) === JSON.stringify(parameters);
+  const faulted = unchanged ? undefined : world.faults.takeChangeSetFault(stack.stackName);
   const now = world.now();
   const record: ChangeSetRecord = {
     id: changeSetArn(stack.region, name),
@@ -154,7 +155,11 @@ export function createChangeSet(
     executionStatus: "UNAVAILABLE",
     createdAt: now,
     readyAt: now + world.settings.operationDelayMs,
-    outcome: unchanged ? { status: "FAILED", reason: NO_CHANGES } : { status: "CREATE_COMPLETE" },
+    outcome: unchanged
+      ? { status: "FAILED", reason: NO_CHANGES }
+      : faulted
+        ? { status: "FAILED", reason: faulted.reason }
+        : { status: "CREATE_COMPLETE" },
     templateBody: body,
     parameters,
     tags,
