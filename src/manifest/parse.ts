@@ -150,6 +150,10 @@ function toClusterSpec(value: any, source: SourceLocation): ClusterSpec {
       minInstancesInService: spec.updatePolicy.minInstancesInService ?? size - 1,
     },
     gates: spec.gates,
+    ...(spec.backup
+      ? { backup: { ...spec.backup, prefix: spec.backup.prefix ?? `${metadata.name}/` } }
+      : {}),
+    ...(spec.restore ? { restore: spec.restore } : {}),
     suspend: spec.suspend,
     prune: spec.prune,
     terminationProtection: spec.terminationProtection,

@@ -29,6 +29,7 @@ export function semanticErrors(document: YamlDocument, file: string): ManifestEr
     ...updatePolicyRules(manifest.spec),
     ...etcdRules(manifest.spec),
     ...gateRules(manifest.spec),
+    ...backupRules(manifest.spec, String(manifest.metadata?.name ?? "")),
   ];
   const cluster = typeof manifest.metadata?.name === "string" ? manifest.metadata.name : undefined;
   return findings.map((finding) => {
@@ -204,4 +205,40 @@ function gateRules(spec: Raw): RuleFinding[] {
     ];
   }
   return [];
+}
+
+function backupRules(spec: Raw, name: string): RuleFinding[] {
+  const findings: RuleFinding[] = [];
+  if (spec.restore && !spec.backup) {
+    findings.push({
+      path: ["spec", "restore"],
+      problem: "needs spec.backup",
+      hint: "a restore reads its snapshot from spec.backup's bucket and prefix; add spec.backup with the bucket the snapshot is in",
+      rule: "restore.needsBackup",
+    });
+  }
+  const backup = spec.backup;
+  if (!backup) return findings;
+  const encryption = backup.encryption ?? {};
+  if (encryption.kmsKeyId !== undefined && encryption.type !== "SSE-KMS") {
+    findings.push({
+      path: ["spec", "backup", "encryption", "kmsKeyId"],
+      problem: "applies to SSE-KMS only",
+      got: JSON.stringify(encryption.kmsKeyId),
+      hint: "set encryption.type: SSE-KMS, or remove kmsKeyId to keep SSE-S3",
+      rule: "backup.kmsKeyNeedsKms",
+    });
+  }
+  const snapshot = spec.restore?.snapshot;
+  const prefix: string = backup.prefix ?? `${name}/`;
+  if (typeof snapshot === "string" && snapshot !== "latest" && !snapshot.startsWith(prefix)) {
+    findings.push({
+      path: ["spec", "restore", "snapshot"],
+      problem: `must be latest or a key under the backup prefix ${prefix}`,
+      got: JSON.stringify(snapshot),
+      hint: "copy a key from `quorate backups CLUSTER`; members may only read their own cluster's prefix",
+      rule: "restore.snapshotUnderPrefix",
+    });
+  }
+  return findings;
 }

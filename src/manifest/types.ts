@@ -84,6 +84,27 @@ export interface GatePolicy {
   probeTimeout: string;
 }
 
+export type SnapshotEncryption = "SSE-S3" | "SSE-KMS";
+
+export interface BackupSpec {
+  bucket: string;
+  /** Ends with "/"; defaults to "<name>/". */
+  prefix: string;
+  /** ISO 8601 duration between scheduled snapshots in `quorate run`. */
+  every: string;
+  retention: { keepLast: number; deleteAfter?: string };
+  beforeChange: boolean;
+  /** ISO 8601 duration: how recent the snapshot beforeChange asks for must be. */
+  maxAge: string;
+  encryption: { type: SnapshotEncryption; kmsKeyId?: string };
+}
+
+export interface RestoreSpec {
+  id: string;
+  /** "latest" or an S3 key under the backup prefix. */
+  snapshot: string;
+}
+
 export interface ClusterSpec {
   name: string;
   labels: Record<string, string>;
@@ -99,6 +120,10 @@ export interface ClusterSpec {
   etcd: EtcdSpec;
   updatePolicy: UpdatePolicySpec;
   gates: GatePolicy;
+  /** Absent: no snapshots are taken. */
+  backup?: BackupSpec;
+  /** Present: the cluster is (or is to be) restored from a snapshot. Needs backup. */
+  restore?: RestoreSpec;
   suspend: boolean;
   prune: boolean;
   terminationProtection: boolean;

@@ -225,6 +225,28 @@ describe("validation rules, one row per rule with its exact message", () => {
       },
       'spec.suspend: must be a boolean (got "yes"): Stop reconciling this cluster. Status is still reported; nothing is applied.',
     ],
+    [
+      "restore needs backup",
+      (m: any) => {
+        m.spec.restore = { id: "r1" };
+      },
+      "spec.restore: needs spec.backup: a restore reads its snapshot from spec.backup's bucket and prefix; add spec.backup with the bucket the snapshot is in",
+    ],
+    [
+      "kmsKeyId needs SSE-KMS",
+      (m: any) => {
+        m.spec.backup = { bucket: "snaps", encryption: { kmsKeyId: "alias/etcd" } };
+      },
+      'spec.backup.encryption.kmsKeyId: applies to SSE-KMS only (got "alias/etcd"): set encryption.type: SSE-KMS, or remove kmsKeyId to keep SSE-S3',
+    ],
+    [
+      "a restore snapshot key under the cluster's prefix",
+      (m: any) => {
+        m.spec.backup = { bucket: "snaps" };
+        m.spec.restore = { id: "r1", snapshot: "prod/20261204T000000Z.snapshot" };
+      },
+      'spec.restore.snapshot: must be latest or a key under the backup prefix dev/ (got "prod/20261204T000000Z.snapshot"): copy a key from `quorate backups CLUSTER`; members may only read their own cluster\'s prefix',
+    ],
   ])("%s", (_name, change, expected) => {
     expect(messages(devWith(change))).toEqual([expected]);
   });
@@ -280,6 +302,25 @@ describe("repository-wide rules", () => {
       lifecycleHookTimeout: "PT10M",
     });
     expect(prod?.etcd.dataVolume).toEqual({ sizeGiB: 20, type: "gp3", deviceName: "/dev/xvdb" });
+    expect(prod?.backup).toBeUndefined();
+  });
+
+  it("defaults a backup: the cluster's own prefix, hourly, 24 kept, beforeChange within 15 minutes, SSE-S3", () => {
+    const [dev] = parseManifests([
+      {
+        file: "d.yaml",
+        text: devWith((m) => Object.assign(m.spec, { backup: { bucket: "snaps" } })),
+      },
+    ]).clusters;
+    expect(dev?.backup).toEqual({
+      bucket: "snaps",
+      prefix: "dev/",
+      every: "PT1H",
+      retention: { keepLast: 24 },
+      beforeChange: true,
+      maxAge: "PT15M",
+      encryption: { type: "SSE-S3" },
+    });
   });
 
   it("reports a YAML syntax error with its position and keeps the other files", () => {
