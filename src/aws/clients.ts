@@ -3,6 +3,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { S3Client } from "@aws-sdk/client-s3";
 
 export const LOCAL_ENDPOINT = "http://127.0.0.1:4566";
 
@@ -18,6 +19,8 @@ export interface AwsClients {
   cloudFormation: CloudFormationClient;
   autoScaling: AutoScalingClient;
   ec2: EC2Client;
+  /** Snapshots (src/aws/snapshotBucket.ts); path-style against an explicit endpoint. */
+  s3: S3Client;
 }
 
 /** The local cloud needs no real credentials; any static keys sign requests it accepts. */
@@ -47,6 +50,9 @@ export function createAwsClientPool(
       cloudFormation: new CloudFormationClient(config),
       autoScaling: new AutoScalingClient(config),
       ec2: new EC2Client(config),
+      // Against an explicit endpoint (the local cloud, or an S3-compatible store)
+      // buckets are addressed in the path, as such endpoints expect.
+      s3: new S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) }),
     };
     pool.set(region, clients);
     return clients;

@@ -30,9 +30,9 @@ lifecycle hooks, then every commit you make there is planned, gated and rolled
 out member by member while you watch. Ctrl-C stops it; running it again
 resumes where it stopped (--reset starts over).
 
-Needs etcd 3.4 or newer and git on PATH. When one is missing and this process
+Needs etcd 3.4 or newer, etcdctl and git on PATH. When one is missing and this process
 may install packages (it is root, or \`sudo -n true\` works), it says what it
-installs and why, then installs their Debian packages (etcd-server, git: the
+installs and why, then installs their Debian packages (etcd-server, etcd-client, git: the
 list in debian-packages.txt, the one .ci/run installs from). Otherwise, or with
 --no-install or QUORATE_NO_INSTALL=1, it prints the apt-get command and exits 1.
 

@@ -123,6 +123,16 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     ],
     [64, "usage error, or --cluster names no cluster"],
   ],
+  backup: [
+    [0, "the snapshot was taken (and retention ran)"],
+    [1, "it could not be taken: no healthy member, S3 failed, the stream broke or was cut"],
+    [64, "usage error, or no cluster of that name"],
+  ],
+  backups: [
+    [0, "listed (a bucket that cannot be read is reported under its cluster)"],
+    [1, "no cluster has spec.backup, or a manifest is invalid"],
+    [64, "usage error, or no cluster of that name"],
+  ],
   status: [
     [0, "every cluster is Ready"],
     [

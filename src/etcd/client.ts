@@ -274,7 +274,7 @@ export function createEtcdClient(endpoint: string, options: EtcdClientOptions = 
   };
 }
 
-function tlsAgentOptions(tls: EtcdTls | undefined): https.AgentOptions {
+export function tlsAgentOptions(tls: EtcdTls | undefined): https.AgentOptions {
   if (!tls) return {};
   const out: https.AgentOptions = {};
   if (tls.ca !== undefined) out.ca = tls.ca;

@@ -36,9 +36,11 @@ describe("the package list", () => {
 
   it("names etcd-server and git for the demo, and what the tests need for CI", () => {
     const demo = entries.filter((e) => e.users.includes("demo")).map((e) => e.package);
-    expect(demo).toEqual(["etcd-server", "git"]);
+    expect(demo).toEqual(["etcd-server", "etcd-client", "git"]);
     const ci = entries.filter((e) => e.users.includes("ci")).map((e) => e.command);
-    expect(ci).toEqual(expect.arrayContaining(["etcd", "git", "ssh-keygen", "gpg", "openssl"]));
+    expect(ci).toEqual(
+      expect.arrayContaining(["etcd", "etcdctl", "git", "ssh-keygen", "gpg", "openssl"]),
+    );
     for (const e of entries) expect(e.why.length).toBeGreaterThan(5);
   });
 
@@ -62,7 +64,9 @@ describe("the package list", () => {
         apt: true,
       });
       expect(fromScript).toBe(plan.kind === "install" ? plan.packages.join(" ") : "");
-      if (user === "demo" && present.length === 0) expect(fromScript).toBe("etcd-server git");
+      if (user === "demo" && present.length === 0) {
+        expect(fromScript).toBe("etcd-server etcd-client git");
+      }
     },
   );
 
