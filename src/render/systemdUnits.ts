@@ -69,15 +69,22 @@ WantedBy=local-fs.target
 `;
 }
 
-/** Formats the data volume once, when it has no filesystem yet (cloud-config only). */
+/**
+ * Formats the data volume once, when it has no filesystem yet (cloud-config only).
+ * DefaultDependencies=no, as systemd-makefs@.service has: the default
+ * After=sysinit.target would order it after local-fs.target, which wants the
+ * mount this unit must precede, and that is a cycle systemd cannot break.
+ */
 export function formatDataUnit(spec: ClusterSpec): string {
   const device = spec.etcd.dataVolume.deviceName;
   const deviceUnit = `${device.slice(1).replaceAll("/", "-")}.device`;
   return `[Unit]
 Description=Format the etcd data volume if it is blank
-Requires=${deviceUnit}
+DefaultDependencies=no
+BindsTo=${deviceUnit}
 After=${deviceUnit}
-Before=${DATA_MOUNT_UNIT}
+Before=${DATA_MOUNT_UNIT} shutdown.target
+Conflicts=shutdown.target
 ConditionPathExists=!/dev/disk/by-label/${DATA_VOLUME_LABEL}
 
 [Service]
