@@ -88,19 +88,22 @@ done
 log "peer list: state=$CLUSTER_STATE initial-cluster=$INITIAL_CLUSTER"
 
 # TLS files come from SSM under the manifest's prefix (all the role may read).
+# Each file is created under umask 077, so a private key is never readable by
+# anyone else, not even between its creation and a chmod; only the
+# certificates are opened up afterwards.
 CURL_TLS=""
 if [ "$QUORATE_SCHEME" = https ]; then
   mkdir -p "$TLS_DIR"
   for file in ca.crt server.crt server.key peer.crt peer.key; do
-    until aws ssm get-parameter --region "$QUORATE_REGION" \\
+    until (umask 077 && aws ssm get-parameter --region "$QUORATE_REGION" \\
       --name "$QUORATE_TLS_PARAMETER_PREFIX$file" --with-decryption \\
-      --query Parameter.Value --output text >"$TLS_DIR/$file.tmp"; do
+      --query Parameter.Value --output text >"$TLS_DIR/$file.tmp"); do
       log "waiting for SSM parameter $QUORATE_TLS_PARAMETER_PREFIX$file"
       sleep "$POLL_SECONDS"
     done
     mv "$TLS_DIR/$file.tmp" "$TLS_DIR/$file"
   done
-  chmod 0600 "$TLS_DIR"/*.key
+  chmod 0644 "$TLS_DIR"/*.crt
   # etcd runs as the etcd user inside its container.
   if id etcd >/dev/null 2>&1; then chown etcd "$TLS_DIR"/*; fi
   CURL_TLS="--cacert $TLS_DIR/ca.crt --cert $TLS_DIR/server.crt --key $TLS_DIR/server.key"

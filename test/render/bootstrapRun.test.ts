@@ -13,14 +13,14 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { bootSettingsFor } from "../../src/render/bootSettings.js";
 import { bootstrapScript } from "../../src/render/bootstrapScript.js";
 import { encodeBootSettings, peerListTags } from "../../src/render/contract.js";
+import { imdsEndpoint, startImds } from "./fakeImds.js";
 import { devSpec } from "./specs.js";
 
 const hasTools = ["etcd", "curl"].every((tool) => spawnSync("which", [tool]).status === 0);
@@ -74,33 +74,6 @@ const instances: Instance[] = [];
 const spec = devSpec();
 const settings = encodeBootSettings(bootSettingsFor(spec));
 
-/** A loopback IMDS that serves IMDSv2 only, like the launch template asks. */
-async function startImds(instance: Pick<Instance, "id" | "ip" | "tags">): Promise<Server> {
-  const tokens = new Set<string>();
-  const server = createServer((req, res) => {
-    const url = req.url ?? "";
-    if (req.method === "PUT" && url === "/latest/api/token") {
-      if (!req.headers["x-aws-ec2-metadata-token-ttl-seconds"]) return res.writeHead(400).end();
-      const token = `token-${tokens.size}`;
-      tokens.add(token);
-      return res.writeHead(200).end(token);
-    }
-    if (!tokens.has(String(req.headers["x-aws-ec2-metadata-token"])))
-      return res.writeHead(401).end();
-    const tagPrefix = "/latest/meta-data/tags/instance/";
-    let body: string | undefined;
-    if (url === "/latest/meta-data/instance-id") body = instance.id;
-    else if (url === "/latest/meta-data/local-ipv4") body = instance.ip;
-    else if (url === tagPrefix) body = [...instance.tags.keys()].join("\n");
-    else if (url.startsWith(tagPrefix))
-      body = instance.tags.get(decodeURIComponent(url.slice(tagPrefix.length)));
-    if (body === undefined) return res.writeHead(404).end();
-    res.writeHead(200).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return server;
-}
-
 async function launch(id: string, ip: string): Promise<Instance> {
   const root = join(base, id);
   mkdirSync(join(root, "etc/quorate"), { recursive: true });
@@ -118,7 +91,7 @@ async function launch(id: string, ip: string): Promise<Instance> {
       ...process.env,
       PATH: `${join(root, "bin")}:${process.env.PATH}`,
       QUORATE_ROOT: root,
-      QUORATE_IMDS_ENDPOINT: `http://127.0.0.1:${(instance.imds.address() as AddressInfo).port}`,
+      QUORATE_IMDS_ENDPOINT: imdsEndpoint(instance.imds),
       QUORATE_POLL_SECONDS: "0.2",
     },
     stdio: ["ignore", "ignore", "pipe"],
