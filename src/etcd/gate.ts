@@ -101,7 +101,8 @@ export interface GateMemory {
   expectationKey: string;
 }
 
-function expectationKey(e: GateExpectation): string {
+/** Identifies what a gate expects: a different expectation runs its own stable clock. */
+export function expectationKey(e: GateExpectation): string {
   const ids = (list: readonly bigint[] | undefined) => [...(list ?? [])].sort().join(",");
   return `${e.desiredSize}|${ids(e.departing)}|${ids(e.joining)}|${e.tolerateNoSpace ? "nospace" : ""}`;
 }

@@ -15,7 +15,7 @@ import {
 import { endpointKey } from "./endpoint.js";
 import { EtcdRequestError, isEtcdError, isUnreachable } from "./errors.js";
 import { probeCluster } from "./probe.js";
-import { buildRoster, isHealthyVoter } from "./roster.js";
+import { buildRoster, chooseTransferee } from "./roster.js";
 import type { ClusterProbe } from "./types.js";
 import { hexId } from "./wire.js";
 
@@ -61,30 +61,6 @@ export interface Membership {
   /** The leader all answering members agree on, if any. */
   findLeader(op?: OperationOptions): Promise<Leader | undefined>;
   close(): void;
-}
-
-/**
- * The voter to hand leadership to: started, answering, healthy, voting, not
- * `from`, with the highest applied index (ties: lowest id). Pure.
- */
-export function chooseTransferee(probe: ClusterProbe, from: bigint): bigint | undefined {
-  const candidates = buildRoster(probe)
-    .entries.filter((e) => e.member.id !== from && !e.unstarted && isHealthyVoter(e))
-    .flatMap((e) =>
-      e.probe?.status ? [{ id: e.member.id, applied: e.probe.status.raftAppliedIndex }] : [],
-    );
-  candidates.sort((a, b) =>
-    a.applied !== b.applied
-      ? a.applied > b.applied
-        ? -1
-        : 1
-      : a.id < b.id
-        ? -1
-        : a.id > b.id
-          ? 1
-          : 0,
-  );
-  return candidates[0]?.id;
 }
 
 const FIRST_BACKOFF_MS = 200;

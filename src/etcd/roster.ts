@@ -144,3 +144,35 @@ export function isHealthyVoter(entry: RosterEntry): boolean {
     p.status?.isLearner !== true
   );
 }
+
+/**
+ * The voter to hand leadership to: started, answering, healthy, voting, not
+ * `from`; among those, one in `preferred` first (a member already on the new
+ * image, so that leadership moves once per rollout), then the highest applied
+ * index, then the lowest id. Pure.
+ */
+export function chooseTransferee(
+  probe: ClusterProbe,
+  from: bigint,
+  preferred: ReadonlySet<bigint> = new Set(),
+): bigint | undefined {
+  const candidates = buildRoster(probe)
+    .entries.filter((e) => e.member.id !== from && !e.unstarted && isHealthyVoter(e))
+    .flatMap((e) =>
+      e.probe?.status
+        ? [
+            {
+              id: e.member.id,
+              applied: e.probe.status.raftAppliedIndex,
+              preferred: preferred.has(e.member.id),
+            },
+          ]
+        : [],
+    );
+  candidates.sort((a, b) => {
+    if (a.preferred !== b.preferred) return a.preferred ? -1 : 1;
+    if (a.applied !== b.applied) return a.applied > b.applied ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  });
+  return candidates[0]?.id;
+}

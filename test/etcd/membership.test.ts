@@ -1,7 +1,7 @@
 // The pure part of membership operations; the operations themselves run
 // against real etcd in test/integration/etcdGateway.test.ts.
 import { describe, expect, it } from "vitest";
-import { chooseTransferee } from "../../src/etcd/membership.js";
+import { chooseTransferee } from "../../src/etcd/roster.js";
 import { down, healthyProbe, id, member, up, withEndpoint } from "./probeFixtures.js";
 
 describe("chooseTransferee", () => {

@@ -20,6 +20,8 @@ export interface FakeMember {
   applied?: bigint;
   /** No instance in the group runs this member. */
   orphan?: boolean;
+  /** Its instance was launched from the group's current launch template (the new image). */
+  current?: boolean;
 }
 
 export const GATES: GatePolicy = {
@@ -107,6 +109,7 @@ export function observation(
       instanceId: m.instance,
       lifecycleState: m.lifecycle ?? "InService",
       privateIp: m.ip,
+      ...(m.current !== undefined ? { current: m.current } : {}),
     }));
   instances.push(...(options.extraInstances ?? []));
   const leader = options.leader ?? members.find((m) => !m.learner && !m.down && !m.unstarted)?.id;

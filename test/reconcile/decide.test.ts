@@ -294,3 +294,61 @@ describe("learners and dead members", () => {
     ]);
   });
 });
+
+describe("the decision's memory", () => {
+  const deepFreeze = <T>(value: T): T => {
+    if (value && typeof value === "object") {
+      for (const inner of Object.values(value)) deepFreeze(inner);
+      Object.freeze(value);
+    }
+    return value;
+  };
+
+  it("is returned, never mutated: a frozen memory and observation go through every step", () => {
+    const members = [
+      member(1),
+      member(2, { down: true }),
+      member(3, { lifecycle: "Terminating:Wait" }),
+      member(4, { orphan: true }),
+    ];
+    const first = decideRollout(observation(members), FACTS, deepFreeze(emptyMemory()));
+    const frozen = deepFreeze(first.memory);
+    const later = decideRollout(deepFreeze(observation(members, { at: 1_070_000 })), FACTS, frozen);
+    // Past the grace period, the member without an instance is removed (the dead-member step).
+    expect(later.actions.map((a) => a.kind)).toEqual(["remove"]);
+    expect(later.memory).not.toBe(frozen);
+    expect(frozen.missingSince).toEqual(first.memory.missingSince);
+    expect(frozen.heartbeats["i-3"]).toBe(1_000_000);
+  });
+
+  it("keeps one stable clock per gate expectation, only for those evaluated", () => {
+    const terminating = [member(1), member(2), member(3, { lifecycle: "Terminating:Wait" })];
+    const removal = decideRollout(observation(terminating), FACTS, emptyMemory());
+    expect(Object.keys(removal.memory.gates)).toEqual([`2|${member(3).id}||`]);
+    const idle = decideRollout(observation([member(1), member(2)]), FACTS, removal.memory);
+    expect(Object.keys(idle.memory.gates)).toEqual(["2|||"]);
+  });
+});
+
+describe("leadership during a launch-first rollout", () => {
+  it("goes to a member already on the new image, not to the old member with the highest index", () => {
+    const members = [
+      member(1, { current: false, applied: 100n }),
+      member(2, { current: false, applied: 105n }),
+      member(3, { current: false, lifecycle: "Terminating:Wait" }),
+      member(4, { current: true, applied: 100n }),
+    ];
+    const decision = decideRollout(
+      observation(members, { leader: member(3).id }),
+      FACTS,
+      emptyMemory(),
+    );
+    expect(decision.actions).toEqual([
+      expect.objectContaining({
+        kind: "transfer-leadership",
+        from: member(3).id,
+        to: member(4).id,
+      }),
+    ]);
+  });
+});

@@ -11,6 +11,11 @@ export interface ObservedInstance {
   lifecycleState: string;
   privateIp?: string;
   imageId?: string;
+  /**
+   * Launched from the group's current launch template version: on what the
+   * rollout rolls to (the new image, or the old one during a rollback).
+   */
+  current?: boolean;
   /** The peer list quorate published in the instance's tags, when it did. */
   peerList?: PeerList;
 }

@@ -52,9 +52,14 @@ export function createObserver(
       const instances: ObservedInstance[] = group.instances.map((i) => {
         const live = ec2.get(i.instanceId);
         const peerList = live ? readPeerListTags(live.tags) : undefined;
+        // Launched from the group's current launch template: on the image being rolled to.
+        const current =
+          i.launchTemplateVersion !== undefined &&
+          i.launchTemplateVersion === group.launchTemplateVersion;
         return {
           instanceId: i.instanceId,
           lifecycleState: i.lifecycleState,
+          current,
           ...(live?.privateIp ? { privateIp: live.privateIp } : {}),
           ...(live?.imageId ? { imageId: live.imageId } : {}),
           ...(peerList ? { peerList } : {}),
