@@ -14,6 +14,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "apply", load: async () => (await import("./apply.js")).applyCommand },
   { name: "backup", load: async () => (await import("./backup.js")).backupCommand },
   { name: "backups", load: async () => (await import("./backups.js")).backupsCommand },
+  { name: "maintain", load: async () => (await import("./maintain.js")).maintainCommand },
   { name: "status", load: async () => (await import("./status.js")).statusCommand },
   { name: "reconcile", load: async () => (await import("./reconcile.js")).reconcileCommand },
   { name: "run", load: async () => (await import("./run.js")).runCommand },

@@ -81,6 +81,13 @@ export const PLAN_EXIT = {
   error: EXIT.error,
 } as const satisfies Record<string, ExitCode>;
 
+/** `quorate maintain`: how the maintenance ended (src/maintenance/maintain.ts). */
+export const MAINTAIN_EXIT = {
+  done: EXIT.ok,
+  "gate-blocked": EXIT.gateBlocked,
+  refused: EXIT.needsOperator,
+} as const satisfies Record<string, ExitCode>;
+
 /** `quorate status`: the verdict over every cluster. */
 export const STATUS_EXIT = {
   ready: EXIT.ok,
@@ -132,6 +139,15 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     [0, "listed (a bucket that cannot be read is reported under its cluster)"],
     [1, "no cluster has spec.backup, or a manifest is invalid"],
     [64, "usage error, or no cluster of that name"],
+  ],
+  maintain: [
+    [0, "every step ran (or had nothing to do)"],
+    [1, "error: invalid manifest, unreachable service, failed call"],
+    [
+      3,
+      "the health gate failed for longer than gates.abortAfter before a step, or the stack is being updated; nothing more was done",
+    ],
+    [5, "NOSPACE stays armed: a database is still over the quota (the message says what to do)"],
   ],
   status: [
     [0, "every cluster is Ready"],

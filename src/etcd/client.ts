@@ -25,6 +25,7 @@ import {
   parseMembers,
   parseRange,
   parseStatus,
+  parseVersion,
   WireFormatError,
 } from "./wire.js";
 
@@ -85,8 +86,24 @@ export interface EtcdClient {
   put(key: string, value: string, call?: CallOptions): Promise<ResponseHeader>;
   /** Linearizable unless `serializable` (a serializable read is answered locally, even by a learner). */
   range(key: string, options?: { serializable?: boolean } & CallOptions): Promise<RangeResult>;
+  /** GET /version: this member's server version and the cluster version it sees. */
+  version(call?: CallOptions): Promise<VersionInfo>;
+  /**
+   * Defragments THIS member's backend (blocks its reads and writes meanwhile).
+   * etcd 3.4's gateway answers {} with no header.
+   */
+  defragment(call?: CallOptions): Promise<void>;
+  /** Compacts the keyspace up to `revision` (cluster-wide, through raft). */
+  compact(revision: bigint, call?: CallOptions): Promise<ResponseHeader>;
   /** Frees pooled connections (keepAlive). */
   close(): void;
+}
+
+export interface VersionInfo {
+  /** e.g. "3.4.23" */
+  server: string;
+  /** e.g. "3.4.0"; empty before the cluster has decided (a fresh member). */
+  cluster: string;
 }
 
 export function createEtcdClient(endpoint: string, options: EtcdClientOptions = {}): EtcdClient {
@@ -270,6 +287,15 @@ export function createEtcdClient(endpoint: string, options: EtcdClientOptions = 
       ),
     range: (key, { serializable = false, ...call } = {}) =>
       post("/v3/kv/range", { key: encodeBase64(key), serializable }, call, parseRange),
+    version: async (call) =>
+      decode("/version", await send("GET", "/version", undefined, call), parseVersion),
+    defragment: (call) => post("/v3/maintenance/defragment", {}, call, () => undefined),
+    // physical: answered once the compaction has been applied to the backend, so a
+    // defragmentation right after it reclaims the space.
+    compact: (revision, call) =>
+      post("/v3/kv/compaction", { revision: revision.toString(10), physical: true }, call, (b) =>
+        parseHeader((b as { header?: unknown }).header),
+      ),
     close: () => agent.destroy(),
   };
 }

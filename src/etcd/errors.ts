@@ -26,6 +26,7 @@ export const ETCD_ERRORS = {
   tooManyRequests: "etcdserver: too many requests",
   noSpace: "etcdserver: mvcc: database space exceeded",
   corrupt: "etcdserver: corrupt cluster",
+  compacted: "etcdserver: mvcc: required revision has been compacted",
 } as const;
 
 export type KnownEtcdError = keyof typeof ETCD_ERRORS;

@@ -188,3 +188,12 @@ export function parseRange(body: unknown): RangeResult {
   });
   return { header: parseHeader(b.header), kvs, count: parseI64(b.count, "count") };
 }
+
+/** GET /version: {"etcdserver":"3.4.23","etcdcluster":"3.4.0"}. */
+export function parseVersion(body: unknown): { server: string; cluster: string } {
+  const b = record(body, "answer");
+  return {
+    server: stringField(b.etcdserver, "etcdserver"),
+    cluster: stringField(b.etcdcluster, "etcdcluster"),
+  };
+}

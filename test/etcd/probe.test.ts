@@ -68,6 +68,9 @@ function fakeCluster(members: Record<string, FakeMember>) {
       deactivateAlarm: unused,
       transferLeadership: unused,
       put: unused,
+      version: unused,
+      defragment: unused,
+      compact: unused,
       close: () => closed.push(endpoint),
     };
   };
