@@ -49,9 +49,21 @@ RequiresMountsFor=${ETCD_DATA_DIR}
 
 [Service]
 Environment=ETCD_IMAGE_TAG=v${spec.etcd.version}
+Environment=ETCD_IMAGE=${etcdImage(spec)}
 EnvironmentFile=${BOOT_SETTINGS_PATH}
 ${tls}EnvironmentFile=${PEERS_ENV_PATH}
 `;
+}
+
+/**
+ * The etcd image the member runs. etcd-wrapper runs
+ * \${ETCD_IMAGE:-\${ETCD_IMAGE_URL}:\${ETCD_IMAGE_TAG}}; naming the whole image
+ * makes the manifest's version independent of the registry Flatcar defaults
+ * to (ETCD_IMAGE_URL, which older units do not set at all). The tag without
+ * an arch suffix is etcd's multi-arch manifest list.
+ */
+export function etcdImage(spec: ClusterSpec): string {
+  return `quay.io/coreos/etcd:v${spec.etcd.version}`;
 }
 
 export function dataMountUnit(): string {
