@@ -15,6 +15,7 @@ const FLATCAR_UNIT = readFileSync(
   "utf8",
 );
 // From Flatcar's /usr/lib/flatcar/etcd-wrapper (the docker run line).
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expression, evaluated by bash
 const WRAPPER_IMAGE = "${ETCD_IMAGE:-${ETCD_IMAGE_URL}:${ETCD_IMAGE_TAG}}";
 
 interface Ignition {
