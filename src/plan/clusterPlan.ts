@@ -2,7 +2,8 @@
 // never mutated, so a caller may keep using them (a test says so).
 import { type ChangeSetChange, resourceChangesFromChangeSet } from "./changeSet.js";
 import { etcdVersionStep } from "./etcdVersion.js";
-import type { ClusterPlan, ClusterStatus, ResourceChange } from "./model.js";
+import { membersRoll } from "./liveDetail.js";
+import type { ClusterPlan, ClusterStatus, ResourceChange, RolloutEstimate } from "./model.js";
 import { rolloutImpact } from "./rollout.js";
 import { resourcesOf } from "./template.js";
 import { diffTemplates } from "./templateDiff.js";
@@ -39,7 +40,11 @@ export function planFromChangeSet(input: ChangeSetPlanInput): ClusterPlan {
     : resourceChanges.length > 0
       ? "update"
       : "no-change";
-  return assemble(input, status, resourceChanges, desired.template, live?.template);
+  // Until the stack's recorded history is read (withLiveDetail), none is known.
+  return assemble(input, status, resourceChanges, desired.template, live?.template, {
+    kind: "unknown",
+    reason: "no-history",
+  });
 }
 
 export interface TemplatePlanInput extends ClusterIdentity {
@@ -60,7 +65,8 @@ export function planFromTemplates(input: TemplatePlanInput): ClusterPlan {
   const changes = diffTemplates(before, after, input.updateBehaviour);
   const status: ClusterStatus =
     before === undefined ? "create" : changes.length > 0 ? "update" : "no-change";
-  return assemble(input, status, changes, after, before);
+  // Offline there is no stack to read the recorded history from.
+  return assemble(input, status, changes, after, before, { kind: "unknown", reason: "offline" });
 }
 
 export interface RemovedClusterInput extends ClusterIdentity {
@@ -118,6 +124,7 @@ function assemble(
   changes: ResourceChange[],
   desired: unknown,
   live: unknown,
+  expected: RolloutEstimate,
 ): ClusterPlan {
   const impact = rolloutImpact({ status, changes, desired, live });
   const plan: ClusterPlan = {
@@ -127,6 +134,7 @@ function assemble(
     warnings: changeWarnings(changes, impact),
   };
   if (impact) plan.impact = impact;
+  if (impact && membersRoll(plan)) impact.expected = expected;
   const version = status === "update" ? etcdVersionStep(live, desired) : undefined;
   if (version) plan.etcdVersion = version;
   return plan;

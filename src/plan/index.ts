@@ -27,8 +27,17 @@ export {
   PLAN_COMMENT_MARKER,
 } from "./format/markdown.js";
 export { formatText, type TextOptions } from "./format/text.js";
+export { type LiveDetail, membersRoll, withLiveDetail } from "./liveDetail.js";
 export * from "./model.js";
 export { type GroupFacts, groupFacts, type RolloutInput, rolloutImpact } from "./rollout.js";
+export {
+  estimateRollout,
+  formatRolloutHistory,
+  parseRolloutHistory,
+  type RecordedRollout,
+  type RolloutHistory,
+  withRollout,
+} from "./rolloutHistory.js";
 export { diffTemplates } from "./templateDiff.js";
 export {
   serviceSpecUpdateBehaviour,

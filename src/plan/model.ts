@@ -87,6 +87,49 @@ export interface RolloutImpact {
   worstCaseSeconds: number;
   /** The changed properties that replace the instances (empty when none are replaced). */
   reasons: RolloutReason[];
+  /**
+   * How long the members' replacement is expected to take, from this cluster's own
+   * measured rollouts (src/plan/rolloutHistory.ts); present when members roll.
+   */
+  expected?: RolloutEstimate;
+}
+
+/**
+ * - measured: the median member duration of the recent recorded rollouts, times the members;
+ * - unknown: no rollout of this cluster was recorded yet (no-history), or the plan could not
+ *   read the record (offline: no AWS access).
+ */
+export type RolloutEstimate =
+  | {
+      kind: "measured";
+      expectedSeconds: number;
+      perMemberSeconds: number;
+      /** Recorded rollouts the median was taken over, and their member durations. */
+      rollouts: number;
+      samples: number;
+    }
+  | { kind: "unknown"; reason: "no-history" | "offline" };
+
+/** One current etcd member of a cluster that will roll, as read when the plan was made. */
+export interface LiveMember {
+  /** The group's instance that runs it; absent when none does (a member whose instance is gone). */
+  instanceId?: string;
+  /** etcd's member name (quorate names a member after its instance); empty until it starts. */
+  name: string;
+  /** The member id as 16 hex digits, as etcdctl prints it. */
+  id: string;
+  leader: boolean;
+  learner: boolean;
+  /** Whether its /health answered healthy; absent when it did not answer. */
+  healthy?: boolean;
+  /** The etcd version it reports. */
+  version?: string;
+}
+
+/** The members of a cluster that will roll; `error` when they could not be read. */
+export interface LiveMembers {
+  members: LiveMember[];
+  error?: string;
 }
 
 /** A property whose change replaces instances, e.g. EtcdLaunchTemplate /Properties/LaunchTemplateData/ImageId. */
@@ -161,6 +204,8 @@ export interface ClusterPlan {
   warnings: Warning[];
   /** Present when the change moves the members to another etcd version. */
   etcdVersion?: EtcdVersionStep;
+  /** The current members, for a cluster whose members roll (live plans only). */
+  currentMembers?: LiveMembers;
 }
 
 /** Where the plan's changes came from. */

@@ -135,7 +135,7 @@ describe("removed, skipped and failed clusters", () => {
     );
     const markdown = formatMarkdown(plan);
     expect(markdown).toContain(
-      "| gone | `quorate-gone` | delete | all 3 deleted | — | ⛔ stack deleted |",
+      "| gone | `quorate-gone` | delete | all 3 deleted | — | — | ⛔ stack deleted |",
     );
     expect(markdown).toContain("| broken | `quorate-broken` | **error** |");
     expect(JSON.parse(formatJson(plan)).summary).toEqual({

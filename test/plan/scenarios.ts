@@ -11,7 +11,9 @@ import {
   planFromChangeSet,
   planFromTemplates,
 } from "../../src/plan/clusterPlan.js";
+import { type LiveDetail, withLiveDetail } from "../../src/plan/liveDetail.js";
 import { KNOWN_AFTER_APPLY, type Plan } from "../../src/plan/model.js";
+import { parseRolloutHistory } from "../../src/plan/rolloutHistory.js";
 import type { CfnTemplate } from "../../src/plan/template.js";
 import type { UpdateBehaviourLookup } from "../../src/plan/updateBehaviour.js";
 import {
@@ -249,11 +251,61 @@ export function changeSetInputs(): ChangeSetPlanInput[] {
   });
 }
 
+/**
+ * What a live plan reads besides the change set: the images cluster has three
+ * members (one leads, one is a learner) and two recorded rollouts; compute has
+ * no recorded rollout yet.
+ */
+export const LIVE_DETAIL: Record<string, LiveDetail> = {
+  images: {
+    members: {
+      members: [
+        {
+          instanceId: "i-0a1b2c3d4e5f60001",
+          name: "i-0a1b2c3d4e5f60001",
+          id: "8e9e05c52164694d",
+          leader: false,
+          learner: false,
+          healthy: true,
+          version: "3.5.17",
+        },
+        {
+          instanceId: "i-0a1b2c3d4e5f60002",
+          name: "i-0a1b2c3d4e5f60002",
+          id: "91bc3c398fb3c146",
+          leader: true,
+          learner: false,
+          healthy: true,
+          version: "3.5.17",
+        },
+        {
+          instanceId: "i-0a1b2c3d4e5f60003",
+          name: "i-0a1b2c3d4e5f60003",
+          id: "fd422379fda50e48",
+          leader: false,
+          learner: true,
+          healthy: true,
+          version: "3.5.17",
+        },
+      ],
+    },
+    history: parseRolloutHistory("20240506T1213Z=95/102/98 20240501T0840Z=91/99/130"),
+  },
+  compute: {
+    members: { members: [], error: "no member answered at 10.0.1.5:2379" },
+    history: { rollouts: [] },
+  },
+};
+
 export function changeSetPlan(): Plan {
   return {
     source: "change-set",
     revision: "4e1c0ffee",
-    clusters: changeSetInputs().map(planFromChangeSet),
+    clusters: changeSetInputs().map((input) => {
+      const plan = planFromChangeSet(input);
+      const detail = LIVE_DETAIL[plan.cluster];
+      return detail ? withLiveDetail(plan, detail) : plan;
+    }),
   };
 }
 

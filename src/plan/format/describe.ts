@@ -1,5 +1,12 @@
 // Words and short forms shared by the text and markdown formatters, so both say the same thing.
-import type { ClusterPlan, PlanSummary, PropertyDiff, ResourceChange, Warning } from "../model.js";
+import type {
+  ClusterPlan,
+  LiveMember,
+  PlanSummary,
+  PropertyDiff,
+  ResourceChange,
+  Warning,
+} from "../model.js";
 
 /** /Properties/LaunchTemplateData/ImageId -> LaunchTemplateData.ImageId; other attributes keep their name. */
 export function displayPath(path: string): string {
@@ -160,4 +167,42 @@ export function summaryLine(summary: PlanSummary): string {
   if (summary.skipped) parts.push(`${summary.skipped} skipped`);
   if (summary.errors) parts.push(`${summary.errors} failed`);
   return parts.join(", ");
+}
+
+/** The expected duration in a few words for the summary table; "—" when nothing rolls. */
+export function expectedCell(cluster: ClusterPlan): string {
+  const expected = cluster.impact?.expected;
+  if (!expected) return "—";
+  return expected.kind === "measured" ? `~${displayDuration(expected.expectedSeconds)}` : "unknown";
+}
+
+/** What the expected duration is and where it comes from, or undefined when members do not roll. */
+export function expectedSentence(cluster: ClusterPlan): string | undefined {
+  const expected = cluster.impact?.expected;
+  if (!expected) return undefined;
+  if (expected.kind === "unknown") {
+    return expected.reason === "offline"
+      ? "unknown offline (the measured history is on the stack: plan without --offline to read it)"
+      : "unknown, no history (no rollout of this cluster has been recorded yet)";
+  }
+  const rollouts = `${expected.rollouts} recorded rollout${expected.rollouts === 1 ? "" : "s"}`;
+  const samples = `${expected.samples} member replacement${expected.samples === 1 ? "" : "s"}`;
+  return `${displayDuration(expected.expectedSeconds)} (${displayDuration(expected.perMemberSeconds)} per member: the median of ${samples} over the last ${rollouts})`;
+}
+
+/** Who picks the order of a rolling update: said next to the members it applies to. */
+export function memberOrderSentence(cluster: ClusterPlan): string | undefined {
+  if (!cluster.impact?.expected) return undefined;
+  return "CloudFormation picks which instance is replaced next; when the leader's turn comes, quorate first moves leadership to a healthy voter";
+}
+
+/** A member's role in a word or two: leader, learner, voter; and unhealthy when it did not answer so. */
+export function memberRole(member: LiveMember): string {
+  const role = member.leader ? "leader" : member.learner ? "learner" : "voter";
+  return member.healthy === false ? `${role}, unhealthy` : role;
+}
+
+/** The instance, or a note that none runs the member. */
+export function memberInstance(member: LiveMember): string {
+  return member.instanceId ?? "(no instance)";
 }

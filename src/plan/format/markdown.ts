@@ -12,13 +12,19 @@ import {
   displayDuration,
   displayPath,
   displayValue,
+  expectedCell,
+  expectedSentence,
   marker,
+  memberInstance,
+  memberOrderSentence,
+  memberRole,
   membersCell,
   reasonsSentence,
   rolloutSentence,
   summaryLine,
   warningLabel,
 } from "./describe.js";
+import { type GanttDetail, ganttBlock } from "./gantt.js";
 
 /** Hidden marker on the first line; the sticky comment finds its earlier self by it. */
 export const PLAN_COMMENT_MARKER = "<!-- quorate-plan -->";
@@ -48,8 +54,20 @@ export function formatMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
       dangerous: c.warnings.some((w) => w.severity === "danger"),
     }));
 
-  for (const compact of [false, true]) {
-    const head = [...intro, summaryTable(listed, compact), unchangedLine(unchanged)];
+  // Ever smaller heads until one fits: the timeline per member, per cluster, then none.
+  const attempts: [boolean, GanttDetail | undefined][] = [
+    [false, "members"],
+    [false, "clusters"],
+    [true, "clusters"],
+    [true, undefined],
+  ];
+  for (const [compact, gantt] of attempts) {
+    const head = [
+      ...intro,
+      summaryTable(listed, compact),
+      gantt ? (ganttBlock(listed, gantt) ?? "") : "",
+      unchangedLine(unchanged),
+    ];
     const body = fitDetails(head.filter(Boolean).join("\n\n"), details, maxLength);
     if (body !== undefined) return body;
   }
@@ -106,7 +124,7 @@ function omittedNote(count: number): string {
 }
 
 const FULL_HEADER =
-  "| Cluster | Stack | Status | Members to roll | Worst case | Warnings |\n| --- | --- | --- | --- | --- | --- |";
+  "| Cluster | Stack | Status | Members to roll | Expected | Worst case | Warnings |\n| --- | --- | --- | --- | --- | --- | --- |";
 const COMPACT_HEADER = "| Cluster | Status | Roll | Warnings |\n| --- | --- | --- | --- |";
 
 function summaryTable(clusters: readonly ClusterPlan[], compact: boolean): string {
@@ -132,7 +150,7 @@ function row(cluster: ClusterPlan, compact: boolean): string {
   const worst = cluster.impact?.instancesReplaced
     ? displayDuration(cluster.impact.worstCaseSeconds)
     : "—";
-  return `| ${cell(cluster.cluster)} | \`${code(cluster.stackName)}\` | ${status} | ${members} | ${worst} | ${warnings} |`;
+  return `| ${cell(cluster.cluster)} | \`${code(cluster.stackName)}\` | ${status} | ${members} | ${expectedCell(cluster)} | ${worst} | ${warnings} |`;
 }
 
 function unchangedLine(names: readonly string[], budget = Number.POSITIVE_INFINITY): string {
@@ -176,6 +194,12 @@ function detailsBlock(cluster: ClusterPlan): string {
   ];
   const rollout = rolloutSentence(cluster);
   if (rollout) parts.push(`**Rollout:** ${escapeText(rollout)}`);
+  const expected = expectedSentence(cluster);
+  if (expected) parts.push(`**Expected:** ${escapeText(expected)}`);
+  const order = memberOrderSentence(cluster);
+  if (order) parts.push(`**Order:** ${escapeText(order)}`);
+  const members = membersTable(cluster);
+  if (members) parts.push(members);
   if (cluster.etcdVersion?.allowed)
     parts.push(`**etcd:** ${escapeText(cluster.etcdVersion.message)}`);
   const reasons = reasonsSentence(cluster);
@@ -202,6 +226,23 @@ function detailsBlock(cluster: ClusterPlan): string {
   }
   parts.push("</details>");
   return parts.join("\n\n");
+}
+
+function membersTable(cluster: ClusterPlan): string | undefined {
+  const live = cluster.currentMembers;
+  if (!live) return undefined;
+  if (live.error) return `**Members:** could not be read (${escapeText(live.error)})`;
+  const rows = live.members.map((m) => {
+    const role = memberRole(m);
+    return `| \`${code(memberInstance(m))}\` | \`${code(m.name || "(not started)")}\` | \`${m.id}\` | ${m.leader ? `**${role}**` : role} | ${cell(m.version ?? "")} |`;
+  });
+  return [
+    `**Members now (${live.members.length}):**`,
+    "",
+    "| Instance | Member | Id | Role | etcd |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }
 
 function diffLines(cluster: ClusterPlan): string[] {

@@ -6,7 +6,11 @@ import {
   clusterHeadline,
   displayChange,
   displayPath,
+  expectedSentence,
   marker,
+  memberInstance,
+  memberOrderSentence,
+  memberRole,
   propertyMarker,
   reasonsSentence,
   rolloutSentence,
@@ -83,11 +87,41 @@ function clusterLines(cluster: ClusterPlan, paint: Paint): string[] {
   }
   const rollout = rolloutSentence(cluster);
   if (rollout) lines.push(`    rollout: ${rollout}`);
+  const expected = expectedSentence(cluster);
+  if (expected) lines.push(`    expected: ${expected}`);
+  const order = memberOrderSentence(cluster);
+  if (order) lines.push(`    order: ${order}`);
+  lines.push(...memberLines(cluster));
   if (cluster.etcdVersion?.allowed) lines.push(`    etcd: ${cluster.etcdVersion.message}`);
   const reasons = reasonsSentence(cluster);
   if (reasons) lines.push(`    because: ${reasons}`);
   lines.push(...warningLines(cluster, paint));
   return lines;
+}
+
+/** The current members, one per line in aligned columns: instance, member name, id, role. */
+function memberLines(cluster: ClusterPlan): string[] {
+  const live = cluster.currentMembers;
+  if (!live) return [];
+  if (live.error) return [`    members: could not be read (${live.error})`];
+  const rows = live.members.map((m) => [
+    memberInstance(m),
+    m.name || "(not started)",
+    m.id,
+    memberRole(m),
+    m.version ?? "",
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return [
+    `    members (${live.members.length} now):`,
+    ...rows.map(
+      (r) =>
+        `      ${r
+          .map((v, i) => (i < 4 ? v.padEnd(widths[i] ?? 0) : v))
+          .join("  ")
+          .trimEnd()}`,
+    ),
+  ];
 }
 
 function warningLines(cluster: ClusterPlan, paint: Paint): string[] {
