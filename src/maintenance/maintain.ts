@@ -6,7 +6,6 @@ import { sleep } from "../aws/stacks.js";
 import { createEtcdClient, type EtcdClient, type EtcdClientOptions } from "../etcd/client.js";
 import { isEtcdError } from "../etcd/errors.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
-import { createMembership } from "../etcd/membership.js";
 import { buildRoster } from "../etcd/roster.js";
 import type { ClusterProbe } from "../etcd/types.js";
 import type { GatePolicy } from "../manifest/types.js";
@@ -175,19 +174,13 @@ export async function runMaintenance(
       let member = membersOf(probe).find((m) => m.id === planned.id);
       if (!member) throw new Error(`member ${planned.name} is no longer in the cluster`);
       if (member.leader && order.length > 1) {
-        const membership = createMembership({
-          ...deps.etcd,
-          endpoints: membersOf(probe).map((m) => m.endpoint),
-        });
-        try {
-          const moved = await membership.transferLeadershipAway(member.id, {
-            ...(deps.signal ? { signal: deps.signal } : {}),
-          });
-          const to = membersOf(probe).find((m) => m.id === moved.leader)?.name ?? "another member";
-          deps.onEvent(`moved leadership from ${member.name} to ${to} before defragmenting it`);
-        } finally {
-          membership.close();
-        }
+        // Chosen here rather than by membership's transfer, which wants /health
+        // true: while NOSPACE stands, etcd 3.4 answers false on every member.
+        const to = defragOrder(membersOf(probe)).find((m) => !m.leader && !m.learner);
+        if (!to) throw new Error(`no voting member can take over leadership from ${member.name}`);
+        // etcd answers MoveLeader once the transfer is done (or has failed).
+        await client(member.endpoint).transferLeadership(to.id, { timeoutMs: 15_000 });
+        deps.onEvent(`moved leadership from ${member.name} to ${to.name} before defragmenting it`);
         member = membersOf(await passGate(`defragmenting ${planned.name}`)).find(
           (m) => m.id === planned.id,
         );

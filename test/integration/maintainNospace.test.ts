@@ -1,0 +1,153 @@
+// Story: the dev cluster (3 real etcd members on the local cloud) has a small
+// quotaBackendBytes and fills up until etcd raises NOSPACE. An upgrade is held
+// and the message names NOSPACE and the command that clears it. The operator
+// runs exactly that command under a concurrent writer: writes may be refused
+// while NOSPACE stands, none fails once it is cleared, and no acknowledged
+// write is lost. The upgrade then applies.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { createEtcdClient } from "../../src/etcd/client.js";
+import { applyCluster } from "../../src/reconcile/apply.js";
+import { cli } from "../cli/run.js";
+import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+
+const QUOTA = 8 * 1024 * 1024;
+const BIG = "x".repeat(256 * 1024);
+let h: Harness;
+let dir: string;
+
+const manifest = (imageVersion?: string) => {
+  const m = parse(readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"));
+  m.spec.etcd.quotaBackendBytes = QUOTA;
+  m.spec.gates = { ...m.spec.gates, ...TEST_GATES };
+  if (imageVersion) m.spec.image.version = imageVersion;
+  return m;
+};
+const spec = (imageVersion?: string) =>
+  h.spec("dev", (m) => {
+    const wanted = manifest(imageVersion);
+    m.spec = wanted.spec;
+  });
+
+beforeAll(async () => {
+  h = await startHarness();
+  dir = mkdtempSync(join(tmpdir(), "quorate-nospace-"));
+  const created = await applyCluster(h.deps(), spec(), { revision: "rev-create" });
+  if (created.result !== "applied") throw new Error(`dev was not created: ${created.message}`);
+});
+afterAll(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("NOSPACE: held, cleared by the command it names, then applied", () => {
+  it("fills until NOSPACE, holds the upgrade, maintains under a writer, then applies", async () => {
+    const urls = await h.clientURLs(spec());
+    const filler = createEtcdClient(urls[0] ?? "", { timeoutMs: 5000 });
+    // 1. Fill: the same few keys over and over, until etcd refuses with NOSPACE.
+    let refused = "";
+    for (let i = 0; i < 200 && !refused; i++) {
+      await filler.put(`fill/${i % 4}`, BIG).catch((e: Error) => {
+        refused = e.message;
+      });
+    }
+    expect(refused).toMatch(/database space exceeded/);
+    expect((await filler.alarms()).map((a) => a.alarm)).toContain("NOSPACE");
+
+    // 2. The upgrade is held, naming NOSPACE and the command.
+    const held = await applyCluster(h.deps(), spec("4152.2.0"), { revision: "rev-held" });
+    expect(held.result, held.message).toBe("gate-blocked");
+    expect(held.message).toContain("NOSPACE alarm raised by");
+    expect(held.message).toContain("run `quorate maintain dev --compact --defrag --disarm`");
+
+    // 3. The command, exactly as named, under a concurrent writer.
+    writeFileSync(join(dir, "dev.yaml"), stringify(manifest()));
+    const writes: { key: string; at: number; ok: boolean; error?: string }[] = [];
+    let writing = true;
+    const writer = (async () => {
+      const clients = urls.map((u) => createEtcdClient(u, { timeoutMs: 3000, keepAlive: true }));
+      for (let n = 0; writing && n < 20_000; n++) {
+        const key = `story/${n}`;
+        try {
+          await clients[n % clients.length]?.put(key, String(n));
+          writes.push({ key, at: Date.now(), ok: true });
+        } catch (error) {
+          writes.push({ key, at: Date.now(), ok: false, error: (error as Error).message });
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const c of clients) c.close();
+    })();
+    const run = await cli(
+      [
+        "maintain",
+        "dev",
+        "--compact",
+        "--defrag",
+        "--disarm",
+        "--keep-revisions",
+        "10",
+        "--path",
+        dir,
+        "--local",
+        "--endpoint",
+        h.endpoint,
+        "--format",
+        "json",
+      ],
+      { env: { ...process.env, XDG_CACHE_HOME: dir } },
+    );
+    // The writer keeps going a while after the alarm is gone.
+    await new Promise((r) => setTimeout(r, 2000));
+    writing = false;
+    await writer;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { message: string; at: string });
+    const disarmedAt = Date.parse(
+      lines.find((l) => l.message.startsWith("disarmed NOSPACE"))?.at ?? "",
+    );
+    expect(Number.isNaN(disarmedAt)).toBe(false);
+    // One member at a time: each defragmentation is reported done before the next begins.
+    const defrag = lines
+      .map((l) => l.message)
+      .filter((m) => /^defragmenting \S+: \d/.test(m) || m.startsWith("defragmented "))
+      .map((m) => m.split(" ")[0]);
+    expect(defrag).toEqual([
+      "defragmenting",
+      "defragmented",
+      "defragmenting",
+      "defragmented",
+      "defragmenting",
+      "defragmented",
+    ]);
+
+    // etcd itself says the alarm is gone and every database is under the quota.
+    expect(await filler.alarms()).toEqual([]);
+    for (const url of urls) {
+      const status = await createEtcdClient(url).status();
+      expect(status.dbSize).toBeLessThan(BigInt(QUOTA));
+    }
+    // Writes refused only while NOSPACE stood; none after it was disarmed.
+    const after = writes.filter((w) => w.at > disarmedAt + 500);
+    expect(after.length).toBeGreaterThan(20);
+    expect(after.filter((w) => !w.ok)).toEqual([]);
+    for (const w of writes.filter((x) => !x.ok)) expect(w.error).toMatch(/space exceeded/);
+    // No acknowledged write is lost.
+    const acknowledged = writes.filter((w) => w.ok);
+    for (const w of acknowledged) {
+      const read = await filler.range(w.key);
+      expect(read.kvs[0]?.value, w.key).toBe(w.key.split("/")[1]);
+    }
+    filler.close();
+
+    // 4. The upgrade now applies.
+    const applied = await applyCluster(h.deps(), spec("4152.2.0"), { revision: "rev-after" });
+    expect(applied.result, applied.message).toBe("applied");
+  }, 300_000);
+});
