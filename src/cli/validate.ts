@@ -47,6 +47,7 @@ export const validateCommand: Command = {
         ]
       : loaded.errors;
     const valid = errors.length === 0;
+    for (const warning of loaded.warnings) ctx.stderr.write(`warning: ${warning}\n`);
     if (format === "json") {
       const clusters = loaded.clusters.map((c) => ({
         name: c.name,

@@ -1,8 +1,8 @@
 // Reading manifests from disk: files or directories (recursively *.yaml / *.yml).
 // The only IO of src/manifest; everything after reading is parseManifests.
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
-import type { ManifestError } from "./manifestError.js";
+import { compareManifestErrors, escapeControl, type ManifestError } from "./manifestError.js";
 import { type ManifestFile, type ManifestSet, parseManifests } from "./parse.js";
 
 export interface LoadedManifests extends ManifestSet {
@@ -10,9 +10,19 @@ export interface LoadedManifests extends ManifestSet {
   files: string[];
   /** Each file's text, by the name used in messages (to tell unchanged files apart). */
   texts: ReadonlyMap<string, string>;
+  /** What was skipped and why (a symbolic link), one line each, for the log. */
+  warnings: string[];
 }
 
 const MANIFEST_FILE = /\.ya?ml$/;
+
+/**
+ * The largest manifest file read, in bytes (1 MiB; Kubernetes stops an object at
+ * 1.5 MiB). A cluster manifest is a few kilobytes; a larger file is refused
+ * before it is read, so that no file can hold the reconciler for long
+ * (README, "Manifest limits").
+ */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
  * Loads every manifest under the given paths. Paths in messages are shown
@@ -22,12 +32,13 @@ export async function loadManifests(
   paths: readonly string[],
   cwd: string,
 ): Promise<LoadedManifests> {
-  const { files, problems } = await readManifestFiles(paths, cwd);
+  const { files, problems, warnings } = await readManifestFiles(paths, cwd);
   const set = parseManifests(files);
-  const errors = [...problems, ...set.errors];
+  const errors = [...problems, ...set.errors].sort(compareManifestErrors);
   return {
     ...set,
     errors,
+    warnings,
     files: files.map((f) => f.file),
     texts: new Map(files.map((f) => [f.file, f.text])),
   };
@@ -37,13 +48,14 @@ export async function loadManifests(
 export async function readManifestFiles(
   paths: readonly string[],
   cwd: string,
-): Promise<{ files: ManifestFile[]; problems: ManifestError[] }> {
+): Promise<{ files: ManifestFile[]; problems: ManifestError[]; warnings: string[] }> {
   const found: string[] = [];
   const problems: ManifestError[] = [];
+  const links: string[] = [];
   for (const path of paths) {
     const absolute = isAbsolute(path) ? path : join(cwd, path);
     try {
-      found.push(...(await collect(absolute)));
+      found.push(...(await collect(absolute, links)));
     } catch (error) {
       problems.push(unreadable(path, error));
     }
@@ -53,15 +65,94 @@ export async function readManifestFiles(
   for (const absolute of unique) {
     const shown = displayPath(absolute, cwd);
     try {
-      files.push({ file: shown, text: await readFile(absolute, "utf8") });
+      const read = await readBounded(absolute);
+      if (read.size > MAX_MANIFEST_BYTES) {
+        problems.push(tooLarge(shown, read.size));
+        continue;
+      }
+      const decoded = decodeUtf8(read.bytes);
+      if (typeof decoded === "string") files.push({ file: shown, text: decoded });
+      else problems.push(badEncoding(shown, decoded));
     } catch (error) {
       problems.push(unreadable(shown, error));
     }
   }
-  return { files, problems };
+  const warnings = links.map(
+    (link) =>
+      `${escapeControl(displayPath(link, cwd))} is a symbolic link and is not read: a link may point outside the repository; commit the manifest itself`,
+  );
+  return { files, problems, warnings };
 }
 
-async function collect(path: string): Promise<string[]> {
+/** The file's size, and its bytes only when it is within the cap. */
+async function readBounded(path: string): Promise<{ size: number; bytes: Uint8Array }> {
+  const handle = await open(path, "r");
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_MANIFEST_BYTES) return { size, bytes: new Uint8Array() };
+    // Read one byte past the cap: a file that grew since the stat is still caught.
+    const buffer = Buffer.alloc(MAX_MANIFEST_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { size: length, bytes: buffer.subarray(0, length) };
+  } finally {
+    await handle.close();
+  }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The text, or the line and column of the first byte that is not UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | { line: number; column: number } {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const bad = firstInvalidUtf8(bytes);
+    // Lines and columns as the text before the bad byte reads.
+    const before = new TextDecoder("utf-8").decode(bytes.subarray(0, bad));
+    const lines = before.split("\n");
+    return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+  }
+}
+
+/** Offset of the first byte that does not begin or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const need =
+      b < 0x80
+        ? 0
+        : b >= 0xc2 && b <= 0xdf
+          ? 1
+          : b >= 0xe0 && b <= 0xef
+            ? 2
+            : b >= 0xf0 && b <= 0xf4
+              ? 3
+              : -1;
+    if (need < 0) return i;
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    // Overlong, surrogate and beyond-U+10FFFF forms are refused by the decoder too.
+    if (need > 0) {
+      try {
+        UTF8.decode(bytes.subarray(i, i + need + 1));
+      } catch {
+        return i;
+      }
+    }
+    i += need + 1;
+  }
+  return bytes.length;
+}
+
+async function collect(path: string, links: string[]): Promise<string[]> {
   const info = await stat(path);
   if (info.isFile()) return [path];
   const out: string[] = [];
@@ -69,8 +160,9 @@ async function collect(path: string): Promise<string[]> {
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".")) continue;
     const child = join(path, entry.name);
-    if (entry.isDirectory()) out.push(...(await collect(child)));
+    if (entry.isDirectory()) out.push(...(await collect(child, links)));
     else if (entry.isFile() && MANIFEST_FILE.test(entry.name)) out.push(child);
+    else if (entry.isSymbolicLink()) links.push(child);
   }
   return out;
 }
@@ -78,6 +170,29 @@ async function collect(path: string): Promise<string[]> {
 function displayPath(absolute: string, cwd: string): string {
   const rel = relative(cwd, absolute);
   return rel && !rel.startsWith("..") ? rel : absolute;
+}
+
+function tooLarge(path: string, size: number): ManifestError {
+  return {
+    file: path,
+    line: 1,
+    column: 1,
+    path: "",
+    problem: `is ${size} bytes, more than the ${MAX_MANIFEST_BYTES} bytes (1 MiB) a manifest may hold`,
+    hint: "a cluster manifest is a few kilobytes; the file was not read. Split it, or remove what does not belong in it",
+    rule: "manifest.tooLarge",
+  };
+}
+
+function badEncoding(path: string, at: { line: number; column: number }): ManifestError {
+  return {
+    file: path,
+    ...at,
+    path: "",
+    problem: "is not UTF-8 text",
+    hint: "manifests are read as UTF-8; save the file as UTF-8 (the file is not read until it is)",
+    rule: "manifest.encoding",
+  };
 }
 
 function unreadable(path: string, error: unknown): ManifestError {

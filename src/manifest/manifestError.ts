@@ -20,10 +20,25 @@ export interface ManifestError {
 }
 
 export function formatManifestError(error: ManifestError): string {
-  const where = `${error.file}:${error.line}:${error.column}`;
-  const field = error.path ? ` ${error.path}:` : "";
-  const got = error.got === undefined ? "" : ` (got ${error.got})`;
-  return `${where}:${field} ${error.problem}${got}: ${error.hint}`;
+  const where = `${escapeControl(error.file)}:${error.line}:${error.column}`;
+  const field = error.path ? ` ${escapeControl(error.path)}:` : "";
+  const got = error.got === undefined ? "" : ` (got ${escapeControl(error.got)})`;
+  return `${where}:${field} ${escapeControl(error.problem)}${got}: ${error.hint}`;
+}
+
+// C0 and C1 controls, DEL, and the line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A file name or value with its control characters written as \xNN / \uNNNN,
+ * so that a name holding an escape sequence or a newline cannot rewrite the
+ * terminal or forge a log line.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16)}`;
+  });
 }
 
 export function compareManifestErrors(a: ManifestError, b: ManifestError): number {

@@ -30,39 +30,92 @@ export function parseManifests(files: readonly ManifestFile[]): ManifestSet {
   const valid: ClusterSpec[] = [];
   const invalid: InvalidManifest[] = [];
   for (const { file, text } of files) {
-    const parsed = parseYamlFile(text);
-    for (const syntax of parsed.syntaxErrors) {
-      invalid.push({
-        source: { file, ...syntax.position, document: -1 },
-        errors: [
-          {
-            file,
-            ...syntax.position,
-            path: "",
-            problem: `YAML syntax error: ${syntax.message}`,
-            hint: "fix the YAML; the file is not read until it parses",
-            rule: "yaml.syntax",
-          },
-        ],
-      });
-    }
-    for (const document of parsed.documents) {
-      const source: SourceLocation = { file, ...document.start, document: document.index };
-      const raw = document.value as { metadata?: { name?: unknown } } | null;
-      const cluster = typeof raw?.metadata?.name === "string" ? raw.metadata.name : undefined;
-      const errors = documentErrors(document, file);
-      if (errors.length > 0) {
-        const named = errors.map((e) => (cluster ? { ...e, cluster } : e));
-        invalid.push({ ...(cluster ? { cluster } : {}), source, errors: named });
-      } else {
-        valid.push(toClusterSpec(document.value, source));
-      }
+    try {
+      readFile(file, text, valid, invalid);
+    } catch (error) {
+      // Whatever goes wrong in one file stays in that file: the others go on.
+      invalid.push(
+        fileError(file, { line: 1, column: 1 }, "manifest.unexpected", {
+          problem: `could not be read: ${error instanceof Error ? error.message : String(error)}`,
+          hint: "the file is skipped; this is a quorate bug, please report it with the file",
+        }),
+      );
     }
   }
   const { clusters, duplicates } = uniqueness(valid);
   invalid.push(...duplicates);
   const errors = invalid.flatMap((i) => i.errors).sort(compareManifestErrors);
   return { clusters, invalid, errors };
+}
+
+const SYNTAX_HINT: Record<string, string> = {
+  "yaml.syntax": "fix the YAML; the file is not read until it parses",
+  "yaml.duplicateKey": "a key may appear once in a map; remove or rename one of them",
+  "yaml.aliases":
+    "a manifest needs few aliases (&anchor / *alias), if any; write the values out instead",
+  "yaml.tooDeep": "a manifest nests a few levels deep; flatten the document",
+};
+
+function readFile(
+  file: string,
+  text: string,
+  valid: ClusterSpec[],
+  invalid: InvalidManifest[],
+): void {
+  const parsed = parseYamlFile(text);
+  for (const syntax of parsed.syntaxErrors) {
+    const problem =
+      syntax.rule === "yaml.syntax" ? `YAML syntax error: ${syntax.message}` : syntax.message;
+    invalid.push(
+      fileError(file, syntax.position, syntax.rule, {
+        problem,
+        hint: SYNTAX_HINT[syntax.rule] ?? SYNTAX_HINT["yaml.syntax"]!,
+      }),
+    );
+  }
+  for (const document of parsed.documents) {
+    const source: SourceLocation = { file, ...document.start, document: document.index };
+    const root = rootProblem(document.value);
+    if (root) {
+      invalid.push({
+        source,
+        errors: [{ file, ...document.start, path: "", rule: "manifest.root", ...root }],
+      });
+      continue;
+    }
+    const raw = document.value as { metadata?: { name?: unknown } };
+    const cluster = typeof raw.metadata?.name === "string" ? raw.metadata.name : undefined;
+    const errors = documentErrors(document, file);
+    if (errors.length > 0) {
+      const named = errors.map((e) => (cluster ? { ...e, cluster } : e));
+      invalid.push({ ...(cluster ? { cluster } : {}), source, errors: named });
+    } else {
+      valid.push(toClusterSpec(document.value, source));
+    }
+  }
+}
+
+/** A document that is not a map is no manifest at all: it names no cluster. */
+function rootProblem(value: unknown): { problem: string; got: string; hint: string } | undefined {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) return undefined;
+  const got = value === null ? "null" : Array.isArray(value) ? "a list" : `a ${typeof value}`;
+  return {
+    problem: "the document is not a map",
+    got,
+    hint: "a manifest is a map with apiVersion, kind, metadata and spec, one per document",
+  };
+}
+
+function fileError(
+  file: string,
+  position: { line: number; column: number },
+  rule: string,
+  what: { problem: string; hint: string },
+): InvalidManifest {
+  return {
+    source: { file, ...position, document: -1 },
+    errors: [{ file, ...position, path: "", rule, ...what }],
+  };
 }
 
 /**
@@ -72,10 +125,17 @@ export function parseManifests(files: readonly ManifestFile[]): ManifestSet {
 function documentErrors(document: YamlDocument, file: string): ManifestError[] {
   const structural = schemaErrors(document, file);
   const flagged = structural.map((e) => e.path);
+  // The semantic rules read metadata and spec as maps: without them the schema has said it all.
+  const raw = document.value as { metadata?: unknown; spec?: unknown };
+  if (!isMap(raw.metadata) || !isMap(raw.spec)) return structural;
   const semantic = semanticErrors(document, file).filter(
     (e) => !flagged.some((path) => e.path === path || e.path.startsWith(`${path}.`)),
   );
   return [...structural, ...semantic];
+}
+
+function isMap(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 export function formatManifestErrors(errors: readonly ManifestError[]): string {

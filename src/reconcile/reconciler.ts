@@ -81,6 +81,8 @@ export interface SourceStatus {
   reason?: string;
   message?: string;
   subject?: string;
+  /** Files under the manifests path that were skipped (symbolic links), one line each. */
+  warnings?: string[];
 }
 
 export interface PassSummary {
@@ -369,6 +371,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
     const revision = manifests.revision;
     const loaded = manifests.loaded;
+    if (loaded.warnings.length > 0) sourceStatus = { ...sourceStatus, warnings: loaded.warnings };
     const rendered = new Map<string, { sha: string } | { error: string }>();
     await mapBounded(loaded.clusters, 8, async (spec) => {
       rendered.set(spec.name, await render(spec));
