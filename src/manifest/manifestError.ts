@@ -27,6 +27,7 @@ export function formatManifestError(error: ManifestError): string {
 }
 
 // C0 and C1 controls, DEL, and the line and paragraph separators.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 /**
