@@ -28,6 +28,7 @@ export function semanticErrors(document: YamlDocument, file: string): ManifestEr
     ...imageRules(manifest.spec),
     ...updatePolicyRules(manifest.spec),
     ...etcdRules(manifest.spec),
+    ...clientCidrRules(manifest.spec),
     ...gateRules(manifest.spec),
     ...backupRules(manifest.spec, String(manifest.metadata?.name ?? "")),
   ];
@@ -154,6 +155,27 @@ function etcdRules(spec: Raw): RuleFinding[] {
     });
   }
   findings.push(...volumeRules(etcd.dataVolume ?? {}));
+  return findings;
+}
+
+/** Client CIDRs wider than this, with TLS off, are refused: plaintext etcd open to a continent. */
+export const WIDEST_PLAINTEXT_PREFIX = 8;
+
+function clientCidrRules(spec: Raw): RuleFinding[] {
+  if (spec.etcd?.tls?.enabled) return [];
+  const cidrs: unknown[] = Array.isArray(spec.network?.clientCidrs) ? spec.network.clientCidrs : [];
+  const findings: RuleFinding[] = [];
+  cidrs.forEach((cidr, i) => {
+    const prefix = Number(String(cidr).split("/")[1]);
+    if (!(prefix < WIDEST_PLAINTEXT_PREFIX)) return;
+    findings.push({
+      path: ["spec", "network", "clientCidrs", i],
+      problem: `must not be wider than /${WIDEST_PLAINTEXT_PREFIX} while TLS is off`,
+      got: String(cidr),
+      hint: `etcd without TLS has no authentication: anyone in ${String(cidr)} could read and write every key. Turn TLS on (spec.etcd.tls.enabled: true and spec.etcd.tls.parameterPrefix: /quorate/<cluster>/ holding ca.crt, server.crt, server.key, peer.crt and peer.key in SSM), or narrow the CIDR to your clients' network`,
+      rule: "network.plaintextClientCidr",
+    });
+  });
   return findings;
 }
 

@@ -38,6 +38,7 @@ export {
   type RolloutHistory,
   withRollout,
 } from "./rolloutHistory.js";
+export { specWarnings, withSpecWarnings } from "./specWarnings.js";
 export { diffTemplates } from "./templateDiff.js";
 export {
   serviceSpecUpdateBehaviour,

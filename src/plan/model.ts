@@ -144,7 +144,8 @@ export type WarningKind =
   | "fault-tolerance-lowered"
   | "even-size"
   | "stack-deletion"
-  | "orphaned-stack";
+  | "orphaned-stack"
+  | "tls-off";
 
 export type WarningSeverity = "danger" | "caution";
 

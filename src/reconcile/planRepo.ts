@@ -13,6 +13,7 @@ import {
   planFromTemplates,
   serviceSpecUpdateBehaviour,
   skippedClusterPlan,
+  withSpecWarnings,
 } from "../plan/index.js";
 import type { ClusterPlan, Plan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
@@ -144,7 +145,8 @@ export async function planOffline(
         after: await render(spec),
         updateBehaviour: lookup,
       });
-      planned.push(refuseVersionStep(plan, spec, options.headTexts?.get(spec.source.file)));
+      const guarded = refuseVersionStep(plan, spec, options.headTexts?.get(spec.source.file));
+      planned.push(withSpecWarnings(guarded, spec));
     } catch (error) {
       planned.push(
         errorClusterPlan({

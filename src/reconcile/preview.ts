@@ -14,7 +14,12 @@ import {
 } from "../aws/stacks.js";
 import { describeError, QuorateError } from "../errors.js";
 import type { ClusterSpec } from "../manifest/types.js";
-import { errorClusterPlan, planFromChangeSet, skippedClusterPlan } from "../plan/index.js";
+import {
+  errorClusterPlan,
+  planFromChangeSet,
+  skippedClusterPlan,
+  withSpecWarnings,
+} from "../plan/index.js";
 import type { ClusterPlan } from "../plan/model.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
@@ -69,7 +74,10 @@ export function previewCluster(
   rendered: RenderedStack,
   options: PreviewOptions,
 ): Promise<ClusterPreview> {
-  return previewFromLiveStack(aws, spec, rendered, options, true);
+  return previewFromLiveStack(aws, spec, rendered, options, true).then((preview) => ({
+    ...preview,
+    plan: withSpecWarnings(preview.plan, spec),
+  }));
 }
 
 async function previewFromLiveStack(

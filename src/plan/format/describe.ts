@@ -154,6 +154,8 @@ export function warningLabel(warning: Warning): string {
       return "stack deleted";
     case "orphaned-stack":
       return "stack orphaned";
+    case "tls-off":
+      return "TLS off";
   }
 }
 

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import {
+  errorClusterPlan,
+  planFromTemplates,
+  serviceSpecUpdateBehaviour,
+  withSpecWarnings,
+} from "../../src/plan/index.js";
+import { renderTemplate } from "../../src/render/template.js";
+import { devSpec, tlsSpec } from "../render/specs.js";
+
+const IMAGE = { imageId: "ami-0123456789abcdef0" };
+
+function planOf(spec = devSpec()) {
+  const template = renderTemplate(spec, IMAGE);
+  return planFromTemplates({
+    cluster: spec.name,
+    stackName: spec.stackName,
+    before: template,
+    after: template,
+    updateBehaviour: serviceSpecUpdateBehaviour(),
+  });
+}
+
+describe("a plan of a cluster with TLS off", () => {
+  it("warns once, naming who can reach the plaintext port and how to turn TLS on", () => {
+    const spec = devSpec();
+    const plan = withSpecWarnings(withSpecWarnings(planOf(spec), spec), spec);
+    expect(plan.warnings).toEqual([
+      {
+        kind: "tls-off",
+        severity: "caution",
+        message:
+          "TLS is off: clients (10.0.0.0/16) and peers talk to etcd in plaintext, with no authentication. Set spec.etcd.tls.enabled: true and spec.etcd.tls.parameterPrefix, with the certificates in SSM Parameter Store.",
+      },
+    ]);
+  });
+
+  it("does not warn with TLS on, nor on a plan that failed", () => {
+    const spec = tlsSpec();
+    expect(withSpecWarnings(planOf(spec), spec).warnings).toEqual([]);
+    const failed = errorClusterPlan({ cluster: "dev", stackName: "quorate-dev", error: "x" });
+    expect(withSpecWarnings(failed, devSpec()).warnings).toEqual([]);
+  });
+});
