@@ -8,6 +8,7 @@ import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { LocalCloudAdmin } from "../../src/localcloud/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   clientsFor,
@@ -16,7 +17,6 @@ import {
   randomNetwork,
   removeDir,
   tempDir,
-  waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import {
@@ -85,11 +85,9 @@ describe("a local cloud killed mid-update", () => {
       "the first batch under way",
       async () => {
         const lines = eventLines(await allEvents(clients.cfn, cluster.stackName));
-        return lines.some((l) => l.includes("Successfully terminated instance(s)"))
-          ? true
-          : undefined;
+        return lines.some((l) => l.includes("Successfully terminated instance(s)"));
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
 
     const before = await admin.state();

@@ -14,12 +14,12 @@ import { loadManifests } from "../../src/manifest/load.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { INSTANCE_TAG, LOGICAL_ID, STACK_TAG } from "../../src/render/contract.js";
 import { renderStack } from "../../src/render/template.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
   groupOf,
   useTestCloud,
-  waitFor,
   waitForChangeSet,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
@@ -63,7 +63,7 @@ async function groupName(stackName: string): Promise<string> {
         LogicalResourceId: LOGICAL_ID.group,
       }),
     );
-    return out.StackResources?.[0]?.PhysicalResourceId || undefined;
+    return out.StackResources?.[0]?.PhysicalResourceId || false;
   });
 }
 
@@ -138,7 +138,7 @@ describe("creating the rendered dev cluster", () => {
     const waiting = await waitFor("three instances in Pending:Wait", async () => {
       const group = await groupOf(t.clients.asg, name);
       const states = group?.Instances?.map((i) => i.LifecycleState) ?? [];
-      return states.length === 3 && states.every((s) => s === "Pending:Wait") ? states : undefined;
+      return states.length === 3 && states.every((s) => s === "Pending:Wait") && states;
     });
     expect(waiting).toHaveLength(3);
     expect(await waitForStatus(t.clients.cfn, stackName, ["ROLLBACK_COMPLETE"], 60_000)).toBe(

@@ -19,12 +19,12 @@ import {
   EC2Client,
 } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
   groupOf,
   useTestCloud,
-  waitFor,
   waitForChangeSet,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
@@ -97,7 +97,7 @@ function inService(groupName: string, count: number) {
     const ids =
       group?.Instances?.filter((i) => i.LifecycleState === "InService").map((i) => i.InstanceId!) ??
       [];
-    return ids.length === count && group?.Instances?.length === count ? ids : undefined;
+    return ids.length === count && group?.Instances?.length === count && ids;
   });
 }
 
@@ -212,8 +212,8 @@ describe("groups and instances", () => {
     const [sick, healthy] = await inService(groupName, 2);
     await t.cloud.admin.instance(sick!, "fail");
     const after = await waitFor("the sick instance replaced", async () => {
-      const ids = await inService(groupName, 2).catch(() => undefined);
-      return ids && !ids.includes(sick!) ? ids : undefined;
+      const ids = await inService(groupName, 2).catch(() => false as const);
+      return ids !== false && !ids.includes(sick!) && ids;
     });
     expect(after).toContain(healthy);
     const described = await t.clients.ec2.send(
@@ -255,7 +255,9 @@ describe("groups and instances", () => {
     const waiting = async () =>
       waitFor("a replacement in Pending:Wait", async () => {
         const group = await groupOf(t.clients.asg, groupName);
-        return group?.Instances?.find((i) => i.LifecycleState === "Pending:Wait")?.InstanceId;
+        return (
+          group?.Instances?.find((i) => i.LifecycleState === "Pending:Wait")?.InstanceId ?? false
+        );
       });
     const held = await waiting();
     const call = { AutoScalingGroupName: groupName, LifecycleHookName: "hold", InstanceId: held };

@@ -26,12 +26,12 @@ import {
 } from "@aws-sdk/client-cloudformation";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
   failure,
   useTestCloud,
-  waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import { ignitionUserData, testBootSettings } from "../localcloud/instances/fakeHost.js";
@@ -514,7 +514,7 @@ describe("instances and their instance profile", () => {
         }),
       );
       const found = out.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
-      return found.length > 0 ? found : undefined;
+      return found.length > 0 && found;
     });
     expect(instances).toHaveLength(1);
     const iam = instances[0]!.IamInstanceProfile;

@@ -11,12 +11,12 @@ import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
   groupOf,
   useTestCloud,
-  waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import type { QuorateActor } from "../localcloud/quorateActor.js";
@@ -89,11 +89,9 @@ describe("rolling back a rolling update", () => {
       "the first new instance",
       async () => {
         const lines = eventLines(await allEvents(t.clients.cfn, stackName));
-        return lines.some((l) => l.includes("New instance(s) added to autoscaling group"))
-          ? true
-          : undefined;
+        return lines.some((l) => l.includes("New instance(s) added to autoscaling group"));
       },
-      60_000,
+      { timeoutMs: 60_000 },
     );
     await t.clients.cfn.send(new CancelUpdateStackCommand({ StackName: stackName }));
     const status = await waitForStatus(

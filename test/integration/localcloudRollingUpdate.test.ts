@@ -8,12 +8,12 @@ import { describe, expect, it } from "vitest";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
   groupOf,
   useTestCloud,
-  waitFor,
   waitForStatus,
 } from "../localcloud/cloudHelpers.js";
 import type { QuorateActor } from "../localcloud/quorateActor.js";
@@ -118,7 +118,7 @@ describe("rolling a new image over the dev cluster", () => {
     const during = await waitFor("processes suspended during the update", async () => {
       const g = await groupOf(t.clients.asg, created.groupName);
       const names = g?.SuspendedProcesses?.map((p) => p.ProcessName) ?? [];
-      return names.length === SUSPENDED.length ? names : undefined;
+      return names.length === SUSPENDED.length && names;
     });
     expect([...during].sort()).toEqual([...SUSPENDED].sort());
     const status = await waitForStatus(

@@ -18,6 +18,7 @@ import {
   type LocalCloudOptions,
   startLocalCloud,
 } from "../../src/localcloud/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 export const REGION = "eu-west-1";
 
@@ -114,31 +115,6 @@ export function useTestCloud(
   };
 }
 
-/** Polls until `check` returns a value other than undefined (or throws after the timeout). */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ""}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 export async function stackStatus(
   cfn: CloudFormationClient,
   stackName: string,
@@ -158,17 +134,16 @@ export function waitForStatus(
     `stack ${stackName} to reach ${statuses.join(" or ")}`,
     async () => {
       const status = await stackStatus(cfn, stackName);
-      return status && statuses.includes(status) ? status : undefined;
+      return status !== undefined && statuses.includes(status) && status;
     },
-    timeoutMs,
-    150,
+    { timeoutMs, intervalMs: 150 },
   );
 }
 
 export async function waitForChangeSet(cfn: CloudFormationClient, id: string): Promise<string> {
   return waitFor(`change set ${id}`, async () => {
     const out = await cfn.send(new DescribeChangeSetCommand({ ChangeSetName: id }));
-    return out.Status === "CREATE_COMPLETE" || out.Status === "FAILED" ? out.Status : undefined;
+    return (out.Status === "CREATE_COMPLETE" || out.Status === "FAILED") && out.Status;
   });
 }
 

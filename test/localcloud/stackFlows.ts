@@ -12,7 +12,8 @@ import { loadManifests } from "../../src/manifest/load.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
 import { type RenderedStack, renderStack } from "../../src/render/template.js";
-import { type Clients, waitFor, waitForChangeSet, waitForStatus } from "./cloudHelpers.js";
+import { waitFor } from "../helpers/waitFor.js";
+import { type Clients, waitForChangeSet, waitForStatus } from "./cloudHelpers.js";
 import { QuorateActor } from "./quorateActor.js";
 
 export async function devCluster(overrides: Partial<ClusterSpec> = {}): Promise<ClusterSpec> {
@@ -64,7 +65,7 @@ export function groupNameOf(
     const out = await clients.cfn.send(
       new DescribeStackResourcesCommand({ StackName: stackName, LogicalResourceId: logicalId }),
     );
-    return out.StackResources?.[0]?.PhysicalResourceId || undefined;
+    return out.StackResources?.[0]?.PhysicalResourceId || false;
   });
 }
 
