@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { describeStack } from "../../src/aws/stacks.js";
 import { runDaemon } from "../../src/cli/daemon.js";
@@ -18,6 +18,7 @@ import { createGitSource } from "../../src/source/git.js";
 import { signWebhookBody } from "../../src/source/webhook.js";
 import { clusterManifest } from "../helpers/manifestRepo.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { commit, createRemote, removeDir, tempDir } from "../source/gitRepos.js";
 
 const execFileAsync = promisify(execFile);
@@ -76,10 +77,24 @@ describe("the webhook", () => {
     const stop = new AbortController();
     let reconciler: Reconciler | undefined;
     let url = "";
-    let passes = 0;
+    // What happened, in order: the test's requests and the passes' starts and ends.
+    const record: string[] = [];
     const daemon = runDaemon({
-      reconciler: (onEvent) =>
-        (reconciler = reconcilerFor(remote, join(root, "webhook-cache"))(onEvent)),
+      reconciler: (onEvent) => {
+        const inner = reconcilerFor(remote, join(root, "webhook-cache"))(onEvent);
+        reconciler = {
+          ...inner,
+          pass: async (signal) => {
+            record.push("pass started");
+            try {
+              return await inner.pass(signal);
+            } finally {
+              record.push("pass done");
+            }
+          },
+        };
+        return reconciler;
+      },
       branch: "main",
       log: createLogger({ stream: process.stderr, format: "json", level: "error" }),
       pollIntervalMs: 600_000,
@@ -89,18 +104,13 @@ describe("the webhook", () => {
       onListening: (u) => {
         url = u;
       },
-      afterPass: () => {
-        passes++;
-      },
     });
+    const wh = () => reconciler?.statuses().find((s) => s.cluster === "wh");
     try {
-      await vi.waitFor(
-        () =>
-          expect(reconciler?.statuses().find((s) => s.cluster === "wh")?.stackStatus).toBe(
-            "CREATE_COMPLETE",
-          ),
-        { timeout: 60_000, interval: 200 },
-      );
+      await waitFor("wh created", () => expect(wh()?.stackStatus).toBe("CREATE_COMPLETE"), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
       const sha = await commit(
         work,
         { "clusters/wh.yaml": manifest("wh", { name: "wh", spec: { tags: { team: "blue" } } }) },
@@ -123,29 +133,33 @@ describe("the webhook", () => {
           body,
         });
 
+      record.length = 0;
+      record.push("forged sent");
       const forged = await post(signWebhookBody("wrong", body));
       expect(forged.status).toBe(401);
-      const before = passes;
-      await new Promise((r) => setTimeout(r, 500));
-      expect(passes).toBe(before);
 
       const sent = Date.now();
+      record.push("signed sent");
       expect((await post(signWebhookBody("s3cret", body))).status).toBe(202);
       // The poll interval is ten minutes: only the webhook can have started this pass.
-      await vi.waitFor(
-        () =>
-          expect(reconciler?.statuses().find((s) => s.cluster === "wh")?.observedRevision).toBe(
-            sha,
-          ),
-        { timeout: 10_000, interval: 50 },
-      );
+      await waitFor("the pushed commit observed", () => expect(wh()?.observedRevision).toBe(sha), {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+      });
       expect(Date.now() - sent).toBeLessThan(600_000);
-      await vi.waitFor(
-        () =>
-          expect(reconciler?.statuses().find((s) => s.cluster === "wh")?.lastAppliedRevision).toBe(
-            sha,
-          ),
-        { timeout: 60_000, interval: 200 },
+      // Passes run one at a time: once the pass the signed push started is done,
+      // a pass the forged one had started would be done too, and in the record.
+      await waitFor("the signed push's pass done", () =>
+        expect(record.slice(record.indexOf("signed sent"))).toContain("pass done"),
+      );
+      expect(record.slice(0, record.indexOf("signed sent"))).toEqual(["forged sent"]);
+      await waitFor(
+        "the pushed commit applied",
+        () => expect(wh()?.lastAppliedRevision).toBe(sha),
+        {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+        },
       );
     } finally {
       stop.abort();
@@ -248,16 +262,18 @@ describe("quorate run killed mid-rollout", () => {
       child.stderr?.on("data", (chunk: Buffer) =>
         lines.push(...chunk.toString().split("\n").filter(Boolean)),
       );
-    const waitFor = (predicate: (line: string) => boolean, timeout = 90_000) =>
-      vi.waitFor(() => expect(lines.some(predicate), lines.slice(-15).join("\n")).toBe(true), {
-        timeout,
-        interval: 100,
+    const logged = (what: string, predicate: (line: string) => boolean, timeoutMs = 90_000) =>
+      waitFor(what, () => expect(lines.some(predicate), lines.slice(-15).join("\n")).toBe(true), {
+        timeoutMs,
       });
 
     let first = start();
     collect(first);
     try {
-      await waitFor((l) => l.includes('"event":"done"') && l.includes("CREATE_COMPLETE"));
+      await logged(
+        "crash created",
+        (l) => l.includes('"event":"done"') && l.includes("CREATE_COMPLETE"),
+      );
       await h.cloud.admin.resetCounters();
       lines.length = 0;
       await commit(
@@ -272,7 +288,7 @@ describe("quorate run killed mid-rollout", () => {
         "Upgrade crash",
         { push: true },
       );
-      await waitFor((l) => l.includes('"event":"member-removed"'));
+      await logged("a member removed", (l) => l.includes('"event":"member-removed"'));
       first.kill("SIGKILL");
       await new Promise((r) => first.once("exit", r));
       const removedBefore = lines.filter((l) => l.includes('"event":"member-removed"')).length;
@@ -280,7 +296,11 @@ describe("quorate run killed mid-rollout", () => {
       lines.length = 0;
       first = start();
       collect(first);
-      await waitFor((l) => l.includes('"event":"done"') && l.includes("UPDATE_COMPLETE"), 120_000);
+      await logged(
+        "crash updated",
+        (l) => l.includes('"event":"done"') && l.includes("UPDATE_COMPLETE"),
+        120_000,
+      );
       const removedAfter = lines.filter((l) => l.includes('"event":"member-removed"')).length;
       // The second run found the stack mid-update and only supervised it.
       const passLines = lines.filter((l) => l.includes("reconcile pass done"));

@@ -3,11 +3,14 @@
 // engine (CloudFormation, Auto Scaling, EC2), which is tested on its own: here
 // the test plays quorate and the engine, publishing peer lists as instance
 // tags and changing membership through the etcd HTTP gateway.
+//
+// The tests are steps of one story: each starts from the instances, runtime and
+// cluster the step before it left (describe.sequential says so to vitest).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../src/localcloud/instances/etcdProcess.js";
 import { killRecordedInstanceProcesses } from "../../src/localcloud/instances/recordedProcesses.js";
 import { createInstanceRuntime } from "../../src/localcloud/instances/runtime.js";
@@ -17,6 +20,7 @@ import type {
   RuntimeRecord,
 } from "../../src/localcloud/instances/types.js";
 import { peerListTags } from "../../src/render/contract.js";
+import { type WaitOptions, waitFor } from "../helpers/waitFor.js";
 import {
   FakeHost,
   ignitionUserData,
@@ -32,7 +36,7 @@ const events: Record<string, unknown>[] = [];
 const runtimes: InstanceRuntime[] = [];
 let dataDir: string;
 
-const WAIT = { timeout: 25_000, interval: 100 };
+const WAIT: WaitOptions = { timeoutMs: 25_000 };
 
 const spec = (n: number): InstanceSpec => ({
   instanceId: `i-etcd${n}`,
@@ -77,6 +81,22 @@ interface Member {
 const members = async (n: number) =>
   (await gateway<{ members: Member[] }>(n, "/v3/cluster/member/list")).members;
 
+/**
+ * Status requests member n's etcd has answered since its process started, by
+ * etcd's own counter. The bootstrap asks for the status at every readiness
+ * poll, so this counts its polls (and the test's own status requests).
+ */
+async function statusRequests(n: number): Promise<number> {
+  const res = await fetch(`${clientUrl(n)}/metrics`, { signal: AbortSignal.timeout(2_000) });
+  let total = 0;
+  for (const line of (await res.text()).split("\n")) {
+    if (line.startsWith("grpc_server_handled_total{") && line.includes('grpc_method="Status"')) {
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return total;
+}
+
 async function healthy(n: number): Promise<boolean> {
   const res = await fetch(`${clientUrl(n)}/health`, { signal: AbortSignal.timeout(2_000) });
   return ((await res.json()) as { health?: string }).health === "true";
@@ -113,15 +133,19 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true });
 }, 60_000);
 
-describe("instance runtime with real etcd", () => {
+describe.sequential("instance runtime with real etcd", () => {
   let runtime: InstanceRuntime;
 
   it("boots three instances from a published peer list into one healthy cluster", async () => {
     runtime = newRuntime();
     for (const n of [1, 2, 3]) runtime.launch(spec(n));
-    await vi.waitFor(() => {
-      for (const n of [1, 2, 3]) expect(host.lastPhase(`i-etcd${n}`)).toBe("waiting-for-peers");
-    }, WAIT);
+    await waitFor(
+      "all three waiting for peers",
+      () => {
+        for (const n of [1, 2, 3]) expect(host.lastPhase(`i-etcd${n}`)).toBe("waiting-for-peers");
+      },
+      WAIT,
+    );
     const peers = peerListTags({
       state: "new",
       token: "quorate-local-test",
@@ -129,7 +153,7 @@ describe("instance runtime with real etcd", () => {
     });
     for (const n of [1, 2, 3]) host.addTags(`i-etcd${n}`, peers);
 
-    await vi.waitFor(() => expect(host.signals).toHaveLength(3), WAIT);
+    await waitFor("three signals", () => expect(host.signals).toHaveLength(3), WAIT);
     expect(host.signals.every((s) => s.status === "SUCCESS")).toBe(true);
     const list = await members(1);
     expect(list.map((m) => m.name).sort()).toEqual(["i-etcd1", "i-etcd2", "i-etcd3"]);
@@ -156,14 +180,18 @@ describe("instance runtime with real etcd", () => {
   it("brings a killed member back with restartEtcd, without signalling again", async () => {
     const before = pidOf(runtime, "i-etcd2") as number;
     runtime.killEtcd("i-etcd2");
-    await vi.waitFor(() => expect(host.lastPhase("i-etcd2")).toBe("etcd-exited"), WAIT);
+    await waitFor(
+      "i-etcd2's etcd exited",
+      () => expect(host.lastPhase("i-etcd2")).toBe("etcd-exited"),
+      WAIT,
+    );
     expect(isAlive(before)).toBe(false);
     expect(pidOf(runtime, "i-etcd2")).toBeUndefined();
 
     await runtime.restartEtcd("i-etcd2");
     const after = pidOf(runtime, "i-etcd2") as number;
     expect(after).not.toBe(before);
-    await vi.waitFor(async () => expect(await healthy(2)).toBe(true), WAIT);
+    await waitFor("i-etcd2 healthy", async () => expect(await healthy(2)).toBe(true), WAIT);
     expect((await members(2)).length).toBe(3);
     expect(host.signalsOf("i-etcd2")).toHaveLength(1);
     const args = readFileSync(`/proc/${after}/cmdline`, "utf8").split("\0");
@@ -174,19 +202,21 @@ describe("instance runtime with real etcd", () => {
     runtime.pauseEtcd("i-etcd3");
     expect(host.lastPhase("i-etcd3")).toBe("paused");
     const pid = pidOf(runtime, "i-etcd3") as number;
-    await vi.waitFor(
+    await waitFor(
+      "i-etcd3 stopped",
       () => expect(readFileSync(`/proc/${pid}/stat`, "utf8")).toMatch(/\) T /),
       WAIT,
     );
     runtime.resumeEtcd("i-etcd3");
     expect(host.lastPhase("i-etcd3")).toBe("signalled");
-    await vi.waitFor(async () => expect(await healthy(3)).toBe(true), WAIT);
+    await waitFor("i-etcd3 healthy", async () => expect(await healthy(3)).toBe(true), WAIT);
   }, 30_000);
 
   it("holds a learner's signal until the learner is promoted", async () => {
     // etcd refuses membership changes until every member has been connected for
     // 5 s ("unhealthy cluster"), and i-etcd2 and i-etcd3 were just down: retry.
-    const added = await vi.waitFor(
+    const added = await waitFor(
+      "a learner added for i-etcd4",
       () =>
         gateway<{ member: Member }>(1, "/v3/cluster/member/add", {
           peerURLs: [peerUrl(4)],
@@ -195,7 +225,11 @@ describe("instance runtime with real etcd", () => {
       WAIT,
     );
     runtime.launch(spec(4));
-    await vi.waitFor(() => expect(host.lastPhase("i-etcd4")).toBe("waiting-for-peers"), WAIT);
+    await waitFor(
+      "i-etcd4 waiting for peers",
+      () => expect(host.lastPhase("i-etcd4")).toBe("waiting-for-peers"),
+      WAIT,
+    );
     host.addTags(
       "i-etcd4",
       peerListTags({
@@ -204,20 +238,37 @@ describe("instance runtime with real etcd", () => {
         initialCluster: [1, 2, 3, 4].map((n) => `i-etcd${n}=${peerUrl(n)}`).join(","),
       }),
     );
-    await vi.waitFor(async () => {
-      const status = await gateway<{ isLearner?: boolean }>(4, "/v3/maintenance/status");
-      expect(status.isLearner).toBe(true);
-    }, WAIT);
+    await waitFor(
+      "i-etcd4 a learner",
+      async () => {
+        const status = await gateway<{ isLearner?: boolean }>(4, "/v3/maintenance/status");
+        expect(status.isLearner).toBe(true);
+      },
+      WAIT,
+    );
     expect(host.lastPhase("i-etcd4")).toBe("running");
     const args = readFileSync(`/proc/${pidOf(runtime, "i-etcd4")}/cmdline`, "utf8").split("\0");
     expect(args).toContain("--initial-cluster-state=existing");
-    // The bootstrap has had many polls to see the learner healthy; it must not signal.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Three more readiness polls found the healthy learner, and none signalled.
+    const polled = await statusRequests(4);
+    await waitFor(
+      "three more readiness polls of the learner",
+      async () => (await statusRequests(4)) >= polled + 3,
+      WAIT,
+    );
     expect(host.signalsOf("i-etcd4")).toEqual([]);
 
     // etcd refuses to promote a learner that has not caught up yet: retry.
-    await vi.waitFor(() => gateway(1, "/v3/cluster/member/promote", { ID: added.member.ID }), WAIT);
-    await vi.waitFor(() => expect(host.signalsOf("i-etcd4")).toHaveLength(1), WAIT);
+    await waitFor(
+      "the learner promoted",
+      () => gateway(1, "/v3/cluster/member/promote", { ID: added.member.ID }),
+      WAIT,
+    );
+    await waitFor(
+      "i-etcd4's signal",
+      () => expect(host.signalsOf("i-etcd4")).toHaveLength(1),
+      WAIT,
+    );
     expect(host.signalsOf("i-etcd4")[0]?.status).toBe("SUCCESS");
     expect(host.lastPhase("i-etcd4")).toBe("signalled");
   }, 60_000);
@@ -225,7 +276,11 @@ describe("instance runtime with real etcd", () => {
   it("terminates an instance: its etcd is gone and its data removed", async () => {
     const id = (await members(2)).find((m) => m.name === "i-etcd1")?.ID;
     // What quorate's terminating hook does (retried like the add above).
-    await vi.waitFor(() => gateway(2, "/v3/cluster/member/remove", { ID: id }), WAIT);
+    await waitFor(
+      "i-etcd1 removed",
+      () => gateway(2, "/v3/cluster/member/remove", { ID: id }),
+      WAIT,
+    );
     const pid = pidOf(runtime, "i-etcd1") as number;
     await runtime.terminate("i-etcd1");
     expect(isAlive(pid)).toBe(false);
@@ -233,7 +288,7 @@ describe("instance runtime with real etcd", () => {
     expect(host.lastPhase("i-etcd1")).toBe("terminated");
     expect(runtime.records().map((r) => r.instanceId)).toEqual(["i-etcd2", "i-etcd3", "i-etcd4"]);
     // Removing i-etcd1 may have removed the leader: allow an election.
-    await vi.waitFor(async () => expect(await healthy(2)).toBe(true), WAIT);
+    await waitFor("i-etcd2 healthy", async () => expect(await healthy(2)).toBe(true), WAIT);
   }, 30_000);
 
   let records: RuntimeRecord[] = [];
@@ -261,9 +316,13 @@ describe("instance runtime with real etcd", () => {
     expect(token.status).toBe(200);
     // An adopted process is watched by polling: a kill is still noticed.
     runtime.killEtcd("i-etcd3");
-    await vi.waitFor(() => expect(host.lastPhase("i-etcd3")).toBe("etcd-exited"), WAIT);
+    await waitFor(
+      "i-etcd3's etcd exited",
+      () => expect(host.lastPhase("i-etcd3")).toBe("etcd-exited"),
+      WAIT,
+    );
     await runtime.restartEtcd("i-etcd3");
-    await vi.waitFor(async () => expect(await healthy(3)).toBe(true), WAIT);
+    await waitFor("i-etcd3 healthy", async () => expect(await healthy(3)).toBe(true), WAIT);
     expect(host.signals.length).toBe(signalsBefore);
   }, 40_000);
 
@@ -281,9 +340,13 @@ describe("instance runtime with real etcd", () => {
     }
     const restarted = runtime.records().map((r) => r.pid as number);
     expect(restarted.some((pid) => pids.includes(pid))).toBe(false);
-    await vi.waitFor(async () => {
-      for (const n of [2, 3, 4]) expect(await healthy(n)).toBe(true);
-    }, WAIT);
+    await waitFor(
+      "i-etcd2, 3 and 4 healthy",
+      async () => {
+        for (const n of [2, 3, 4]) expect(await healthy(n)).toBe(true);
+      },
+      WAIT,
+    );
     expect((await members(2)).map((m) => m.name).sort()).toEqual(["i-etcd2", "i-etcd3", "i-etcd4"]);
     expect(host.signals.length).toBe(4);
   }, 40_000);
@@ -303,7 +366,11 @@ describe("instance runtime with real etcd", () => {
       peerListTags({ state: "new", token: "t", initialCluster: `someone-else=${peerUrl(5)}` }),
     );
     runtime.launch(spec(5));
-    await vi.waitFor(() => expect(host.lastPhase("i-etcd5")).toBe("etcd-exited"), WAIT);
+    await waitFor(
+      "i-etcd5's etcd exited",
+      () => expect(host.lastPhase("i-etcd5")).toBe("etcd-exited"),
+      WAIT,
+    );
     expect(host.phases.at(-1)?.detail).toMatch(/exited with code 1: .*couldn't find local name/);
     expect(host.signalsOf("i-etcd5")).toEqual([]);
     await runtime.terminate("i-etcd5");
@@ -316,8 +383,13 @@ describe("instance runtime with real etcd", () => {
       peerListTags({ state: "new", token: "solo", initialCluster: `i-etcd6=${peerUrl(6)}` }),
     );
     runtime.launch(spec(6));
-    await vi.waitFor(() => expect(host.signalsOf("i-etcd6")).toHaveLength(1), WAIT);
-    const added = await vi.waitFor(
+    await waitFor(
+      "i-etcd6's signal",
+      () => expect(host.signalsOf("i-etcd6")).toHaveLength(1),
+      WAIT,
+    );
+    const added = await waitFor(
+      "a learner added for i-etcd7",
       () =>
         gateway<{ member: Member }>(6, "/v3/cluster/member/add", {
           peerURLs: [peerUrl(7)],
@@ -334,23 +406,52 @@ describe("instance runtime with real etcd", () => {
       }),
     );
     runtime.launch(spec(7));
-    await vi.waitFor(() => {
-      expect(events.some((e) => e.instanceId === "i-etcd7" && e.reason === "learner")).toBe(true);
-    }, WAIT);
+    await waitFor(
+      "i-etcd7 polled as a learner",
+      () => {
+        expect(events.some((e) => e.instanceId === "i-etcd7" && e.reason === "learner")).toBe(true);
+      },
+      WAIT,
+    );
     runtime.killEtcd("i-etcd7");
-    await vi.waitFor(() => expect(host.lastPhase("i-etcd7")).toBe("etcd-exited"), WAIT);
+    await waitFor(
+      "i-etcd7's etcd exited",
+      () => expect(host.lastPhase("i-etcd7")).toBe("etcd-exited"),
+      WAIT,
+    );
     expect(events.some((e) => e.instanceId === "i-etcd7" && e.event === "bootstrap-gave-up")).toBe(
       true,
     );
+    const restartedAt = events.length;
     await runtime.restartEtcd("i-etcd7");
-    await vi.waitFor(() => gateway(6, "/v3/cluster/member/promote", { ID: added.member.ID }), WAIT);
-    await vi.waitFor(async () => {
-      const status = await gateway<{ isLearner?: boolean }>(7, "/v3/maintenance/status");
-      expect(status.isLearner).toBeUndefined();
-      expect(await healthy(7)).toBe(true);
-    }, WAIT);
-    await new Promise((resolve) => setTimeout(resolve, 1_000)); // several readiness polls
-    expect(host.signalsOf("i-etcd7")).toEqual([]);
+    await waitFor(
+      "the learner promoted",
+      () => gateway(6, "/v3/cluster/member/promote", { ID: added.member.ID }),
+      WAIT,
+    );
+    let ownStatusRequests = 0;
+    await waitFor(
+      "i-etcd7 voting and healthy",
+      async () => {
+        ownStatusRequests++;
+        const status = await gateway<{ isLearner?: boolean }>(7, "/v3/maintenance/status");
+        expect(status.isLearner).toBeUndefined();
+        expect(await healthy(7)).toBe(true);
+      },
+      WAIT,
+    );
+    // A bootstrap that had resumed would have polled before it could signal: at
+    // once, finding etcd not yet up ("etcd-not-ready"), then the status of the
+    // learner and of the voting member. The restarted etcd answered only the
+    // test's own status requests, and the runtime logged no poll.
+    expect(await statusRequests(7)).toBeLessThanOrEqual(ownStatusRequests);
+    expect(
+      events
+        .slice(restartedAt)
+        .filter((e) => e.instanceId === "i-etcd7" && e.event === "etcd-not-ready"),
+    ).toEqual([]);
     await runtime.stopAll();
+    // Stopped, it can never signal: none in its whole life.
+    expect(host.signalsOf("i-etcd7")).toEqual([]);
   }, 45_000);
 });
