@@ -1,6 +1,9 @@
 // The GitOps story (issue 6) on the local cloud with real git and real etcd: a
 // bare repository stands in for the remote; every step is a commit, and each
 // reconcile pass is what `quorate reconcile --once` runs in CI.
+//
+// The numbered steps build on each other (step 2 upgrades the cluster step 1
+// created, and so on): they run in order, as describe.sequential says.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeStack } from "../../src/aws/stacks.js";
@@ -64,7 +67,7 @@ afterAll(async () => {
   await removeDir(cache);
 });
 
-describe("a repository of manifests, reconciled commit by commit", () => {
+describe.sequential("a repository of manifests, reconciled commit by commit", () => {
   it("1. a committed cluster is created, and is Ready at that revision", async () => {
     repo.write("alpha", { name: "alpha", size: 3 });
     const sha = await commitAndPush("Add cluster alpha");
