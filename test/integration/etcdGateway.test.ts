@@ -18,6 +18,7 @@ import {
   opensslAvailable,
   startEtcdCluster,
 } from "../helpers/etcdCluster.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const policy: GatePolicy = {
   stableFor: "PT1S",
@@ -26,8 +27,6 @@ const policy: GatePolicy = {
   deadMemberGrace: "PT3M",
   probeTimeout: "PT1S",
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function probeOf(
   cluster: EtcdTestCluster,
@@ -43,15 +42,18 @@ async function gateUntilPassed(
   expectation: GateExpectation,
   timeoutMs = 10_000,
 ) {
-  const deadline = Date.now() + timeoutMs;
   let memory: GateMemory | undefined;
-  for (;;) {
-    const probe = await probeOf(cluster);
-    const evaluated = evaluateGate(probe, expectation, policy, memory, probe.at);
-    memory = evaluated.memory;
-    if (evaluated.result.passed || Date.now() > deadline) return evaluated.result;
-    await sleep(200);
-  }
+  return waitFor(
+    "the gate to pass",
+    async () => {
+      const probe = await probeOf(cluster);
+      const evaluated = evaluateGate(probe, expectation, policy, memory, probe.at);
+      memory = evaluated.memory;
+      if (!evaluated.result.passed) throw new Error(formatGateResult(evaluated.result));
+      return evaluated.result;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }
 
 /** Running members that do not lead right now, in index order. */
@@ -263,16 +265,18 @@ describe("a healthy 3-member cluster through the gateway", () => {
     try {
       // Right after the kill the followers still name it as leader (until their election timeout).
       const seen = new Set<string>();
-      const deadline = Date.now() + 10_000;
-      let result = gateOnce(await probeOf(cluster), { desiredSize: 3 });
-      while (
-        (result.checks[0]?.message !== dead || result.failed.length > 2) &&
-        Date.now() < deadline
-      ) {
-        for (const name of result.failed) seen.add(name);
-        await sleep(200);
-        result = gateOnce(await probeOf(cluster), { desiredSize: 3 });
-      }
+      const result = await waitFor(
+        "the gate to name only the dead member",
+        async () => {
+          const now = gateOnce(await probeOf(cluster), { desiredSize: 3 });
+          for (const name of now.failed) seen.add(name);
+          if (now.checks[0]?.message !== dead || now.failed.length > 2) {
+            throw new Error(formatGateResult(now));
+          }
+          return now;
+        },
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
       expect(seen.has("single-leader")).toBe(true);
       expect(result.failed, formatGateResult(result)).toEqual(["members-healthy", "stable"]);
       expect(result.checks[0]?.message).toBe(dead);

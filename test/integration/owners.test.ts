@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../src/aws/clients.js";
-import { describeStack, listStacks, sleep } from "../../src/aws/stacks.js";
+import { describeStack, listStacks } from "../../src/aws/stacks.js";
 import type { LocalCloud } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
@@ -30,6 +30,7 @@ import {
   createStacksAsQuorateLeavesThem,
   startScaleTestCloud,
 } from "../helpers/stacksAsQuorateLeavesThem.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const REGION = "eu-west-1";
 
@@ -159,11 +160,10 @@ describe("two quorates with their own owners in one account and region", () => {
 
     expect(actions(summary)).toEqual({ anchor: "none/ready", alpha: "delete/deleting" });
     expect(calls["cloudformation:DeleteStack"]).toBe(1);
-    const deadline = Date.now() + 30_000;
-    while ((await describeStack(aws(REGION).cloudFormation, "quorate-alpha")) !== undefined) {
-      if (Date.now() > deadline) throw new Error("quorate-alpha was not deleted in time");
-      await sleep(100);
-    }
+    await waitFor(
+      "quorate-alpha deleted",
+      async () => (await describeStack(aws(REGION).cloudFormation, "quorate-alpha")) === undefined,
+    );
     expect(await stackNames()).toEqual([
       "hand-made CREATE_COMPLETE",
       "quorate-anchor CREATE_COMPLETE",

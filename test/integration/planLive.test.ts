@@ -21,6 +21,7 @@ import { STACK_TAG } from "../../src/render/contract.js";
 import { cli } from "../cli/run.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const REGION = "eu-west-1";
 const NEW_VERSION = "4152.2.0";
@@ -89,14 +90,13 @@ async function countCalls<T>(work: () => Promise<T>): Promise<[T, Record<string,
   return [result, await h.cloud.admin.counters()];
 }
 
-async function waitUntilGone(stackName: string): Promise<string | undefined> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const status = (await describeStack(cfn(), stackName))?.status;
-    if (status === undefined || status === "DELETE_COMPLETE" || Date.now() > deadline)
-      return status;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Waits until DescribeStacks no longer finds the stack (DELETE_COMPLETE is not gone). */
+async function waitUntilGone(stackName: string): Promise<void> {
+  await waitFor(
+    `${stackName} gone`,
+    async () => expect((await describeStack(cfn(), stackName))?.status).toBeUndefined(),
+    { timeoutMs: 10_000 },
+  );
 }
 
 describe("quorate plan against live stacks", () => {
@@ -172,7 +172,7 @@ describe("quorate plan against live stacks", () => {
     // One change set in all: beta's CREATE. Its empty stack was deleted with it.
     expect(calls["cloudformation:CreateChangeSet"]).toBe(1);
     expect(calls["cloudformation:DeleteStack"]).toBe(1);
-    expect(await waitUntilGone("quorate-beta")).toBeUndefined();
+    await waitUntilGone("quorate-beta");
     const left = await listStacks(cfn());
     expect(left.map((s) => `${s.stackName} ${s.status}`)).toEqual([
       "quorate-alpha CREATE_COMPLETE",
@@ -190,7 +190,7 @@ describe("quorate plan against live stacks", () => {
     expect(markdown.stdout).toContain("alpha");
     expect(markdown.stdout).toContain("beta");
     expect(markdown.stdout).toContain("quorate-beta");
-    expect(await waitUntilGone("quorate-beta")).toBeUndefined();
+    await waitUntilGone("quorate-beta");
     expect(await listChangeSetNames(cfn(), "quorate-alpha")).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import type { ClusterSpec } from "../../src/manifest/types.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
 import { cli } from "../cli/run.js";
 import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let h: Harness;
 let dir: string;
@@ -53,7 +54,7 @@ describe("an upgrade of dev is refused before anything is executed", () => {
     try {
       // The one left knows no leader once its election timeout has passed.
       const client = createEtcdClient(left?.probe?.endpoint ?? "", { timeoutMs: 1000 });
-      await until(async () => (await client.status()).leader === 0n, "the leader to be lost");
+      await waitFor("the leader to be lost", async () => (await client.status()).leader === 0n);
       client.close();
       await expectBlocked(upgrade(), "single-leader", /knows no leader/);
     } finally {
@@ -175,11 +176,11 @@ async function rosterNow() {
 /** Every check but the stable clock passes again, so the next case starts from a healthy cluster. */
 async function untilHealthy(): Promise<void> {
   const spec = h.spec("dev");
-  await until(async () => {
+  await waitFor("the cluster to be healthy again", async () => {
     const probe = await probeCluster(await h.clientURLs(spec), { timeoutMs: 1000 });
     const { result } = evaluateGate(probe, { desiredSize: 3 }, spec.gates, undefined, Date.now());
     return result.failed.every((name) => name === "stable");
-  }, "the cluster to be healthy again");
+  });
 }
 
 /**
@@ -215,15 +216,6 @@ function startLoad(leader: RosterEntry | undefined, follower: RosterEntry | unde
       await Promise.all([...writers, cycle]);
     },
   };
-}
-
-async function until(check: () => Promise<boolean>, what: string, limitMs = 30_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`waited ${limitMs} ms for ${what}`);
-    await sleep(200);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -20,6 +20,7 @@ import { type ApplyOutcome, applyCluster } from "../../src/reconcile/apply.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { type QuorumSample, sustainedQuorumLoss, watchQuorum } from "../helpers/naiveOperator.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -79,7 +80,7 @@ async function upgradeAndKill(gates: Record<string, string> = {}) {
     { revision: `rev-${version}` },
   ).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   const killed = async () => {
-    await waitFor(() => fault.done !== undefined, 30_000, "the first termination to be held");
+    await waitFor("the first termination to be held", () => fault.done !== undefined);
     await fault.done;
     return { first: fault.first ?? "", victim: fault.victim ?? "" };
   };
@@ -112,7 +113,7 @@ describe("a member killed mid-rollout", () => {
     const run = await upgradeAndKill();
     try {
       const { first, victim } = await run.killed();
-      await expectHeld(run.spec, first, 3000);
+      await expectHeld(run.spec, first, 12);
       await h.cloud.admin.instance(victim, "restart");
       const { result, writes, samples } = await run.finish();
 
@@ -136,16 +137,15 @@ describe("a member killed mid-rollout", () => {
     try {
       const { first, victim } = await run.killed();
       await waitFor(
-        async () => (await h.stackStatus(run.spec)) === "UPDATE_ROLLBACK_IN_PROGRESS",
-        30_000,
         "the update to be cancelled",
+        async () => (await h.stackStatus(run.spec)) === "UPDATE_ROLLBACK_IN_PROGRESS",
       );
       const cancelled = run.events.find((e) => e.type === "update-cancelled");
       expect(cancelled?.message).toMatch(
         new RegExp(`abortAfter PT5S\\): gate failed: members-healthy: ${victim} `),
       );
       // The rollback replaces members too (its launch template is a new version): held alike.
-      await expectHeld(run.spec, first, 2000);
+      await expectHeld(run.spec, first, 8);
       expect(await h.stackStatus(run.spec)).toBe("UPDATE_ROLLBACK_IN_PROGRESS");
       await h.cloud.admin.instance(victim, "restart");
       const { result, writes, samples } = await run.finish();
@@ -169,14 +169,26 @@ describe("a member killed mid-rollout", () => {
   });
 });
 
-/** The first instance stays in Terminating:Wait, still a member, for `ms`. */
-async function expectHeld(spec: ClusterSpec, instanceId: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const state = (await h.instances(spec)).find((i) => i.instanceId === instanceId)?.state;
-    expect(state).toBe("Terminating:Wait");
-    await sleep(250);
-  }
+/**
+ * quorate looks at the cluster `looks` more times (one DescribeStacks a tick;
+ * the test makes none meanwhile), and decides each time to keep holding: the
+ * first instance is in Terminating:Wait whenever the test looks, and still a
+ * member after the last of them.
+ */
+async function expectHeld(spec: ClusterSpec, instanceId: string, looks: number): Promise<void> {
+  const looked = async () => (await h.cloud.admin.counters())["cloudformation:DescribeStacks"] ?? 0;
+  const from = await looked();
+  const states = new Set<string>();
+  await waitFor(
+    `quorate to look at the held cluster ${looks} more times`,
+    async () => {
+      const state = (await h.instances(spec)).find((i) => i.instanceId === instanceId)?.state;
+      states.add(state ?? "gone");
+      return (await looked()) >= from + looks;
+    },
+    { intervalMs: 250 },
+  );
+  expect([...states]).toEqual(["Terminating:Wait"]);
   expect((await h.members(spec)).map((m) => m.name)).toContain(instanceId);
 }
 
@@ -210,20 +222,4 @@ async function leaderOf(spec: ClusterSpec): Promise<string | undefined> {
   return roster.leader.id === undefined
     ? undefined
     : roster.byId.get(roster.leader.id)?.member.name;
-}
-
-async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  limitMs: number,
-  what: string,
-): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`waited ${limitMs} ms for ${what}`);
-    await sleep(100);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

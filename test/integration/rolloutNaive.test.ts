@@ -22,6 +22,7 @@ import { LOGICAL_ID } from "../../src/render/contract.js";
 import { renderStack } from "../../src/render/template.js";
 import { startNaiveOperator, watchQuorum } from "../helpers/naiveOperator.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -136,12 +137,14 @@ describe("the dev upgrade without quorate", () => {
 });
 
 async function settled(spec: ReturnType<Harness["spec"]>, limitMs: number): Promise<string> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const status = (await h.stackStatus(spec)) ?? "absent";
-    if (!status.endsWith("_IN_PROGRESS") || Date.now() > end) return status;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  return waitFor(
+    `${spec.stackName} to settle`,
+    async () => {
+      const status = (await h.stackStatus(spec)) ?? "absent";
+      return !status.endsWith("_IN_PROGRESS") && status;
+    },
+    { timeoutMs: limitMs, intervalMs: 250 },
+  );
 }
 
 /** QUORATE_TEST_EVENTS=1: the run as docs/naive-vs-quorate.md shows it. */

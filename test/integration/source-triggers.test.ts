@@ -4,7 +4,7 @@
 // off, so nothing but the webhook or the watch can start these passes.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createGitSource, type GitSource } from "../../src/source/git.js";
 import { createTriggers, type TriggerReason, type Triggers } from "../../src/source/triggers.js";
 import type { SourceResult } from "../../src/source/types.js";
@@ -14,6 +14,7 @@ import {
   startWebhookServer,
   type WebhookServer,
 } from "../../src/source/webhook.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   commit,
   createRemote,
@@ -91,7 +92,7 @@ describe("a push through the webhook", () => {
       },
     });
     loop = startLoop(triggers, source);
-    await vi.waitFor(() => expect(loop?.passes).toHaveLength(1));
+    await waitFor("the first pass", () => expect(loop?.passes).toHaveLength(1));
 
     const pushed = await commit(repos.work, { "clusters/dev.yaml": "size: 5\n" }, "Grow dev", {
       push: true,
@@ -116,7 +117,9 @@ describe("a push through the webhook", () => {
     });
     expect(genuine.status).toBe(202);
     expect(pushes).toEqual([pushed]);
-    await vi.waitFor(() => expect(loop?.passes).toHaveLength(2), { timeout: 10_000 });
+    await waitFor("the second pass", () => expect(loop?.passes).toHaveLength(2), {
+      timeoutMs: 10_000,
+    });
     expect(loop.passes[1]?.reason.sources).toEqual(["webhook"]);
     expect(revisionOf(loop.passes[1])).toBe(pushed);
   });
@@ -141,9 +144,13 @@ describe("a commit in a watched working directory", () => {
     });
 
     const committed = await commit(repos.work, {}, "Commit saved edits");
-    await vi.waitFor(() => expect(batches.some((batch) => touchesGitRefs(batch))).toBe(true), {
-      timeout: 10_000,
-    });
+    await waitFor(
+      "a batch touching the git refs",
+      () => expect(batches.some((batch) => touchesGitRefs(batch))).toBe(true),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     expect(batches.flat()).toContain(".git/refs/heads/main");
     expect(await git(repos.work, ["rev-parse", "refs/heads/main"])).toBe(committed);
   });
@@ -163,16 +170,20 @@ describe("a commit in a watched working directory", () => {
       },
     });
     loop = startLoop(triggers, source);
-    await vi.waitFor(() => expect(loop?.passes).toHaveLength(1));
+    await waitFor("the first pass", () => expect(loop?.passes).toHaveLength(1));
 
     const committed = await commit(
       repos.work,
       { "clusters/dev.yaml": "size: 9\n" },
       "Grow dev again",
     );
-    await vi.waitFor(() => expect(revisionOf(loop?.passes.at(-1))).toBe(committed), {
-      timeout: 10_000,
-    });
+    await waitFor(
+      "a pass at the committed revision",
+      () => expect(revisionOf(loop?.passes.at(-1))).toBe(committed),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     expect(loop.passes.at(-1)?.reason.sources).toEqual(["watch"]);
   });
 });

@@ -16,10 +16,11 @@ import {
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { bootSettingsFor } from "../../src/render/bootSettings.js";
 import { bootstrapScript } from "../../src/render/bootstrapScript.js";
 import { encodeBootSettings, peerListTags } from "../../src/render/contract.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { imdsEndpoint, startImds } from "./fakeImds.js";
 import { devSpec } from "./specs.js";
 
@@ -44,6 +45,8 @@ show)
   case "$3" in
   NRestarts) cat "$QUORATE_ROOT/nrestarts" 2>/dev/null || echo 0 ;;
   ActiveState)
+    # The bootstrap asks once a poll: the test counts its polls here.
+    echo poll >>"$QUORATE_ROOT/polls"
     if [ -f "$QUORATE_ROOT/etcd.exit" ]; then echo failed
     elif [ -f "$QUORATE_ROOT/etcd.pid" ]; then echo active
     else echo inactive; fi
@@ -146,9 +149,10 @@ async function stop(pid: number): Promise<void> {
 
 /** Waits until the script has logged that its member answers healthy. */
 async function seenHealthy(instance: Instance): Promise<void> {
-  await vi.waitFor(
+  await waitFor(
+    "the script to see its member healthy",
     () => expect(instance.stderr).toContain("is healthy; waiting until it is a voting member"),
-    { timeout: 15_000, interval: 100 },
+    { timeoutMs: 15_000, intervalMs: 100 },
   );
 }
 
@@ -159,7 +163,8 @@ async function seenHealthy(instance: Instance): Promise<void> {
  */
 async function addLearner(ip: string): Promise<string> {
   let id = "";
-  await vi.waitFor(
+  await waitFor(
+    "a learner added",
     async () => {
       const added = await gateway(IP[0], "/v3/cluster/member/add", {
         peerURLs: [`http://${ip}:2380`],
@@ -168,7 +173,7 @@ async function addLearner(ip: string): Promise<string> {
       expect(added.error).toBeUndefined();
       id = (added.member as { ID: string }).ID;
     },
-    { timeout: 15_000, interval: 500 },
+    { timeoutMs: 15_000, intervalMs: 500 },
   );
   return id;
 }
@@ -192,7 +197,9 @@ describe.skipIf(!hasTools)("bootstrap script on loopback (real sh, curl, etcd)",
   it("waits for the peer list, starts etcd, and signals once the member is healthy and voting", async () => {
     const first = await launch("i-0aaaaaaaaaaaaaaa1", IP[0]);
     // The script is up and waiting: publish the tags the way quorate would.
-    await vi.waitFor(() => expect(read(first, "etcd.pid")).toBe(""), { timeout: 2000 });
+    await waitFor("etcd stopped", () => expect(read(first, "etcd.pid")).toBe(""), {
+      timeoutMs: 2000,
+    });
     publish(
       first,
       peerListTags({
@@ -233,18 +240,23 @@ describe.skipIf(!hasTools)("bootstrap script on loopback (real sh, curl, etcd)",
       }),
     );
     // The learner comes up healthy; the script sees it and must still hold its
-    // signal for as long as the member is not promoted (here: several polls).
+    // signal for as long as the member is not promoted: three more polls, no signal.
     await seenHealthy(second);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const polls = () => read(second, "polls").split("\n").length - 1;
+    const seen = polls();
+    await waitFor("three more polls of the healthy learner", () => polls() >= seen + 3, {
+      timeoutMs: 15_000,
+    });
     expect(read(second, "docker.log")).toBe("");
     expect(second.script?.exitCode).toBeNull();
 
-    await vi.waitFor(
+    await waitFor(
+      "the learner promoted",
       async () => {
         const promoted = await gateway(IP[0], "/v3/cluster/member/promote", { ID: memberId });
         expect(promoted.error).toBeUndefined();
       },
-      { timeout: 15_000, interval: 300 },
+      { timeoutMs: 15_000, intervalMs: 300 },
     );
     expect(await second.exit).toBe(0);
     expect(read(second, "docker.log")).toContain(`--unique-id ${second.id} --status SUCCESS`);

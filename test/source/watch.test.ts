@@ -3,13 +3,14 @@
 // an earlier one did (or did not) produce its own callback.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type DirectoryWatch,
   isIgnoredPath,
   touchesGitRefs,
   watchDirectory,
 } from "../../src/source/watch.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { removeDir, tempDir } from "./gitRepos.js";
 
 let dir: string;
@@ -29,7 +30,9 @@ async function start(options: { ignore?: string[]; debounceMs?: number } = {}) {
 /** Write a sentinel and wait until a batch reports it. */
 async function sentinel(name: string): Promise<void> {
   await writeFile(join(dir, name), name);
-  await vi.waitFor(() => expect(batches.flat()).toContain(name), { timeout: 10_000 });
+  await waitFor("the file's batch", () => expect(batches.flat()).toContain(name), {
+    timeoutMs: 10_000,
+  });
 }
 
 beforeEach(async () => {
@@ -58,7 +61,9 @@ describe("watchDirectory", () => {
     await mkdir(join(dir, "clusters"));
     const names = Array.from({ length: 12 }, (_, i) => `clusters/c${i}.yaml`);
     await Promise.all(names.map((name) => writeFile(join(dir, name), name)));
-    await vi.waitFor(() => expect(batches.length).toBeGreaterThan(0), { timeout: 10_000 });
+    await waitFor("a first batch", () => expect(batches.length).toBeGreaterThan(0), {
+      timeoutMs: 10_000,
+    });
     expect(batches[0]).toEqual([...names].sort());
 
     await sentinel("next");
@@ -78,9 +83,13 @@ describe("watchDirectory", () => {
     await writeFile(join(dir, "node_modules/x.js"), "x");
     await writeFile(join(dir, "scratch/notes.txt"), "x");
     await writeFile(join(dir, ".git/refs/heads/main"), "0".repeat(40));
-    await vi.waitFor(() => expect(batches.flat()).toContain(".git/refs/heads/main"), {
-      timeout: 10_000,
-    });
+    await waitFor(
+      "the ref's batch",
+      () => expect(batches.flat()).toContain(".git/refs/heads/main"),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     await sentinel("done");
     expect(batches.flat().sort()).toEqual([".git/refs/heads/main", "done"]);
     expect(touchesGitRefs(batches[0]!)).toBe(true);
@@ -98,9 +107,9 @@ describe("watchDirectory", () => {
       onError: (error) => errors.push(error),
     });
     await writeFile(join(dir, "a"), "a");
-    await vi.waitFor(() => expect(errors).toHaveLength(1), { timeout: 10_000 });
+    await waitFor("one error", () => expect(errors).toHaveLength(1), { timeoutMs: 10_000 });
     await writeFile(join(dir, "b"), "b");
-    await vi.waitFor(() => expect(calls).toBe(2), { timeout: 10_000 });
+    await waitFor("a second call", () => expect(calls).toBe(2), { timeoutMs: 10_000 });
     expect(String(errors[0])).toContain("render failed");
   });
 
@@ -115,7 +124,9 @@ describe("watchDirectory", () => {
       onChange: (p) => void seen.push([...p]),
     });
     await writeFile(join(dir, "later"), "x");
-    await vi.waitFor(() => expect(seen.flat()).toContain("later"), { timeout: 10_000 });
+    await waitFor("the later batch", () => expect(seen.flat()).toContain("later"), {
+      timeoutMs: 10_000,
+    });
     await other.close();
     expect(batches).toEqual([]);
   });

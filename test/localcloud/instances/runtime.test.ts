@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QuorateError } from "../../../src/errors.js";
 import { createInstanceRuntime } from "../../../src/localcloud/instances/runtime.js";
 import type {
@@ -12,6 +12,7 @@ import type {
   InstanceRuntimeOptions,
   RuntimeRecord,
 } from "../../../src/localcloud/instances/types.js";
+import { waitFor } from "../../helpers/waitFor.js";
 import { FakeHost, ignitionUserData, randomLoopbackPrefix, testBootSettings } from "./fakeHost.js";
 
 const prefix = randomLoopbackPrefix();
@@ -58,7 +59,7 @@ describe("instance runtime without etcd", () => {
     const r = runtime(host, { withoutEtcd: true, log: (e) => logs.push(e) });
     expect(logs.some((e) => e.event === "runtime-without-etcd")).toBe(true);
     r.launch(spec(1));
-    await vi.waitFor(() => expect(host.signalsOf("i-unit1")).toHaveLength(1));
+    await waitFor("i-unit1's signal", () => expect(host.signalsOf("i-unit1")).toHaveLength(1));
     expect(host.signalsOf("i-unit1")[0]?.status).toBe("SUCCESS");
     expect(host.phasesOf("i-unit1")).toEqual(["booting", "signalled"]);
     expect(r.records()).toEqual([
@@ -80,7 +81,9 @@ describe("instance runtime without etcd", () => {
     const host = new FakeHost();
     const r = runtime(host);
     r.launch(spec(2));
-    await vi.waitFor(() => expect(host.lastPhase("i-unit2")).toBe("waiting-for-peers"));
+    await waitFor("i-unit2 waiting for peers", () =>
+      expect(host.lastPhase("i-unit2")).toBe("waiting-for-peers"),
+    );
     // The metadata service answers on the instance's own address.
     const base = `http://${spec(2).privateIp}:8081`;
     const token = await fetch(`${base}/latest/api/token`, {
@@ -113,7 +116,9 @@ describe("instance runtime without etcd", () => {
     const host = new FakeHost();
     const r = runtime(host);
     r.launch(spec(3, userData));
-    await vi.waitFor(() => expect(host.lastPhase("i-unit3")).toBe("boot-failed"));
+    await waitFor("i-unit3's boot failed", () =>
+      expect(host.lastPhase("i-unit3")).toBe("boot-failed"),
+    );
     expect(host.phases.at(-1)?.detail).toMatch(detail);
     expect(host.signals).toEqual([]);
     await r.terminate("i-unit3");
@@ -123,7 +128,9 @@ describe("instance runtime without etcd", () => {
     const host = new FakeHost();
     const before = runtime(host);
     before.launch(spec(6));
-    await vi.waitFor(() => expect(host.lastPhase("i-unit6")).toBe("waiting-for-peers"));
+    await waitFor("i-unit6 waiting for peers", () =>
+      expect(host.lastPhase("i-unit6")).toBe("waiting-for-peers"),
+    );
     const [record] = before.records();
     expect(record).toMatchObject({ phase: "waiting-for-peers", etcdStarted: false });
     await before.detach(); // the local cloud dies
@@ -131,7 +138,7 @@ describe("instance runtime without etcd", () => {
 
     const after = runtime(host);
     await after.restore(spec(6), record as RuntimeRecord);
-    await vi.waitFor(() =>
+    await waitFor("i-unit6 booted", () =>
       expect(host.phasesOf("i-unit6").slice(-2)).toEqual(["booting", "waiting-for-peers"]),
     );
     await after.terminate("i-unit6");
