@@ -29,6 +29,7 @@ import {
   type EtcdTls,
 } from "../../src/etcd/client.js";
 import { createMembership } from "../../src/etcd/membership.js";
+import { waitFor } from "./waitFor.js";
 
 export const CLIENT_PORT = 2379;
 export const PEER_PORT = 2380;
@@ -215,10 +216,6 @@ async function allocateSubnet(size: number): Promise<string> {
   throw new Error("no free 127.A.B.0/24 subnet for a test etcd cluster after 50 tries");
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -381,40 +378,44 @@ export async function startEtcdCluster(options: TestClusterOptions): Promise<Etc
   async function waitHealthy(wait: { members?: number[]; timeoutMs?: number } = {}): Promise<void> {
     const targets =
       wait.members ?? members.filter((m) => m.state === "running").map((m) => m.index);
-    const deadline = Date.now() + (wait.timeoutMs ?? readyTimeoutMs);
+    const timeoutMs = wait.timeoutMs ?? readyTimeoutMs;
     const pending = new Set(targets);
     let lastError = "";
-    while (pending.size > 0) {
-      for (const index of [...pending]) {
-        const member = memberAt(index);
-        if (member.state === "stopped") {
-          const why = spawnErrors.get(index)?.message ?? logTail(index);
-          throw new Error(`${member.name} exited while waiting for it to be healthy:\n${why}`);
+    const exited = await waitFor(
+      "etcd members to be healthy",
+      async () => {
+        for (const index of [...pending]) {
+          const member = memberAt(index);
+          if (member.state === "stopped") {
+            const why = spawnErrors.get(index)?.message ?? logTail(index);
+            return `${member.name} exited while waiting for it to be healthy:\n${why}`;
+          }
+          const c = client(index);
+          try {
+            const [health, status] = await Promise.all([
+              c.health({ timeoutMs: 500 }),
+              c.status({ timeoutMs: 500 }),
+            ]);
+            member.id = status.header.memberId;
+            if (health.healthy) pending.delete(index);
+            else lastError = `${member.name}: unhealthy`;
+          } catch (error) {
+            lastError = `${member.name}: ${(error as Error).message}`;
+          } finally {
+            c.close();
+          }
         }
-        const c = client(index);
-        try {
-          const [health, status] = await Promise.all([
-            c.health({ timeoutMs: 500 }),
-            c.status({ timeoutMs: 500 }),
-          ]);
-          member.id = status.header.memberId;
-          if (health.healthy) pending.delete(index);
-          else lastError = `${member.name}: unhealthy`;
-        } catch (error) {
-          lastError = `${member.name}: ${(error as Error).message}`;
-        } finally {
-          c.close();
-        }
-      }
-      if (pending.size === 0) return;
-      if (Date.now() > deadline) {
-        const names = [...pending].map((i) => memberAt(i).name).join(", ");
-        throw new Error(
-          `etcd members ${names} not healthy in time (${lastError})\n${logTail([...pending][0] ?? 0)}`,
-        );
-      }
-      await sleep(100);
-    }
+        return pending.size === 0 && "";
+      },
+      { timeoutMs },
+    ).catch(() => {
+      const names = [...pending].map((i) => memberAt(i).name).join(", ");
+      throw new Error(
+        `etcd members ${names} not healthy in time (${lastError})\n${logTail([...pending][0] ?? 0)}`,
+      );
+    });
+    // A member that exited will not become healthy: say so at once.
+    if (exited) throw new Error(exited);
   }
 
   async function kill(index: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {

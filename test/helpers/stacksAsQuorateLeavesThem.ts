@@ -25,6 +25,7 @@ import type { PassSummary } from "../../src/reconcile/reconciler.js";
 import { type AmiFeed, createAmiFeed } from "../../src/render/ami.js";
 import { HOOK_NAME } from "../../src/render/contract.js";
 import { renderStack, stackTags } from "../../src/render/template.js";
+import { waitFor } from "./waitFor.js";
 
 /**
  * A fast local cloud whose instances run without etcd (scale-test mode), with
@@ -90,21 +91,23 @@ export async function createStacksAsQuorateLeavesThem(
       if (outcome.kind !== "changes") throw new Error(`${spec.name}: change set ${outcome.kind}`);
       await executeChangeSet(cfn, id, spec.stackName);
     });
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const stacks = await listStacks(cfn);
-      const failed = stacks.filter((s) => /FAILED|ROLLBACK/.test(s.status));
-      if (failed.length > 0)
-        throw new Error(`stacks failed: ${failed.map((s) => `${s.stackName} ${s.status}`)}`);
-      const wanted = new Set(specs.map((s) => s.stackName));
-      const complete = stacks.filter(
-        (s) => wanted.has(s.stackName) && s.status === "CREATE_COMPLETE",
-      ).length;
-      if (complete === specs.length && hooks.pending() === 0) break;
-      if (Date.now() > deadline)
-        throw new Error(`only ${complete} of ${specs.length} stacks were created in time`);
-      await sleep(200);
-    }
+    const failed = await waitFor(
+      `${specs.length} stacks created`,
+      async () => {
+        const stacks = await listStacks(cfn);
+        const failed = stacks.filter((s) => /FAILED|ROLLBACK/.test(s.status));
+        if (failed.length > 0) return failed.map((s) => `${s.stackName} ${s.status}`).join(",");
+        const wanted = new Set(specs.map((s) => s.stackName));
+        const complete = stacks.filter(
+          (s) => wanted.has(s.stackName) && s.status === "CREATE_COMPLETE",
+        ).length;
+        if (complete === specs.length && hooks.pending() === 0) return "";
+        throw new Error(`only ${complete} of ${specs.length} stacks are created`);
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+    // A failed stack will not be created: say so at once.
+    if (failed) throw new Error(`stacks failed: ${failed}`);
   } finally {
     await hooks.stop();
   }

@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { waitFor } from "../helpers/waitFor.js";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "quorate");
@@ -87,25 +88,18 @@ export async function startDaemon(args: string[], logFile: string): Promise<Daem
   });
   const port = args[args.indexOf("--port") + 1];
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      throw new Error(
-        `the local cloud exited with ${child.exitCode}: ${readFileSync(logFile, "utf8").slice(-2000)}`,
-      );
-    }
-    try {
+  const exited = await waitFor(
+    "the local cloud to answer",
+    async () => {
+      if (child.exitCode !== null) return `the local cloud exited with ${child.exitCode}`;
       const response = await fetch(`${endpoint}/_quorate/health`);
-      if (response.ok) return { child, endpoint };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `the local cloud did not answer: ${readFileSync(logFile, "utf8").slice(-2000)}`,
-      );
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      return response.ok && "";
+    },
+    { timeoutMs: 30_000 },
+  ).catch(() => "the local cloud did not answer");
+  // One that exited will not answer: say so at once, with its log.
+  if (exited) throw new Error(`${exited}: ${readFileSync(logFile, "utf8").slice(-2000)}`);
+  return { child, endpoint };
 }
 
 export async function waitForExit(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
