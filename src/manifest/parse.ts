@@ -202,6 +202,7 @@ function toClusterSpec(value: any, source: SourceLocation): ClusterSpec {
     size,
     instanceType: spec.instanceType,
     ...(spec.keyName ? { keyName: spec.keyName } : {}),
+    ...(spec.kmsKeyId ? { kmsKeyId: spec.kmsKeyId } : {}),
     image: spec.image,
     network: spec.network,
     etcd: spec.etcd,

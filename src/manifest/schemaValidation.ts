@@ -51,6 +51,14 @@ const HINTS: Record<string, Hint> = {
     problem: "is not an EC2 instance type",
     hint: "for example m6i.large",
   },
+  "spec.kmsKeyId pattern": {
+    problem: "is not a KMS key id or key ARN",
+    hint: "give the key id (1234abcd-12ab-34cd-56ef-1234567890ab) or its key ARN; an alias cannot scope the members' kms:Decrypt to one key",
+  },
+  "spec.etcd.autoCompaction.retention pattern": {
+    problem: "is not a retention etcd reads",
+    hint: "write a duration such as 1h, 30m or 1h30m for mode periodic, or a number of revisions such as 10000 for mode revision",
+  },
   "spec.image.imageId pattern": {
     problem: "is not an AMI id",
     hint: "an AMI id is ami- followed by 8 or 17 hexadecimal digits, for example ami-0abcdef1234567890",

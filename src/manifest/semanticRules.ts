@@ -3,6 +3,7 @@
 // They run on a document that already passed the schema (defaults applied).
 import { parseIsoDuration } from "./duration.js";
 import { dottedPath, type ManifestError } from "./manifestError.js";
+import { ROOT_DEVICE_NAME } from "./types.js";
 import type { YamlDocument } from "./yamlSource.js";
 
 /** CloudFormation's maximum PauseTime and ResourceSignal Timeout. */
@@ -154,6 +155,16 @@ function etcdRules(spec: Raw): RuleFinding[] {
       rule: "etcd.tlsPrefix",
     });
   }
+  const compaction = etcd.autoCompaction ?? {};
+  if (compaction.mode === "revision" && !/^\d+$/.test(String(compaction.retention))) {
+    findings.push({
+      path: ["spec", "etcd", "autoCompaction", "retention"],
+      problem: "must be a number of revisions in mode revision",
+      got: JSON.stringify(compaction.retention),
+      hint: "write how many revisions to keep, for example 10000, or use mode: periodic to keep a duration",
+      rule: "etcd.autoCompactionRevision",
+    });
+  }
   findings.push(...volumeRules(etcd.dataVolume ?? {}));
   return findings;
 }
@@ -182,6 +193,15 @@ function clientCidrRules(spec: Raw): RuleFinding[] {
 function volumeRules(volume: Raw): RuleFinding[] {
   const at = (field: string) => ["spec", "etcd", "dataVolume", field];
   const findings: RuleFinding[] = [];
+  if (volume.deviceName === ROOT_DEVICE_NAME) {
+    findings.push({
+      path: at("deviceName"),
+      problem: "must not be the root device",
+      got: volume.deviceName,
+      hint: "Flatcar's root volume is /dev/xvda; keep the data volume on another name, for example /dev/xvdb",
+      rule: "etcd.volumeNotRoot",
+    });
+  }
   if (volume.throughput !== undefined && volume.type !== "gp3") {
     findings.push({
       path: at("throughput"),

@@ -15,6 +15,9 @@ export interface SourceLocation {
   document: number;
 }
 
+/** The root device of Flatcar's (and Container Linux's) AMIs; the data volume needs another. */
+export const ROOT_DEVICE_NAME = "/dev/xvda";
+
 export type FlatcarChannel = "stable" | "beta" | "alpha" | "lts";
 export type ImageOs = "flatcar" | "coreos-legacy";
 
@@ -50,6 +53,12 @@ export interface TlsSpec {
   parameterPrefix?: string;
 }
 
+export interface AutoCompactionSpec {
+  mode: "periodic" | "revision";
+  /** A duration (1h, 30m) for periodic, a count of revisions for revision; "0" is off. */
+  retention: string;
+}
+
 export interface EtcdSpec {
   version: string;
   clientPort: number;
@@ -58,6 +67,7 @@ export interface EtcdSpec {
   electionTimeoutMs: number;
   quotaBackendBytes: number;
   snapshotCount: number;
+  autoCompaction: AutoCompactionSpec;
   tls: TlsSpec;
   dataVolume: DataVolumeSpec;
 }
@@ -115,6 +125,8 @@ export interface ClusterSpec {
   size: number;
   instanceType: string;
   keyName?: string;
+  /** Customer-managed KMS key of both volumes; absent: aws/ebs. */
+  kmsKeyId?: string;
   image: ImageSpec;
   network: NetworkSpec;
   etcd: EtcdSpec;

@@ -21,6 +21,10 @@ export const BOOTSTRAP_PATH = "/opt/quorate/bin/bootstrap";
 export const UPDATE_CONF_PATH = "/etc/flatcar/update.conf";
 /** Filesystem label of the data volume, so the mount does not depend on the device name. */
 export const DATA_VOLUME_LABEL = "etcd-data";
+/** A drop-in of systemd-timesyncd, read at its start. */
+export const TIMESYNCD_CONF_PATH = "/etc/systemd/timesyncd.conf.d/10-quorate.conf";
+/** Amazon Time Sync Service: link-local, so it answers without NAT or internet access. */
+export const AMAZON_TIME_SYNC = "169.254.169.123";
 
 export function bootSettingsFor(spec: ClusterSpec): BootSettings {
   return {
@@ -37,7 +41,20 @@ export function bootSettingsFor(spec: ClusterSpec): BootSettings {
     electionTimeoutMs: spec.etcd.electionTimeoutMs,
     quotaBackendBytes: spec.etcd.quotaBackendBytes,
     snapshotCount: spec.etcd.snapshotCount,
+    autoCompactionMode: spec.etcd.autoCompaction.mode,
+    autoCompactionRetention: spec.etcd.autoCompaction.retention,
   };
+}
+
+/**
+ * timesyncd asks the Amazon Time Sync Service first; the OS's public pools
+ * stay as FallbackNTP= for the rare instance where it does not answer.
+ * docs/references.md#amazon-time-sync-service
+ */
+export function timesyncdConf(os: ClusterSpec["image"]["os"]): string {
+  const pool = os === "flatcar" ? "flatcar" : "coreos";
+  const fallback = [0, 1, 2, 3].map((n) => `${n}.${pool}.pool.ntp.org`).join(" ");
+  return `[Time]\nNTP=${AMAZON_TIME_SYNC}\nFallbackNTP=${fallback}\n`;
 }
 
 /** The TLS settings file, or undefined when TLS is off. */

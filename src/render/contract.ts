@@ -63,6 +63,8 @@ export interface BootSettings {
   electionTimeoutMs: number;
   quotaBackendBytes: number;
   snapshotCount: number;
+  autoCompactionMode: "periodic" | "revision";
+  autoCompactionRetention: string;
 }
 
 const BOOT_KEYS: Record<keyof BootSettings, string> = {
@@ -79,6 +81,8 @@ const BOOT_KEYS: Record<keyof BootSettings, string> = {
   electionTimeoutMs: "ETCD_ELECTION_TIMEOUT",
   quotaBackendBytes: "ETCD_QUOTA_BACKEND_BYTES",
   snapshotCount: "ETCD_SNAPSHOT_COUNT",
+  autoCompactionMode: "ETCD_AUTO_COMPACTION_MODE",
+  autoCompactionRetention: "ETCD_AUTO_COMPACTION_RETENTION",
 };
 
 const NUMERIC: ReadonlySet<keyof BootSettings> = new Set([

@@ -7,6 +7,12 @@ import { LOGICAL_ID } from "./contract.js";
 
 const POLICY_VERSION = "2012-10-17";
 
+/** A key id becomes the key's ARN in the stack's account and region; an ARN stays. */
+export function kmsKeyArn(keyId: string): CfnValue {
+  if (keyId.startsWith("arn:")) return keyId;
+  return sub(`arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/${keyId}`);
+}
+
 export function instanceRoleResources(spec: ClusterSpec): Record<string, CfnResource> {
   const statements: CfnValue[] = [
     {
@@ -26,6 +32,16 @@ export function instanceRoleResources(spec: ClusterSpec): Record<string, CfnReso
       Resource: sub(
         `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter${prefix}*`,
       ),
+    });
+  }
+  if (spec.kmsKeyId) {
+    statements.push({
+      Sid: "DecryptWithClusterKey",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: kmsKeyArn(spec.kmsKeyId),
+      // Only through SSM (the TLS SecureStrings): EBS uses the key through grants, not this role.
+      Condition: { StringEquals: { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } },
     });
   }
   return {

@@ -2,7 +2,7 @@
 // GetAtt LatestVersionNumber hands to the group: that is what starts a
 // rolling update (docs/references.md#rolling-update-triggers).
 import { terminal } from "../errors.js";
-import type { ClusterSpec } from "../manifest/types.js";
+import { type ClusterSpec, ROOT_DEVICE_NAME } from "../manifest/types.js";
 import { base64, type CfnResource, type CfnValue, getAtt } from "./cfnTemplate.js";
 import { LOGICAL_ID, STACK_TAG } from "./contract.js";
 import { renderUserData } from "./userData.js";
@@ -23,6 +23,15 @@ export function launchTemplateResources(
     VolumeType: volume.type,
     DeleteOnTermination: true,
     Encrypted: true,
+    ...(spec.kmsKeyId ? { KmsKeyId: spec.kmsKeyId } : {}),
+  };
+  // The root volume holds the TLS keys and the peer list: encrypted too, even
+  // where the account does not encrypt EBS by default. Its size follows the AMI.
+  const root: Record<string, CfnValue> = {
+    VolumeType: "gp3",
+    DeleteOnTermination: true,
+    Encrypted: true,
+    ...(spec.kmsKeyId ? { KmsKeyId: spec.kmsKeyId } : {}),
   };
   if (volume.iops !== undefined && volume.type !== "gp2") ebs.Iops = volume.iops;
   if (volume.throughput !== undefined && volume.type === "gp3") ebs.Throughput = volume.throughput;
@@ -49,7 +58,10 @@ export function launchTemplateResources(
       HttpPutResponseHopLimit: 2,
       InstanceMetadataTags: "enabled",
     },
-    BlockDeviceMappings: [{ DeviceName: volume.deviceName, Ebs: ebs }],
+    BlockDeviceMappings: [
+      { DeviceName: ROOT_DEVICE_NAME, Ebs: root },
+      { DeviceName: volume.deviceName, Ebs: ebs },
+    ],
     UserData: base64(userData),
     TagSpecifications: [
       {

@@ -6,7 +6,9 @@ import {
   BOOTSTRAP_PATH,
   bootSettingsFor,
   DATA_VOLUME_LABEL,
+  TIMESYNCD_CONF_PATH,
   TLS_SETTINGS_PATH,
+  timesyncdConf,
   tlsSettingsFor,
   UPDATE_CONF_PATH,
 } from "./bootSettings.js";
@@ -42,6 +44,7 @@ function instanceFiles(spec: ClusterSpec): InstanceFile[] {
   const files: InstanceFile[] = [
     { path: BOOT_SETTINGS_PATH, mode: 0o644, content: encodeBootSettings(bootSettingsFor(spec)) },
     { path: BOOTSTRAP_PATH, mode: 0o755, content: bootstrapScript() },
+    { path: TIMESYNCD_CONF_PATH, mode: 0o644, content: timesyncdConf(spec.image.os) },
   ];
   const tls = tlsSettingsFor(spec);
   if (tls !== undefined) files.push({ path: TLS_SETTINGS_PATH, mode: 0o644, content: tls });
@@ -103,6 +106,8 @@ function renderCloudConfig(spec: ClusterSpec): string {
         { name: DATA_MOUNT_UNIT, enable: true, command: "start", content: dataMountUnit() },
         { name: ETCD_UNIT, "drop-ins": [{ name: ETCD_DROPIN, content: etcdDropIn(spec) }] },
         { name: BOOTSTRAP_UNIT, enable: true, command: "start", content: bootstrapUnit() },
+        // cloud-config runs after timesyncd started: it reads the new servers on a restart.
+        { name: "systemd-timesyncd.service", command: "restart" },
       ],
     },
     write_files: instanceFiles(spec).map((file) => ({

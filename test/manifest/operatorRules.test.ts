@@ -38,3 +38,40 @@ describe("plaintext etcd open to the world is refused", () => {
     expect(errorsOf(tls)).toEqual([]);
   });
 });
+
+describe("auto-compaction and volumes", () => {
+  it("refuses a duration as a revision retention, at its line", () => {
+    const text = devWithLine(
+      "    version: 3.5.17 ",
+      "    autoCompaction:\n      mode: revision\n      retention: 1h\n    version: 3.5.17 ",
+    );
+    const line = lineOf(text, "retention: 1h");
+    expect(errorsOf(text)).toEqual([
+      `clusters/dev.yaml:${line}:18: spec.etcd.autoCompaction.retention: must be a number of revisions in mode revision (got "1h"): write how many revisions to keep, for example 10000, or use mode: periodic to keep a duration`,
+    ]);
+  });
+
+  it("refuses a retention etcd cannot read, and a KMS alias", () => {
+    const text = devWithLine(
+      "    version: 3.5.17 ",
+      "    autoCompaction: { retention: one-hour }\n    version: 3.5.17 ",
+    ).replace(
+      "  terminationProtection: false",
+      "  kmsKeyId: alias/etcd\n  terminationProtection: false",
+    );
+    expect(errorsOf(text)).toEqual([
+      `clusters/dev.yaml:${lineOf(text, "one-hour")}:34: spec.etcd.autoCompaction.retention: is not a retention etcd reads (got "one-hour"): write a duration such as 1h, 30m or 1h30m for mode periodic, or a number of revisions such as 10000 for mode revision`,
+      `clusters/dev.yaml:${lineOf(text, "alias/etcd")}:13: spec.kmsKeyId: is not a KMS key id or key ARN (got "alias/etcd"): give the key id (1234abcd-12ab-34cd-56ef-1234567890ab) or its key ARN; an alias cannot scope the members' kms:Decrypt to one key`,
+    ]);
+  });
+
+  it("refuses the root device as the data volume's device", () => {
+    const text = devWithLine(
+      "    version: 3.5.17 ",
+      "    dataVolume: { deviceName: /dev/xvda }\n    version: 3.5.17 ",
+    );
+    expect(errorsOf(text)).toEqual([
+      `clusters/dev.yaml:${lineOf(text, "/dev/xvda")}:31: spec.etcd.dataVolume.deviceName: must not be the root device (got /dev/xvda): Flatcar's root volume is /dev/xvda; keep the data volume on another name, for example /dev/xvdb`,
+    ]);
+  });
+});

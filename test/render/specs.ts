@@ -30,6 +30,7 @@ export function devSpec(): ClusterSpec {
       electionTimeoutMs: 1000,
       quotaBackendBytes: 2147483648,
       snapshotCount: 10000,
+      autoCompaction: { mode: "periodic", retention: "1h" },
       tls: { enabled: false },
       dataVolume: { sizeGiB: 20, type: "gp3", deviceName: "/dev/xvdb" },
     },

@@ -60,7 +60,10 @@ function instanceRoot(name: string, userData: string): { root: string; units: st
   }
   const contents = userDataContents(userData);
   writeInstanceRoot(root, contents);
-  const units = contents.units.map((u) => u.name);
+  // A unit named only to be restarted (cloud-config's systemd-timesyncd) is the image's, not ours.
+  const units = contents.units
+    .filter((u) => u.contents !== undefined || u.dropins.length > 0)
+    .map((u) => u.name);
   return { root, units: [...new Set([...units, "etcd-member.service"])] };
 }
 

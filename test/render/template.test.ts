@@ -128,11 +128,16 @@ describe("renderStack on the examples", () => {
     expect(settings.stackName).toBe("etcd-prod-euw1");
   });
 
-  it("encrypts the data volume and sets gp3 performance only when given", () => {
+  it("encrypts both volumes, root first, and sets gp3 performance only when given", () => {
     const ebsOf = (stack: RenderedStack) =>
       (resource(stack.template, LOGICAL_ID.launchTemplate) as Json).Properties.LaunchTemplateData
         .BlockDeviceMappings;
+    const root = {
+      DeviceName: "/dev/xvda",
+      Ebs: { VolumeType: "gp3", DeleteOnTermination: true, Encrypted: true },
+    };
     expect(ebsOf(prod)).toEqual([
+      root,
       {
         DeviceName: "/dev/xvdb",
         Ebs: {
@@ -145,7 +150,8 @@ describe("renderStack on the examples", () => {
         },
       },
     ]);
-    expect(ebsOf(dev)[0].Ebs).toEqual({
+    expect(ebsOf(dev)[0]).toEqual(root);
+    expect(ebsOf(dev)[1].Ebs).toEqual({
       VolumeSize: 20,
       VolumeType: "gp3",
       DeleteOnTermination: true,

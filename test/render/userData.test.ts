@@ -132,6 +132,7 @@ describe("cloud-config user-data (coreos-legacy)", () => {
       "var-lib-etcd.mount",
       "etcd-member.service",
       "quorate-bootstrap.service",
+      "systemd-timesyncd.service",
     ]);
   });
 });

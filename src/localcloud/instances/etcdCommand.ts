@@ -37,6 +37,8 @@ export interface EtcdMember {
     | "electionTimeoutMs"
     | "quotaBackendBytes"
     | "snapshotCount"
+    | "autoCompactionMode"
+    | "autoCompactionRetention"
   >;
 }
 
@@ -79,6 +81,8 @@ export function etcdArgs(
     `--election-timeout=${settings.electionTimeoutMs}`,
     `--quota-backend-bytes=${settings.quotaBackendBytes}`,
     `--snapshot-count=${settings.snapshotCount}`,
+    `--auto-compaction-mode=${settings.autoCompactionMode}`,
+    `--auto-compaction-retention=${settings.autoCompactionRetention}`,
     "--enable-v2=false",
     "--logger=zap",
     `--log-outputs=${paths.etcdLog}`,

@@ -69,6 +69,8 @@ export function testBootSettings(overrides: Partial<BootSettings> = {}): BootSet
     electionTimeoutMs: 1000,
     quotaBackendBytes: 2147483648,
     snapshotCount: 10000,
+    autoCompactionMode: "periodic",
+    autoCompactionRetention: "1h",
     ...overrides,
   };
 }
