@@ -1,6 +1,7 @@
 // Rules a JSON Schema cannot say: relations between fields, bounds on
 // durations, and version comparisons. Each returns errors in operator words.
 // They run on a document that already passed the schema (defaults applied).
+import { instanceArchitecture } from "./architecture.js";
 import { parseIsoDuration } from "./duration.js";
 import { dottedPath, type ManifestError } from "./manifestError.js";
 import { ROOT_DEVICE_NAME } from "./types.js";
@@ -27,6 +28,7 @@ export function semanticErrors(document: YamlDocument, file: string): ManifestEr
   const manifest = document.value as Raw;
   const findings = [
     ...imageRules(manifest.spec),
+    ...architectureRules(manifest.spec),
     ...updatePolicyRules(manifest.spec),
     ...etcdRules(manifest.spec),
     ...clientCidrRules(manifest.spec),
@@ -69,6 +71,48 @@ function imageRules(spec: Raw): RuleFinding[] {
         problem: "needs version or imageId",
         hint: "set spec.image.version to a Flatcar release (for example 4081.2.0) or pin spec.image.imageId",
         rule: "image.versionOrImageId",
+      },
+    ];
+  }
+  return [];
+}
+
+function architectureRules(spec: Raw): RuleFinding[] {
+  const type = String(spec.instanceType ?? "");
+  const arch = instanceArchitecture(type);
+  if (arch === "unsupported") {
+    return [
+      {
+        path: ["spec", "instanceType"],
+        problem: "fits neither image architecture",
+        got: type,
+        hint: "Flatcar runs on x86_64 (for example m6i.large) and arm64 Graviton types (for example m7g.large); mac instances run macOS only",
+        rule: "instanceType.architecture",
+      },
+    ];
+  }
+  const image = spec.image ?? {};
+  if (arch === "arm64" && !image.imageId) {
+    // The AMI lookup reads Flatcar's amd64-usr feed only: an x86 image would
+    // be rendered, and RunInstances refuses it on a Graviton type.
+    return [
+      {
+        path: ["spec", "instanceType"],
+        problem: "is an arm64 (Graviton) type, and quorate looks up x86_64 Flatcar images only",
+        got: type,
+        hint: "pin spec.image.imageId to an arm64 Flatcar AMI of the region (from https://<channel>.release.flatcar-linux.net/arm64-usr/<version>/flatcar_production_ami_all.json), or use an x86_64 type such as m6i.large",
+        rule: "instanceType.arm64NeedsImageId",
+      },
+    ];
+  }
+  if (arch === "arm64" && image.os === "coreos-legacy") {
+    return [
+      {
+        path: ["spec", "instanceType"],
+        problem: "is an arm64 (Graviton) type, and CoreOS Container Linux had no arm64 images",
+        got: type,
+        hint: "use an x86_64 type such as m5.large for coreos-legacy, or move the cluster to os: flatcar",
+        rule: "instanceType.legacyArm64",
       },
     ];
   }

@@ -32,9 +32,14 @@ export interface ImageSpec {
   imageId?: string;
 }
 
+export type VpcEndpointService = "cloudformation" | "ssm" | "s3";
+
 export interface NetworkSpec {
   vpcId: string;
   subnetIds: string[];
+  /** none: private subnets without NAT; members reach AWS only through vpcEndpoints. */
+  egress: "internet" | "none";
+  vpcEndpoints: VpcEndpointService[];
   /** CIDRs allowed to reach the client port. Peers always reach each other. */
   clientCidrs: string[];
 }

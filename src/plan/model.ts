@@ -145,7 +145,8 @@ export type WarningKind =
   | "even-size"
   | "stack-deletion"
   | "orphaned-stack"
-  | "tls-off";
+  | "tls-off"
+  | "egress-blocked";
 
 export type WarningSeverity = "danger" | "caution";
 

@@ -51,11 +51,12 @@ export function launchTemplateResources(
     IamInstanceProfile: { Arn: getAtt(LOGICAL_ID.instanceProfile, "Arn") },
     SecurityGroupIds: [getAtt(LOGICAL_ID.securityGroup, "GroupId")],
     // IMDSv2 only; metadata tags on, because the peer list arrives as instance
-    // tags; hop limit 2 so that the bootstrap's AWS CLI container reaches IMDS.
+    // tags; hop limit 1, since every container on a member uses the host's
+    // network (docs/member-defaults.md#imds-hop-limit-1).
     MetadataOptions: {
       HttpEndpoint: "enabled",
       HttpTokens: "required",
-      HttpPutResponseHopLimit: 2,
+      HttpPutResponseHopLimit: 1,
       InstanceMetadataTags: "enabled",
     },
     BlockDeviceMappings: [

@@ -72,7 +72,7 @@ export const validManifest = fc
     name,
     size: fc.constantFrom(1, 3, 5, 7, 9),
     region: fc.constantFrom("eu-west-1", "us-east-1", "ap-southeast-2", "us-gov-west-1"),
-    instanceType: fc.constantFrom("t3.medium", "m6i.large", "r7g.2xlarge", "c5n.metal"),
+    instanceType: fc.constantFrom("t3.medium", "m6i.large", "r6a.2xlarge", "c5n.metal"),
     image,
     subnetIds: fc.uniqueArray(awsId("subnet"), { minLength: 1, maxLength: 6 }),
     clientCidrs: fc.uniqueArray(

@@ -75,3 +75,39 @@ describe("auto-compaction and volumes", () => {
     ]);
   });
 });
+
+describe("the instance type's architecture", () => {
+  it.each(["m6g.large", "c7g.xlarge", "r8gd.2xlarge", "t4g.medium", "a1.large", "im4gn.large"])(
+    "refuses the Graviton type %s without a pinned arm64 image, at its line",
+    (type) => {
+      const text = devWithLine("instanceType: t3.medium", `instanceType: ${type}`);
+      expect(errorsOf(text)).toEqual([
+        `clusters/dev.yaml:${lineOf(text, "instanceType:")}:17: spec.instanceType: is an arm64 (Graviton) type, and quorate looks up x86_64 Flatcar images only (got ${type}): pin spec.image.imageId to an arm64 Flatcar AMI of the region (from https://<channel>.release.flatcar-linux.net/arm64-usr/<version>/flatcar_production_ami_all.json), or use an x86_64 type such as m6i.large`,
+      ]);
+    },
+  );
+
+  it.each(["mac2.metal", "mac2-m2pro.metal"])(
+    "refuses %s, which fits neither architecture",
+    (type) => {
+      const text = devWithLine("instanceType: t3.medium", `instanceType: ${type}`);
+      expect(errorsOf(text)).toEqual([
+        `clusters/dev.yaml:${lineOf(text, "instanceType:")}:17: spec.instanceType: fits neither image architecture (got ${type}): Flatcar runs on x86_64 (for example m6i.large) and arm64 Graviton types (for example m7g.large); mac instances run macOS only`,
+      ]);
+    },
+  );
+
+  it("accepts x86 types, including GPU and AMD families whose names hold a g elsewhere", () => {
+    for (const type of ["m6i.large", "g4dn.xlarge", "m6a.large", "c5n.large", "u-6tb1.metal"]) {
+      expect(errorsOf(devWithLine("instanceType: t3.medium", `instanceType: ${type}`))).toEqual([]);
+    }
+  });
+
+  it("accepts a Graviton type with a pinned image", () => {
+    const text = devWithLine("instanceType: t3.medium", "instanceType: m7g.large").replace(
+      "    version: 4081.2.0 ",
+      "    imageId: ami-0123456789abcdef0\n    version: 4081.2.0 ",
+    );
+    expect(errorsOf(text)).toEqual([]);
+  });
+});

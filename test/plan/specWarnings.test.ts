@@ -42,3 +42,36 @@ describe("a plan of a cluster with TLS off", () => {
     expect(withSpecWarnings(failed, devSpec()).warnings).toEqual([]);
   });
 });
+
+describe("a plan of a cluster in private subnets (network.egress: none)", () => {
+  const privateSpec = () => {
+    const spec = tlsSpec();
+    spec.network.egress = "none";
+    return spec;
+  };
+  const egressOf = (spec: ReturnType<typeof tlsSpec>) =>
+    withSpecWarnings(planOf(spec), spec).warnings.filter((w) => w.kind === "egress-blocked");
+
+  it("names the endpoints the members need and the manifest does not declare", () => {
+    const spec = privateSpec();
+    spec.network.vpcEndpoints = ["ssm"];
+    const [warning] = egressOf(spec);
+    expect(warning?.message).toContain(
+      "the members call cloudformation and network.vpcEndpoints does not declare com.amazonaws.eu-west-1.cloudformation: without them each new member waits until the signal timeout",
+    );
+    expect(warning?.message).toContain("quay.io/coreos/etcd:v");
+    expect(warning?.message).toContain("(docs/egress.md)");
+  });
+
+  it("needs ssm only with TLS, and says only the images remain when every endpoint is declared", () => {
+    const spec = privateSpec();
+    spec.network.vpcEndpoints = ["cloudformation", "ssm"];
+    const [warning] = egressOf(spec);
+    expect(warning?.message).not.toContain("does not declare");
+    expect(warning?.message).toContain("which no VPC endpoint serves");
+  });
+
+  it("says nothing about egress when the subnets reach the internet", () => {
+    expect(egressOf(tlsSpec())).toEqual([]);
+  });
+});

@@ -3,6 +3,7 @@
 // compacting its history, and time from the Amazon Time Sync Service.
 import { describe, expect, it } from "vitest";
 import { parseManifests } from "../../src/manifest/parse.js";
+import { bootstrapScript } from "../../src/render/bootstrapScript.js";
 import { BOOT_SETTINGS_PATH } from "../../src/render/contract.js";
 import { renderTemplate } from "../../src/render/template.js";
 import { renderUserData } from "../../src/render/userData.js";
@@ -100,5 +101,15 @@ describe("time sync", () => {
     expect(fileOf(renderUserData(spec), conf)).toBe(
       `[Time]\nNTP=169.254.169.123\nFallbackNTP=0.${pool}.pool.ntp.org 1.${pool}.pool.ntp.org 2.${pool}.pool.ntp.org 3.${pool}.pool.ntp.org\n`,
     );
+  });
+});
+
+describe("instance metadata", () => {
+  it("allows one hop: every container on a member uses the host's network", () => {
+    expect(launchData().MetadataOptions.HttpPutResponseHopLimit).toBe(1);
+    const script = bootstrapScript();
+    const runs = script.match(/docker run\b.*/g) ?? [];
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) expect(run).toContain("--network host");
   });
 });

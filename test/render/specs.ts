@@ -14,6 +14,8 @@ export function devSpec(): ClusterSpec {
     instanceType: "t3.medium",
     image: { os: "flatcar", channel: "stable", version: "4081.2.0" },
     network: {
+      egress: "internet",
+      vpcEndpoints: [],
       vpcId: "vpc-0a1b2c3d4e5f60718",
       subnetIds: [
         "subnet-0a1b2c3d4e5f60001",
@@ -66,6 +68,8 @@ export function prodSpec(): ClusterSpec {
     size: 5,
     instanceType: "m6i.large",
     network: {
+      egress: "internet",
+      vpcEndpoints: [],
       vpcId: "vpc-0a1b2c3d4e5f60718",
       subnetIds: [
         "subnet-0a1b2c3d4e5f60011",

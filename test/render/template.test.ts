@@ -110,7 +110,7 @@ describe("renderStack on the examples", () => {
     expect(data.MetadataOptions).toEqual({
       HttpEndpoint: "enabled",
       HttpTokens: "required",
-      HttpPutResponseHopLimit: 2,
+      HttpPutResponseHopLimit: 1,
       InstanceMetadataTags: "enabled",
     });
     expect(data.ImageId).toBe("ami-0199c4f8b5d417905");

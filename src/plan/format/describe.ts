@@ -156,6 +156,8 @@ export function warningLabel(warning: Warning): string {
       return "stack orphaned";
     case "tls-off":
       return "TLS off";
+    case "egress-blocked":
+      return "egress blocked";
   }
 }
 
