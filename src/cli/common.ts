@@ -72,7 +72,7 @@ export function amiFeedFor(
 ): AmiFeed {
   const localFeed =
     endpoint && /^https?:\/\/127\./.test(endpoint)
-      ? `${endpoint.replace(/\/$/, "")}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`
+      ? `${endpoint.replace(/\/$/, "")}/_flatcar/{arch}/{channel}/{version}/flatcar_production_ami_all.json`
       : undefined;
   const source = flags["ami-feed"] ?? ctx.env.QUORATE_AMI_FEED ?? localFeed;
   const cacheRoot = ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");

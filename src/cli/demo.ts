@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createAwsClientPool } from "../aws/clients.js";
 import { terminal } from "../errors.js";
-import { startLocalCloud } from "../localcloud/index.js";
+import { feedUrlTemplate, startLocalCloud } from "../localcloud/index.js";
 import { conditionOf } from "../reconcile/conditions.js";
 import { createReconciler, type PassSummary, type Reconciler } from "../reconcile/reconciler.js";
 import { formatEventLine } from "../reconcile/rollout/events.js";
@@ -82,7 +82,7 @@ export const demoCommand: Command = {
     say(`git repository ${repo} (branch main), reconciled by quorate\n`);
     const aws = createAwsClientPool({ endpoint: cloud.endpoint }, {});
     const amiFeed = createAmiFeed({
-      source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
+      source: feedUrlTemplate(cloud.endpoint),
     });
     let hinted = false;
     let reconciler: Reconciler | undefined;

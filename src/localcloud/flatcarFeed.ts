@@ -1,12 +1,13 @@
 // A stand-in for Flatcar's release feed
-// (https://<channel>.release.flatcar-linux.net/amd64-usr/<version>/flatcar_production_ami_all.json,
+// (https://<channel>.release.flatcar-linux.net/<amd64-usr|arm64-usr>/<version>/flatcar_production_ami_all.json,
 // shape {"amis":[{"name":"<region>","hvm":"ami-..."}]}). Every version exists
 // locally, with AMI ids derived from channel, version and region, so a demo
 // can bump versions freely and get the same ids every time.
 import { sha256Hex } from "./ids.js";
 
+/** /_flatcar/[<board>/]<channel>/<version>/...: without a board, amd64-usr. */
 export const FEED_PATH =
-  /^\/_flatcar\/([a-z]+)\/([A-Za-z0-9._-]+)\/flatcar_production_ami_all\.json$/;
+  /^\/_flatcar\/(?:(amd64-usr|arm64-usr)\/)?([a-z]+)\/([A-Za-z0-9._-]+)\/flatcar_production_ami_all\.json$/;
 
 export const FEED_REGIONS = [
   "af-south-1",
@@ -32,18 +33,28 @@ export const FEED_REGIONS = [
   "us-west-2",
 ] as const;
 
-export function localAmiId(channel: string, version: string, region: string): string {
-  return `ami-${sha256Hex(`${channel}/${version}/${region}`).slice(0, 17)}`;
+/** amd64 ids are what they always were; arm64 ids hash the board in as well. */
+export function localAmiId(
+  channel: string,
+  version: string,
+  region: string,
+  board = "amd64-usr",
+): string {
+  const key = board === "amd64-usr" ? "" : `${board}/`;
+  return `ami-${sha256Hex(`${key}${channel}/${version}/${region}`).slice(0, 17)}`;
 }
 
 export function feedDocument(
   channel: string,
   version: string,
+  board = "amd64-usr",
 ): { amis: { name: string; hvm: string }[] } {
-  return { amis: FEED_REGIONS.map((name) => ({ name, hvm: localAmiId(channel, version, name) })) };
+  return {
+    amis: FEED_REGIONS.map((name) => ({ name, hvm: localAmiId(channel, version, name, board) })),
+  };
 }
 
 /** The feed URL template (for the renderer's AMI feed option) of a local cloud at `endpoint`. */
 export function feedUrlTemplate(endpoint: string): string {
-  return `${endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`;
+  return `${endpoint}/_flatcar/{arch}/{channel}/{version}/flatcar_production_ami_all.json`;
 }

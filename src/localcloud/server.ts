@@ -82,7 +82,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const feed = method === "GET" ? FEED_PATH.exec(url.pathname) : null;
     if (feed) {
-      send(res, 200, "application/json", JSON.stringify(feedDocument(feed[1]!, feed[2]!)));
+      send(
+        res,
+        200,
+        "application/json",
+        JSON.stringify(feedDocument(feed[2]!, feed[3]!, feed[1] ?? "amd64-usr")),
+      );
       return;
     }
     const requestId = uuid();

@@ -92,19 +92,6 @@ function architectureRules(spec: Raw): RuleFinding[] {
     ];
   }
   const image = spec.image ?? {};
-  if (arch === "arm64" && !image.imageId) {
-    // The AMI lookup reads Flatcar's amd64-usr feed only: an x86 image would
-    // be rendered, and RunInstances refuses it on a Graviton type.
-    return [
-      {
-        path: ["spec", "instanceType"],
-        problem: "is an arm64 (Graviton) type, and quorate looks up x86_64 Flatcar images only",
-        got: type,
-        hint: "pin spec.image.imageId to an arm64 Flatcar AMI of the region (from https://<channel>.release.flatcar-linux.net/arm64-usr/<version>/flatcar_production_ami_all.json), or use an x86_64 type such as m6i.large",
-        rule: "instanceType.arm64NeedsImageId",
-      },
-    ];
-  }
   if (arch === "arm64" && image.os === "coreos-legacy") {
     return [
       {

@@ -5,11 +5,19 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { terminal, transient } from "../errors.js";
+import { type Architecture, instanceArchitecture } from "../manifest/architecture.js";
 import type { ClusterSpec, FlatcarChannel } from "../manifest/types.js";
 import { sha256Hex } from "./canonicalJson.js";
 
 export const DEFAULT_AMI_FEED =
-  "https://{channel}.release.flatcar-linux.net/amd64-usr/{version}/flatcar_production_ami_all.json";
+  "https://{channel}.release.flatcar-linux.net/{arch}/{version}/flatcar_production_ami_all.json";
+
+/** Flatcar's name for each architecture's release tree ("board"). */
+export type FlatcarBoard = "amd64-usr" | "arm64-usr";
+export const BOARD: Record<Architecture, FlatcarBoard> = {
+  x86_64: "amd64-usr",
+  arm64: "arm64-usr",
+};
 
 const FEED_FILE = "flatcar_production_ami_all.json";
 const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -64,8 +72,10 @@ export interface AmiFeed {
 
 export interface AmiFeedOptions {
   /**
-   * A URL template with {channel} and {version} (http, https or file://), or a
-   * directory holding <channel>/<version>/flatcar_production_ami_all.json.
+   * A URL template with {channel}, {version} and {arch} (amd64-usr or
+   * arm64-usr; http, https or file://), or a directory holding
+   * <channel>/<version>/flatcar_production_ami_all.json for amd64-usr and
+   * arm64-usr/<channel>/<version>/flatcar_production_ami_all.json for arm64.
    */
   source?: string;
   /** Directory for fetched feeds; released versions never change, so entries never expire. */
@@ -78,11 +88,15 @@ export function createAmiFeed(options: AmiFeedOptions = {}): AmiFeed {
   const fetchImpl = options.fetchImpl ?? fetch;
   const feeds = new Map<string, Promise<unknown>>();
 
-  async function load(channel: FlatcarChannel, version: string): Promise<unknown> {
-    const location = feedLocation(source, channel, version);
+  async function load(
+    channel: FlatcarChannel,
+    version: string,
+    board: FlatcarBoard,
+  ): Promise<unknown> {
+    const location = feedLocation(source, channel, version, board);
     if (location.kind === "file") return readFeedFile(location.path, channel, version);
     const cachePath = options.cacheDir
-      ? join(options.cacheDir, sha256Hex(source).slice(0, 12), channel, `${version}.json`)
+      ? join(options.cacheDir, sha256Hex(source).slice(0, 12), board, channel, `${version}.json`)
       : undefined;
     const cached = cachePath ? await readCachedFeed(cachePath) : undefined;
     if (cached !== undefined) return cached;
@@ -94,10 +108,34 @@ export function createAmiFeed(options: AmiFeedOptions = {}): AmiFeed {
     return feed;
   }
 
+  function feedOf(channel: FlatcarChannel, version: string, board: FlatcarBoard) {
+    const key = `${board}/${channel}/${version}`;
+    let feed = feeds.get(key);
+    if (!feed) {
+      feed = load(channel, version, board);
+      feeds.set(key, feed);
+      // A failed load is not cached: a transient failure must be retried.
+      feed.catch(() => feeds.delete(key));
+    }
+    return feed;
+  }
+
   return {
     async resolve(spec) {
       const { image } = spec;
-      if (image.imageId) return image.imageId;
+      const arch = instanceArchitecture(spec.instanceType);
+      if (arch === "unsupported") {
+        throw terminal(
+          `cluster ${spec.name}: instance type ${spec.instanceType} fits neither image architecture`,
+          "use an x86_64 or a Graviton (arm64) instance type",
+        );
+      }
+      if (image.imageId) {
+        if (image.os === "flatcar" && image.version) {
+          await refuseOtherArchitecture(spec, image.imageId, arch);
+        }
+        return image.imageId;
+      }
       if (image.os !== "flatcar") {
         throw terminal(
           `cluster ${spec.name}: image.os ${image.os} has no release feed`,
@@ -110,31 +148,69 @@ export function createAmiFeed(options: AmiFeedOptions = {}): AmiFeed {
           "set spec.image.version (for example 4081.2.0) or pin spec.image.imageId",
         );
       }
-      const key = `${image.channel}/${image.version}`;
-      let feed = feeds.get(key);
-      if (!feed) {
-        feed = load(image.channel, image.version);
-        feeds.set(key, feed);
-        // A failed load is not cached: a transient failure must be retried.
-        feed.catch(() => feeds.delete(key));
-      }
+      const board = BOARD[arch];
+      const feed = feedOf(image.channel, image.version, board);
       const where = { channel: image.channel, version: image.version, region: spec.region };
       return lookupAmi(await feed, {
         ...where,
-        source: describeLocation(feedLocation(source, image.channel, image.version)),
+        source: describeLocation(feedLocation(source, image.channel, image.version, board)),
       });
     },
   };
+
+  /**
+   * A pinned AMI that the other architecture's feed of the same release lists
+   * would be refused by RunInstances: say so at the manifest instead. An AMI
+   * neither feed knows (a custom build) is the operator's to vouch for.
+   */
+  async function refuseOtherArchitecture(
+    spec: ClusterSpec,
+    imageId: string,
+    arch: Architecture,
+  ): Promise<void> {
+    const other: Architecture = arch === "arm64" ? "x86_64" : "arm64";
+    const { channel, version } = spec.image;
+    if (!version) return;
+    let amis: Map<string, string>;
+    try {
+      const where = { channel, version, source: "feed" };
+      amis = parseAmiFeed(await feedOf(channel, version, BOARD[other]), where);
+    } catch {
+      return; // the other feed is unknown here: nothing to compare against
+    }
+    if (amis.get(spec.region) !== imageId) return;
+    const { file, line, column } = spec.source;
+    throw terminal(
+      `${file}:${line}:${column}: cluster ${spec.name}: spec.image.imageId ${imageId} is Flatcar ${channel} ${version} for ${other} (${BOARD[other]} feed), and ${spec.instanceType} is ${arch}`,
+      `pin the ${BOARD[arch]} AMI of ${spec.region}, remove imageId to look it up, or choose an ${other} instance type`,
+    );
+  }
 }
 
 type FeedLocation = { kind: "url"; url: string } | { kind: "file"; path: string };
 
-function feedLocation(source: string, channel: string, version: string): FeedLocation {
+function feedLocation(
+  source: string,
+  channel: string,
+  version: string,
+  board: FlatcarBoard,
+): FeedLocation {
+  const isTemplate = /^(https?|file):\/\//.test(source);
+  if (isTemplate && board !== "amd64-usr" && !source.includes("{arch}")) {
+    throw terminal(
+      `the AMI feed ${source} has no {arch}, so it cannot give ${board} images`,
+      "add {arch} where the URL names amd64-usr (quorate fills in amd64-usr or arm64-usr), or pin spec.image.imageId",
+    );
+  }
   const fill = (template: string) =>
-    template.replaceAll("{channel}", channel).replaceAll("{version}", version);
+    template
+      .replaceAll("{channel}", channel)
+      .replaceAll("{version}", version)
+      .replaceAll("{arch}", board);
   if (/^https?:\/\//.test(source)) return { kind: "url", url: fill(source) };
   if (source.startsWith("file://")) return { kind: "file", path: fileURLToPath(fill(source)) };
-  return { kind: "file", path: join(source, channel, version, FEED_FILE) };
+  const tree = board === "amd64-usr" ? [] : [board];
+  return { kind: "file", path: join(source, ...tree, channel, version, FEED_FILE) };
 }
 
 function describeLocation(location: FeedLocation): string {

@@ -15,7 +15,7 @@ import {
   paginateDescribeStacks,
 } from "@aws-sdk/client-cloudformation";
 import { describe, expect, it } from "vitest";
-import { localAmiId } from "../../src/localcloud/index.js";
+import { feedUrlTemplate, localAmiId } from "../../src/localcloud/index.js";
 import { createAmiFeed } from "../../src/render/ami.js";
 import {
   allEvents,
@@ -265,5 +265,15 @@ describe("the Flatcar release feed", () => {
     expect(ami).toMatch(/^ami-[0-9a-f]{17}$/);
     expect(ami).not.toBe(localAmiId("stable", "4081.2.0", "eu-west-1"));
     expect(await feed.resolve(bumped)).toBe(ami);
+  });
+
+  it("serves an arm64-usr feed for Graviton members, and the old amd64 path as before", async () => {
+    const feed = createAmiFeed({ source: feedUrlTemplate(t.cloud.endpoint) });
+    const spec = devSpec();
+    expect(await feed.resolve(spec)).toBe(localAmiId("stable", "4081.2.0", "eu-west-1"));
+    const graviton = { ...spec, instanceType: "m7g.large" };
+    expect(await feed.resolve(graviton)).toBe(
+      localAmiId("stable", "4081.2.0", "eu-west-1", "arm64-usr"),
+    );
   });
 });

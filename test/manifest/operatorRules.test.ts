@@ -78,14 +78,21 @@ describe("auto-compaction and volumes", () => {
 
 describe("the instance type's architecture", () => {
   it.each(["m6g.large", "c7g.xlarge", "r8gd.2xlarge", "t4g.medium", "a1.large", "im4gn.large"])(
-    "refuses the Graviton type %s without a pinned arm64 image, at its line",
+    "accepts the Graviton type %s: its image comes from the arm64-usr feed",
     (type) => {
-      const text = devWithLine("instanceType: t3.medium", `instanceType: ${type}`);
-      expect(errorsOf(text)).toEqual([
-        `clusters/dev.yaml:${lineOf(text, "instanceType:")}:17: spec.instanceType: is an arm64 (Graviton) type, and quorate looks up x86_64 Flatcar images only (got ${type}): pin spec.image.imageId to an arm64 Flatcar AMI of the region (from https://<channel>.release.flatcar-linux.net/arm64-usr/<version>/flatcar_production_ami_all.json), or use an x86_64 type such as m6i.large`,
-      ]);
+      expect(errorsOf(devWithLine("instanceType: t3.medium", `instanceType: ${type}`))).toEqual([]);
     },
   );
+
+  it("refuses a Graviton type for coreos-legacy, which had no arm64 images", () => {
+    const text = devWithLine("instanceType: t3.medium", "instanceType: m7g.large").replace(
+      "    os: flatcar ",
+      "    os: coreos-legacy\n    imageId: ami-0123456789abcdef0 #",
+    );
+    expect(errorsOf(text)).toEqual([
+      `clusters/dev.yaml:${lineOf(text, "instanceType:")}:17: spec.instanceType: is an arm64 (Graviton) type, and CoreOS Container Linux had no arm64 images (got m7g.large): use an x86_64 type such as m5.large for coreos-legacy, or move the cluster to os: flatcar`,
+    ]);
+  });
 
   it.each(["mac2.metal", "mac2-m2pro.metal"])(
     "refuses %s, which fits neither architecture",
