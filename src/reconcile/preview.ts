@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { AwsClients } from "../aws/clients.js";
 import {
+  type ChangeSetOutcome,
   createChangeSet,
   deleteChangeSet,
   deleteStack,
@@ -162,11 +163,22 @@ async function previewFromLiveStack(
   }
   let keep = false;
   try {
-    const outcome = await waitForChangeSet(aws.cloudFormation, changeSetId, {
-      stackName: spec.stackName,
-      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    let outcome: ChangeSetOutcome;
+    try {
+      outcome = await waitForChangeSet(aws.cloudFormation, changeSetId, {
+        stackName: spec.stackName,
+        ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      // Executing a change set deletes the stack's others: another quorate that
+      // executed while ours was being computed took ours away. Plan once more
+      // from the stack as it now is (its rollout is then supervised).
+      if (mayLookAgain && (await changedSince(aws, spec.stackName, live))) {
+        return previewFromLiveStack(aws, spec, rendered, options, false);
+      }
+      throw error;
+    }
     if (outcome.kind === "failed") {
       return {
         ...withLive,

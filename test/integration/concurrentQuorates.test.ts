@@ -7,8 +7,9 @@
 // observations, so two supervisors behave like one that retries: each old
 // member is removed once, and no write fails or is lost.
 //
-// Then the narrower race: the other quorate creates and executes its change
-// set between this one's reading the stack and creating its own. And last, one
+// Then the narrower races: the other quorate creates and executes its change
+// set between this one's reading the stack and creating its own, or while
+// CloudFormation still computes this one's (executing deletes it). And last, one
 // quorate alone whose ExecuteChangeSet response is lost after CloudFormation
 // took the call: it must know the rollout is its own.
 import { DescribeStackEventsCommand } from "@aws-sdk/client-cloudformation";
@@ -49,6 +50,18 @@ async function stackOperations(stackName: string): Promise<string[]> {
     .reverse();
 }
 
+/**
+ * Both applies run to their end even when one fails, so that a failure stays
+ * in its own test instead of a supervisor still running into the next one.
+ */
+async function bothApplies(applies: Promise<ApplyOutcome>[]): Promise<ApplyOutcome[]> {
+  const settled = await Promise.allSettled(applies);
+  return settled.map((s) => {
+    if (s.status === "rejected") throw s.reason;
+    return s.value;
+  });
+}
+
 /** Both outcomes applied, and exactly one of the two executed a change set. */
 function expectOneExecuted(outcomes: ApplyOutcome[]): void {
   for (const o of outcomes) expect(o.result, o.message).toBe("applied");
@@ -66,7 +79,7 @@ const actedOn = (events: RolloutEvent[], type: RolloutEvent["type"], verb: RegEx
 describe("two quorates applying the same change to dev at once", () => {
   it("create it once: one change set executed, one healthy 3-member cluster", async () => {
     const spec = h.spec("dev");
-    const outcomes = await Promise.all([
+    const outcomes = await bothApplies([
       applyCluster(h.deps(), spec, { revision: "rev-create" }),
       applyCluster(h.deps(), spec, { revision: "rev-create" }),
     ]);
@@ -90,7 +103,7 @@ describe("two quorates applying the same change to dev at once", () => {
       maxWrites: 5000,
     });
     h.events.length = 0;
-    const outcomes = await Promise.all([
+    const outcomes = await bothApplies([
       applyCluster(h.deps(), spec, { revision: "rev-upgrade" }),
       applyCluster(h.deps(), spec, { revision: "rev-upgrade" }),
     ]);
@@ -155,6 +168,49 @@ describe("a quorate that reads the stack just before another one executes", () =
     );
     h.events.length = 0;
     const outcome = await applyCluster({ ...deps, aws }, spec, { revision: "rev-race" });
+    expect(raced).toBe(true);
+    expect(outcome.result, outcome.message).toBe("applied");
+    expect(outcome.executed).toBe(false);
+    expect(await stackOperations(spec.stackName)).toEqual(["CREATE_IN_PROGRESS"]);
+    expect(await h.stackStatus(spec)).toBe("CREATE_COMPLETE");
+    expect((await h.members(spec)).filter((m) => !m.isLearner)).toHaveLength(3);
+  });
+});
+
+describe("a quorate whose change set is deleted while CloudFormation computes it", () => {
+  it("plans again from the stack as it now is, and supervises the other's creation", async () => {
+    const spec = h.spec("dev", (m) => {
+      m.metadata.name = "computing";
+      m.spec.stackName = "quorate-computing";
+    });
+    const deps = h.deps();
+    const rendered = renderStack(spec, { imageId: await deps.amiFeed.resolve(spec) });
+    // FAULT INJECTION (the interleaving cannot be forced otherwise): right before
+    // this quorate's first DescribeChangeSet, "the other quorate" creates and
+    // executes its own change set for the same stack. Executing deletes the
+    // stack's other change sets, this quorate's among them.
+    const aws = createAwsClientPool({ endpoint: h.endpoint }, {});
+    let raced = false;
+    aws("eu-west-1").cloudFormation.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "DescribeChangeSetCommand" && !raced) {
+          raced = true;
+          const cfn = h.aws("eu-west-1").cloudFormation;
+          const other = await createChangeSet(cfn, {
+            stackName: spec.stackName,
+            changeSetName: "the-other-quorate",
+            templateBody: rendered.templateBody,
+            tags: stackTags(rendered, { revision: "rev-computing", owner: DEFAULT_OWNER }),
+            type: "CREATE",
+          });
+          await waitForChangeSet(cfn, other, { stackName: spec.stackName, pollMs: 50 });
+          await executeChangeSet(cfn, other, spec.stackName);
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "executeTheOtherChangeSet" },
+    );
+    const outcome = await applyCluster({ ...deps, aws }, spec, { revision: "rev-computing" });
     expect(raced).toBe(true);
     expect(outcome.result, outcome.message).toBe("applied");
     expect(outcome.executed).toBe(false);
