@@ -71,6 +71,9 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   StackNeedsOperator: EXIT.needsOperator,
   FailedCreate: EXIT.needsOperator,
   ChangeSetFailed: EXIT.needsOperator,
+  // Reasons of FaultToleranceReduced only, never of Ready.
+  FaultToleranceReduced: EXIT.ok,
+  FaultToleranceAtRest: EXIT.ok,
 };
 
 /** `quorate plan`: what was planned. */

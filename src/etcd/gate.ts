@@ -15,7 +15,13 @@ import {
   isHealthyVoterIn,
   judgedMembers,
 } from "./gateChecks.js";
-import { buildRoster, shortName } from "./roster.js";
+import {
+  buildRoster,
+  type FaultTolerance,
+  faultToleranceOf,
+  restingFaultTolerance,
+  shortName,
+} from "./roster.js";
 import type { ClusterProbe } from "./types.js";
 import { groupVersions, type MemberVersion } from "./versionRules.js";
 
@@ -55,6 +61,8 @@ export interface GateExpectation {
   cluster?: string;
   /** quorate maintain clears NOSPACE: the alarm fails no check while it runs. */
   tolerateNoSpace?: boolean;
+  /** The manifest's size, for the resting fault tolerance (default: desiredSize plus departing). */
+  restingSize?: number;
 }
 
 export interface GateCheck {
@@ -79,6 +87,8 @@ export interface GateSummary {
   stableForMs: number;
   /** The server version each answering member reports (status), by short name. */
   versions: MemberVersion[];
+  /** Failures survived now, and what the cluster survives at rest (absent: nothing probed). */
+  faultTolerance?: FaultTolerance & { resting: number };
 }
 
 export interface GateResult {
@@ -188,6 +198,12 @@ export function evaluateGate(
         ? [{ name: shortName(roster, e.member.id), version: e.probe.status.version }]
         : [],
     ),
+    faultTolerance: {
+      ...faultToleranceOf(probe),
+      resting: restingFaultTolerance(
+        expectation.restingSize ?? expectation.desiredSize + departing.size,
+      ),
+    },
   };
   if (leaderId !== undefined) summary.leader = { id: leaderId, name: shortName(roster, leaderId) };
   if (lag.maxLag !== undefined) summary.maxLag = lag.maxLag;
@@ -220,6 +236,7 @@ export function formatGateResult(result: GateResult): string {
       `lag ${s.maxLag ?? "?"}`,
       `stable ${formatDuration(s.heldForMs)}`,
     ];
+    if (s.faultTolerance) parts.push(formatFaultTolerance(s.faultTolerance));
     if (s.departing.length) parts.push(`departing ${s.departing.join(", ")}`);
     if (s.joining.length) parts.push(`joining ${s.joining.join(", ")}`);
     const versions = formatMemberVersions(s.versions);
@@ -227,8 +244,20 @@ export function formatGateResult(result: GateResult): string {
     return `gate PASSED: ${parts.join(", ")}`;
   }
   const failed = result.checks.filter((c) => !c.passed);
+  // A failing gate names the tolerance only when it is below its resting value.
+  const t = s.faultTolerance;
+  const reduced = t && t.tolerates < t.resting ? t : undefined;
   const shown = failed.length > 1 ? failed.filter((c) => c.name !== "stable") : failed;
-  return `gate FAILED: ${shown.map((c) => `${c.name}: ${c.message}`).join("; ")}`;
+  return `gate FAILED: ${shown.map((c) => `${c.name}: ${c.message}`).join("; ")}${reduced ? `; ${formatFaultTolerance(reduced)}` : ""}`;
+}
+
+/** "tolerates 1 failure", "tolerates 0 failures (1 at rest)", "quorum lost (1 at rest)". */
+export function formatFaultTolerance(t: { tolerates: number; resting: number }): string {
+  const now =
+    t.tolerates < 0
+      ? "quorum lost"
+      : `tolerates ${t.tolerates} failure${t.tolerates === 1 ? "" : "s"}`;
+  return t.tolerates < t.resting ? `${now} (${t.resting} at rest)` : now;
 }
 
 /** "etcd 3.5.17" when every member runs it, else "etcd 3.4.23 (m1), 3.5.17 (m2, m3)". */

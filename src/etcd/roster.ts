@@ -2,6 +2,7 @@
 // answers for it, the endpoints no member accounts for, and who leads. Pure;
 // shared by the gate and by membership operations.
 import { endpointKey } from "./endpoint.js";
+import { quorumOf } from "./quorum.js";
 import type { ClusterProbe, EndpointProbe, Member } from "./types.js";
 import { hexId } from "./wire.js";
 
@@ -175,4 +176,32 @@ export function chooseTransferee(
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   });
   return candidates[0]?.id;
+}
+
+export interface FaultTolerance {
+  /** Voting members in the list (learners never vote; an unstarted voter still counts). */
+  voters: number;
+  healthyVoters: number;
+  /** Healthy voters beyond the quorum: failures survived now. Negative: quorum is lost. */
+  tolerates: number;
+}
+
+/**
+ * How many more member failures the cluster survives right now. During a
+ * launch-first replacement a promoted newcomer raises both the voters and the
+ * quorum, so this stays at its resting value; a removed or dead voter lowers it.
+ */
+export function faultToleranceOf(probe: ClusterProbe): FaultTolerance {
+  const voters = buildRoster(probe).entries.filter((e) => !e.member.isLearner);
+  const healthyVoters = voters.filter(isHealthyVoter).length;
+  return {
+    voters: voters.length,
+    healthyVoters,
+    tolerates: healthyVoters - quorumOf(voters.length),
+  };
+}
+
+/** What a healthy cluster of `size` members tolerates: 1 for 3, 2 for 5. */
+export function restingFaultTolerance(size: number): number {
+  return size - quorumOf(size);
 }

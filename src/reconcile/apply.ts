@@ -73,6 +73,7 @@ export function rolloutFacts(spec: ClusterSpec, heartbeatEveryMs?: number): Roll
     deadMemberGraceMs: durationMs(spec.gates.deadMemberGrace),
     abortAfterMs: durationMs(spec.gates.abortAfter),
     heartbeatEveryMs: heartbeatEveryMs ?? Math.min(Math.floor(hookMs / 3), 60_000),
+    size: spec.size,
   };
 }
 

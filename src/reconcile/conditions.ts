@@ -2,7 +2,12 @@
 // this one file (as Flux's condition_types.go does), so that a dashboard or a
 // script can switch on them and a person always gets a reason with a message.
 
-export type ConditionType = "Ready" | "Reconciling" | "Stalled" | "HealthGatePassed";
+export type ConditionType =
+  | "Ready"
+  | "Reconciling"
+  | "Stalled"
+  | "HealthGatePassed"
+  | "FaultToleranceReduced";
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 export const REASON = {
@@ -44,6 +49,10 @@ export const REASON = {
   SourceUnavailable: "SourceUnavailable",
   /** The head commit's signature is missing or untrusted: it is never applied. */
   SourceUntrusted: "SourceUntrusted",
+  /** Fewer healthy voters beyond the quorum than at rest: a member is down or being replaced. */
+  FaultToleranceReduced: "FaultToleranceReduced",
+  /** The cluster tolerates as many failures as a healthy cluster of its size. */
+  FaultToleranceAtRest: "FaultToleranceAtRest",
 } as const;
 
 export type Reason = (typeof REASON)[keyof typeof REASON];
@@ -72,7 +81,13 @@ export function setCondition(
   );
 }
 
-const ORDER: ConditionType[] = ["Ready", "Reconciling", "Stalled", "HealthGatePassed"];
+const ORDER: ConditionType[] = [
+  "Ready",
+  "Reconciling",
+  "Stalled",
+  "HealthGatePassed",
+  "FaultToleranceReduced",
+];
 
 export function conditionOf(
   conditions: readonly Condition[],

@@ -109,6 +109,11 @@ export function createMetrics(): QuorateMetrics {
     "1 when the last etcd health gate of the cluster passed, 0 when it failed, -1 when unknown (not probed yet, no members).",
     registers,
   );
+  const tolerance = clusterGauge(
+    "quorate_etcd_fault_tolerance",
+    "Member failures the cluster survives now: healthy voters beyond the quorum (negative: quorum lost). Below the resting value (1 for 3 members, 2 for 5) while a member is down or replaced terminate-first; the FaultToleranceReduced condition says so too.",
+    registers,
+  );
   const applied = new Gauge({
     name: "quorate_cluster_applied_revision_info",
     help: "Always 1; the revision label is the git revision recorded on the cluster's stack by the last change that went through.",
@@ -146,7 +151,7 @@ export function createMetrics(): QuorateMetrics {
   let known = new Set<string>();
 
   const forget = (cluster: string) => {
-    for (const gauge of [ready, stalled, reconciling, gate]) gauge.remove({ cluster });
+    for (const gauge of [ready, stalled, reconciling, gate, tolerance]) gauge.remove({ cluster });
     const revision = appliedRevisions.get(cluster);
     if (revision !== undefined) applied.remove({ cluster, revision });
     appliedRevisions.delete(cluster);
@@ -174,6 +179,7 @@ export function createMetrics(): QuorateMetrics {
         stalled.set({ cluster }, Math.max(0, conditionValue(status, "Stalled")));
         reconciling.set({ cluster }, Math.max(0, conditionValue(status, "Reconciling")));
         gate.set({ cluster }, conditionValue(status, "HealthGatePassed"));
+        if (status.faultTolerance) tolerance.set({ cluster }, status.faultTolerance.tolerates);
         const before = appliedRevisions.get(cluster);
         const revision = status.lastAppliedRevision;
         if (before !== undefined && before !== revision)
@@ -195,6 +201,8 @@ export function createMetrics(): QuorateMetrics {
       if (source.revision !== undefined) sourceRevision.set({ revision: source.revision }, 1);
     },
     observeEvent(event) {
+      if (event.faultTolerance)
+        tolerance.set({ cluster: event.cluster }, event.faultTolerance.tolerates);
       events.inc({ cluster: event.cluster, type: event.type });
       eventLabels.add(event.cluster, event.type);
     },

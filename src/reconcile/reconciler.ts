@@ -37,6 +37,7 @@ import {
   nextStatus,
   type ReconcileOutcome,
   stackFacts,
+  withFaultTolerance,
 } from "./status.js";
 
 export interface ReconcileSource {
@@ -166,11 +167,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return outcome.kind;
   };
 
+  // A rollout's fault-tolerance events keep the status true while it runs.
+  const onEvent: EventSink = (event) => {
+    const previous = statuses.get(event.cluster);
+    if (event.faultTolerance && previous) {
+      statuses.set(
+        event.cluster,
+        withFaultTolerance(previous, event.faultTolerance, new Date(now())),
+      );
+    }
+    options.onEvent(event);
+  };
+
   const rolloutDeps = () => ({
     aws: options.aws,
     amiFeed: options.amiFeed,
     etcd: options.etcd,
-    onEvent: options.onEvent,
+    onEvent,
     now,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     ...(options.heartbeatEveryMs ? { heartbeatEveryMs: options.heartbeatEveryMs } : {}),
@@ -244,7 +257,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         aws: options.aws(spec.region),
         facts,
         etcd: { ...options.etcd, probeTimeoutMs: durationMs(spec.gates.probeTimeout) },
-        onEvent: options.onEvent,
+        onEvent,
         now,
         ...(options.tickMs ? { tickMs: options.tickMs } : {}),
         ...(signal ? { signal } : {}),

@@ -1,7 +1,7 @@
 // Each cluster's status, written in one place on the way out of a reconcile
 // (Flux's finalizeStatus): every outcome sets all four conditions, so no
 // cluster is ever "reconciling" without a reason and a message.
-import { formatGateResult, type GateResult } from "../etcd/gate.js";
+import { formatFaultTolerance, formatGateResult, type GateResult } from "../etcd/gate.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
 
@@ -22,11 +22,18 @@ export interface ClusterStatus {
   templateSha256?: string;
   /** One line: the last gate result. */
   gate?: string;
+  /** Member failures the cluster survives now, and at rest (last probe or rollout event). */
+  faultTolerance?: FaultToleranceNow;
   /** Consecutive transient failures; the retry waits longer after each. */
   failures: number;
   /** ISO 8601: no new attempt before this (backoff). */
   nextAttemptAt?: string;
   lastReconciledAt?: string;
+}
+
+export interface FaultToleranceNow {
+  tolerates: number;
+  resting: number;
 }
 
 export type ReconcileOutcome =
@@ -185,7 +192,37 @@ export function nextStatus(
     set("HealthGatePassed", "Unknown", REASON.GateUnknown, "not probed yet");
   }
   next.conditions = conditions;
-  return next;
+  const tolerance = gate?.summary.faultTolerance;
+  return tolerance ? withFaultTolerance(next, tolerance, now) : next;
+}
+
+/**
+ * The cluster's fault tolerance and its FaultToleranceReduced condition, from a
+ * gate or from a rollout's fault-tolerance event (so that it is true mid-rollout).
+ */
+export function withFaultTolerance(
+  status: ClusterStatus,
+  t: FaultToleranceNow,
+  now: Date,
+): ClusterStatus {
+  const reduced = t.tolerates < t.resting;
+  const message = reduced
+    ? `${formatFaultTolerance(t)}: ${t.tolerates <= 0 ? "one more member failure loses quorum" : "fewer failures than at rest"}`
+    : formatFaultTolerance(t);
+  return {
+    ...status,
+    faultTolerance: { tolerates: t.tolerates, resting: t.resting },
+    conditions: setCondition(
+      status.conditions,
+      {
+        type: "FaultToleranceReduced",
+        status: reduced ? TRUE : FALSE,
+        reason: reduced ? REASON.FaultToleranceReduced : REASON.FaultToleranceAtRest,
+        message,
+      },
+      now,
+    ),
+  };
 }
 
 export function initialStatus(cluster: string): ClusterStatus {

@@ -52,7 +52,7 @@ describe("a healthy cluster", () => {
       "held for 1m (at least 30s)",
     ]);
     expect(formatGateResult(result)).toBe(
-      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 1m, etcd 3.4.23",
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 1m, tolerates 1 failure, etcd 3.4.23",
     );
   });
 });
@@ -69,7 +69,7 @@ describe("member versions", () => {
       { name: "m3", version: "3.4.23" },
     ]);
     expect(formatGateResult(result)).toBe(
-      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, etcd 3.4.23 (m1, m3), 3.5.17 (m2)",
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, tolerates 1 failure, etcd 3.4.23 (m1, m3), 3.5.17 (m2)",
     );
   });
 });
@@ -176,7 +176,7 @@ describe("members-healthy", () => {
       expect(result.passed).toBe(true);
       expect(check(result, "members-healthy").message).toBe("2/2 members healthy and voting");
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 2/2 healthy, leader m1, lag 0, stable 0ms, departing m3, etcd 3.4.23",
+        "gate PASSED: 2/2 healthy, leader m1, lag 0, stable 0ms, tolerates 0 failures (1 at rest), departing m3, etcd 3.4.23",
       );
     });
 
@@ -204,7 +204,7 @@ describe("members-healthy", () => {
       expect(result.passed).toBe(true);
       expect(result.summary.leaderDeparting).toBe(true);
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 2/2 healthy, leader m1 (departing), lag 0, stable 0ms, departing m1, etcd 3.4.23",
+        "gate PASSED: 2/2 healthy, leader m1 (departing), lag 0, stable 0ms, tolerates 1 failure, departing m1, etcd 3.4.23",
       );
     });
   });
@@ -224,7 +224,7 @@ describe("members-healthy", () => {
       const result = gate(probe, { desiredSize: 4, joining: [id(4)] });
       expect(result.passed).toBe(true);
       expect(formatGateResult(result)).toBe(
-        "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, joining m4, etcd 3.4.23",
+        "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 0ms, tolerates 1 failure, joining m4, etcd 3.4.23",
       );
     });
 
@@ -482,7 +482,9 @@ describe("several failures at once", () => {
     expect(formatGateResult(result)).toBe(
       `gate FAILED: members-healthy: m2 (${url(2)}) does not answer (no answer within 2000 ms); check the instance and its etcd service; ` +
         `no-alarms: NOSPACE alarm raised by m1 (${url(1)}): the database exceeded its space quota and etcd refuses writes; run \`quorate maintain CLUSTER --compact --defrag --disarm\` to compact, defragment and disarm it; ` +
-        `applied-index-lag: m3 (${url(3)}) is 4999 entries behind the leader (applied 1, leader 5000, at most 1000 allowed); wait for it to catch up, or check its disk and network`,
+        `applied-index-lag: m3 (${url(3)}) is 4999 entries behind the leader (applied 1, leader 5000, at most 1000 allowed); wait for it to catch up, or check its disk and network; ` +
+        // m2 is down: 2 healthy voters of 3, a quorum of 2.
+        "tolerates 0 failures (1 at rest)",
     );
   });
 });
@@ -523,7 +525,7 @@ describe("stable", () => {
     expect(t30?.passed).toBe(true);
     expect(t45?.summary.heldForMs).toBe(45_000);
     expect(formatGateResult(t45 as GateResult)).toBe(
-      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 45s, etcd 3.4.23",
+      "gate PASSED: 3/3 healthy, leader m1, lag 0, stable 45s, tolerates 1 failure, etcd 3.4.23",
     );
   });
 
@@ -543,7 +545,7 @@ describe("stable", () => {
     );
     // The stable failure is implied by the others, so the summary line leaves it out.
     expect(formatGateResult(failed as GateResult)).toBe(
-      `gate FAILED: members-healthy: m2 (${url(2)}) does not answer (connection refused); check the instance and its etcd service`,
+      `gate FAILED: members-healthy: m2 (${url(2)}) does not answer (connection refused); check the instance and its etcd service; tolerates 0 failures (1 at rest)`,
     );
   });
 
@@ -605,5 +607,42 @@ describe("the gate is pure", () => {
       up(2, { dbSize: 9_999_999_999n, version: "3.5.0" }),
     );
     expect(gate(probe).passed).toBe(true);
+  });
+});
+
+describe("fault tolerance", () => {
+  const tolerance = (result: GateResult) => result.summary.faultTolerance;
+
+  it("is healthy voters beyond the quorum, beside what the cluster tolerates at rest", () => {
+    expect(tolerance(gate(healthyProbe()))).toEqual({
+      voters: 3,
+      healthyVoters: 3,
+      tolerates: 1,
+      resting: 1,
+    });
+    const five = gate(withEndpoint(healthyProbe(5), 4, down(4)), { desiredSize: 5 });
+    expect(tolerance(five)).toEqual({ voters: 5, healthyVoters: 4, tolerates: 1, resting: 2 });
+    expect(formatGateResult(five)).toMatch(/; tolerates 1 failure \(2 at rest\)$/);
+  });
+
+  it("stays at rest while a promoted newcomer and the member it replaces both vote (launch first)", () => {
+    const result = gate(healthyProbe(4), { desiredSize: 3, departing: [id(1)], restingSize: 3 });
+    expect(tolerance(result)).toEqual({ voters: 4, healthyVoters: 4, tolerates: 1, resting: 1 });
+  });
+
+  it("does not count a learner, which never votes", () => {
+    const probe = healthyProbe(4);
+    probe.members = probe.members?.map((m) => (m.id === id(4) ? { ...m, isLearner: true } : m));
+    const learner = probe.endpoints[3];
+    if (learner?.status) learner.status = { ...learner.status, isLearner: true };
+    const result = gate(probe, { desiredSize: 4, joining: [id(4)], restingSize: 3 });
+    expect(tolerance(result)).toEqual({ voters: 3, healthyVoters: 3, tolerates: 1, resting: 1 });
+  });
+
+  it("says quorum is lost when fewer healthy voters than a quorum are left", () => {
+    const probe = withEndpoint(withEndpoint(healthyProbe(), 2, down(2)), 3, down(3));
+    const result = gate(probe);
+    expect(tolerance(result)?.tolerates).toBe(-1);
+    expect(formatGateResult(result)).toMatch(/; quorum lost \(1 at rest\)$/);
   });
 });

@@ -161,6 +161,32 @@ describe("createMetrics", () => {
     ]);
   });
 
+  it("GIVEN fault-tolerance events and a status THEN quorate_etcd_fault_tolerance follows the latest", async () => {
+    const metrics = createMetrics();
+    const event = (tolerates: number) =>
+      metrics.observeEvent({
+        at: NOW.toISOString(),
+        cluster: "dev",
+        type: "fault-tolerance",
+        message: "",
+        faultTolerance: { tolerates, resting: 1 },
+      });
+    event(0);
+    expect(await series(metrics, "quorate_etcd_fault_tolerance")).toEqual([
+      'quorate_etcd_fault_tolerance{cluster="dev"} 0',
+    ]);
+    event(1);
+    expect(await series(metrics, "quorate_etcd_fault_tolerance")).toEqual([
+      'quorate_etcd_fault_tolerance{cluster="dev"} 1',
+    ]);
+    const five = { ...ready("prod", "b".repeat(40)), faultTolerance: { tolerates: 1, resting: 2 } };
+    metrics.observeStatuses([ready("dev", "b".repeat(40)), five], SOURCE);
+    expect(await series(metrics, "quorate_etcd_fault_tolerance")).toEqual([
+      'quorate_etcd_fault_tolerance{cluster="dev"} 1',
+      'quorate_etcd_fault_tolerance{cluster="prod"} 1',
+    ]);
+  });
+
   it("has help texts, default process metrics, and registries that do not share series", async () => {
     const one = createMetrics();
     const two = createMetrics();

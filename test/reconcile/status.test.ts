@@ -5,6 +5,7 @@ import {
   initialStatus,
   nextStatus,
   type ReconcileOutcome,
+  withFaultTolerance,
 } from "../../src/reconcile/status.js";
 
 const T0 = new Date("2026-11-25T10:00:00Z");
@@ -155,5 +156,51 @@ describe("backoff", () => {
     expect(ok.failures).toBe(0);
     expect(ok.nextAttemptAt).toBeUndefined();
     expect(backingOff(ok, at(1))).toBe(false);
+  });
+});
+
+describe("fault tolerance", () => {
+  it("a condition FaultToleranceReduced is True below the resting value and False at it", () => {
+    const low = withFaultTolerance(initialStatus("dev"), { tolerates: 0, resting: 1 }, T0);
+    expect(low.faultTolerance).toEqual({ tolerates: 0, resting: 1 });
+    expect(conditionOf(low.conditions, "FaultToleranceReduced")).toMatchObject({
+      status: "True",
+      reason: "FaultToleranceReduced",
+      message: "tolerates 0 failures (1 at rest): one more member failure loses quorum",
+    });
+    const back = withFaultTolerance(low, { tolerates: 1, resting: 1 }, at(30));
+    expect(conditionOf(back.conditions, "FaultToleranceReduced")).toMatchObject({
+      status: "False",
+      reason: "FaultToleranceAtRest",
+      message: "tolerates 1 failure",
+      lastTransitionTime: at(30).toISOString(),
+    });
+  });
+
+  it("comes from the gate of an outcome", () => {
+    const gate = {
+      passed: false,
+      at: T0.getTime(),
+      checks: [],
+      failed: [],
+      summary: {
+        judged: 5,
+        healthyVoters: 4,
+        leaderDeparting: false,
+        departing: [],
+        joining: [],
+        heldForMs: 0,
+        stableForMs: 0,
+        versions: [],
+        faultTolerance: { voters: 5, healthyVoters: 4, tolerates: 1, resting: 2 },
+      },
+    };
+    const status = nextStatus(
+      initialStatus("prod"),
+      { kind: "gate-blocked", message: "m", gate },
+      { now: T0 },
+    );
+    expect(status.faultTolerance).toEqual({ tolerates: 1, resting: 2 });
+    expect(conditionOf(status.conditions, "FaultToleranceReduced")?.status).toBe("True");
   });
 });

@@ -16,6 +16,7 @@ export type RolloutEventType =
   | "member-healthy"
   | "update-cancelled"
   | "gate"
+  | "fault-tolerance"
   | "waiting"
   | "error"
   | "done";
@@ -29,6 +30,8 @@ export interface RolloutEvent {
   /** Member id as 16 hex digits, like etcdctl prints it. */
   memberId?: string;
   message: string;
+  /** On fault-tolerance events: failures survived now, and at rest. */
+  faultTolerance?: { tolerates: number; resting: number };
 }
 
 export type EventSink = (event: RolloutEvent) => void;

@@ -44,6 +44,8 @@ export interface RolloutFacts {
   abortAfterMs: number;
   /** How often a held lifecycle hook gets a heartbeat. */
   heartbeatEveryMs: number;
+  /** The manifest's size: what the cluster tolerates at rest (absent: not reported). */
+  size?: number;
 }
 
 export const WAITING_TO_LAUNCH = new Set(["Pending", "Pending:Wait"]);

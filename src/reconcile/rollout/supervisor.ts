@@ -5,7 +5,9 @@ import type { AwsClients } from "../../aws/clients.js";
 import { sleep } from "../../aws/stacks.js";
 import { describeError, QuorateError } from "../../errors.js";
 import type { EtcdClientOptions } from "../../etcd/client.js";
-import { formatGateResult, type GateResult } from "../../etcd/gate.js";
+import { formatFaultTolerance, formatGateResult, type GateResult } from "../../etcd/gate.js";
+import { faultToleranceOf, restingFaultTolerance } from "../../etcd/roster.js";
+import type { ClusterProbe } from "../../etcd/types.js";
 import { hexId } from "../../etcd/wire.js";
 import { durationMs } from "../../manifest/duration.js";
 import { act } from "./act.js";
@@ -53,6 +55,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     type: RolloutEventType,
     message: string,
     who: { instanceId?: string; memberId?: bigint } = {},
+    extra: { faultTolerance?: { tolerates: number; resting: number } } = {},
   ) =>
     options.onEvent({
       at: new Date(now()).toISOString(),
@@ -61,7 +64,20 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       ...(who.instanceId ? { instanceId: who.instanceId } : {}),
       ...(who.memberId !== undefined ? { memberId: hexId(who.memberId) } : {}),
       message,
+      ...extra,
     });
+  let lastTolerance: number | undefined;
+  const reportTolerance = (probe: ClusterProbe | undefined) => {
+    const t = toleranceOf(probe, facts.size);
+    if (!t || t.tolerates === lastTolerance) return;
+    lastTolerance = t.tolerates;
+    emit(
+      "fault-tolerance",
+      `fault tolerance: ${formatFaultTolerance(t)}`,
+      {},
+      { faultTolerance: t },
+    );
+  };
   let memory: RolloutMemory = emptyMemory();
   let lastStatus: string | undefined;
   let lastMessage: string | undefined;
@@ -86,6 +102,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       lastStatus = status;
     }
 
+    reportTolerance(observation.probe);
     const decision = decideRollout(observation, facts, memory);
     memory = decision.memory;
     reportHealthy(observation, promoted, emit);
@@ -162,6 +179,15 @@ function finish(
         : `stack ${status}: a person must decide (quorate never runs ContinueUpdateRollback or deletes a stack on its own); ${gateLine}`;
   emit("done", message);
   return { result, stackStatus: status, ...(gate ? { gate } : {}), message };
+}
+
+/** What the cluster tolerates now and at rest; undefined while no member list was read. */
+function toleranceOf(
+  probe: ClusterProbe | undefined,
+  size: number | undefined,
+): { tolerates: number; resting: number } | undefined {
+  if (!probe?.members || size === undefined) return undefined;
+  return { tolerates: faultToleranceOf(probe).tolerates, resting: restingFaultTolerance(size) };
 }
 
 /** Says once per promoted member when it answers as a healthy voter. */
