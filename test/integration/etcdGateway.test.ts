@@ -119,7 +119,7 @@ describe("a healthy 3-member cluster through the gateway", () => {
     const result = await gateUntilPassed(cluster, { desiredSize: 3 });
     expect(result.failed).toEqual([]);
     expect(formatGateResult(result)).toMatch(
-      /^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s, etcd 3\.4\.\d+$/,
+      /^gate PASSED: 3\/3 healthy, leader m[123], lag \d+, stable 1s, tolerates 1 failure, etcd 3\.4\.\d+$/,
     );
   });
 
@@ -247,8 +247,14 @@ describe("a healthy 3-member cluster through the gateway", () => {
     });
     expect(result.failed).toEqual(["members-healthy", "stable"]);
     expect(formatGateResult(result)).toBe(
-      `gate FAILED: members-healthy: ${byName["members-healthy"]?.message}`,
+      `gate FAILED: members-healthy: ${byName["members-healthy"]?.message}; tolerates 0 failures (1 at rest)`,
     );
+    expect(result.summary.faultTolerance).toEqual({
+      voters: 3,
+      healthyVoters: 2,
+      tolerates: 0,
+      resting: 1,
+    });
 
     await cluster.restart(index);
     expect((await gateUntilPassed(cluster, { desiredSize: 3 })).passed).toBe(true);
