@@ -5,6 +5,7 @@ import {
   CompleteLifecycleActionCommand,
   DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
+  SetInstanceHealthCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { classifyAwsError } from "./awsErrors.js";
 
@@ -123,6 +124,28 @@ export async function recordHeartbeat(
   } catch (error) {
     if (isNoActiveAction(error)) return false;
     throw classifyAwsError(error, `recording a heartbeat for ${input.instanceId}`);
+  }
+}
+
+/**
+ * Marks an instance Unhealthy, so that the group replaces it (its terminating
+ * hook runs first): how a failed member's instance is replaced while the
+ * group keeps its desired capacity.
+ */
+export async function markInstanceUnhealthy(
+  asg: AutoScalingClient,
+  instanceId: string,
+): Promise<void> {
+  try {
+    await asg.send(
+      new SetInstanceHealthCommand({
+        InstanceId: instanceId,
+        HealthStatus: "Unhealthy",
+        ShouldRespectGracePeriod: false,
+      }),
+    );
+  } catch (error) {
+    throw classifyAwsError(error, `marking ${instanceId} unhealthy`);
   }
 }
 

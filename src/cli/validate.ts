@@ -1,6 +1,8 @@
 // quorate validate [PATH...]: schema + semantic rules over every manifest, all errors in one run.
+
 import { loadManifests } from "../manifest/load.js";
 import { formatManifestErrors } from "../manifest/parse.js";
+import { terminateFirstCost } from "../plan/specWarnings.js";
 import { oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { EXIT, exitCodeHelp } from "./exitCodes.js";
@@ -48,6 +50,10 @@ export const validateCommand: Command = {
       : loaded.errors;
     const valid = errors.length === 0;
     for (const warning of loaded.warnings) ctx.stderr.write(`warning: ${warning}\n`);
+    for (const c of loaded.clusters.filter((c) => c.updatePolicy.order === "terminateFirst")) {
+      const where = `${c.source.file}:${c.source.line}:${c.source.column}`;
+      ctx.stderr.write(`warning: ${where}: cluster ${c.name}: ${terminateFirstCost(c.size)}\n`);
+    }
     if (format === "json") {
       const clusters = loaded.clusters.map((c) => ({
         name: c.name,

@@ -208,7 +208,9 @@ function toClusterSpec(value: any, source: SourceLocation): ClusterSpec {
     etcd: spec.etcd,
     updatePolicy: {
       ...spec.updatePolicy,
-      minInstancesInService: spec.updatePolicy.minInstancesInService ?? size - 1,
+      minInstancesInService:
+        spec.updatePolicy.minInstancesInService ??
+        (spec.updatePolicy.order === "terminateFirst" ? size - 1 : size),
     },
     gates: spec.gates,
     ...(spec.backup

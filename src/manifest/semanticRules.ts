@@ -110,12 +110,16 @@ function updatePolicyRules(spec: Raw): RuleFinding[] {
   const findings: RuleFinding[] = [];
   const policy = spec.updatePolicy ?? {};
   const size: number = spec.size;
-  if (typeof policy.minInstancesInService === "number" && policy.minInstancesInService > size - 1) {
+  const launchFirst = policy.order !== "terminateFirst";
+  const most = launchFirst ? size : size - 1;
+  if (typeof policy.minInstancesInService === "number" && policy.minInstancesInService > most) {
     findings.push({
       path: ["spec", "updatePolicy", "minInstancesInService"],
-      problem: `must be at most size-1 (${size - 1})`,
+      problem: `must be at most ${launchFirst ? "size" : "size-1"} (${most}) with order ${launchFirst ? "launchFirst" : "terminateFirst"}`,
       got: String(policy.minInstancesInService),
-      hint: "with size-1 CloudFormation terminates an old member before launching its replacement, the order etcd needs; with size it would add a member first and raise quorum mid-rollout",
+      hint: launchFirst
+        ? "CloudFormation keeps at most MaxSize (size+1) instances and needs room for one replacement; leave it out for size"
+        : "terminateFirst needs room to take one member out; leave it out for size-1",
       rule: "updatePolicy.minInstancesInService",
     });
   }

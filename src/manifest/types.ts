@@ -77,7 +77,11 @@ export interface EtcdSpec {
   dataVolume: DataVolumeSpec;
 }
 
+/** launchFirst: add the replacement before the old member leaves; terminateFirst: the reverse. */
+export type UpdateOrder = "launchFirst" | "terminateFirst";
+
 export interface UpdatePolicySpec {
+  order: UpdateOrder;
   maxBatchSize: number;
   minInstancesInService: number;
   /** ISO 8601 duration, CloudFormation's PauseTime and CreationPolicy timeout. */

@@ -88,6 +88,11 @@ export interface RolloutImpact {
   /** The changed properties that replace the instances (empty when none are replaced). */
   reasons: RolloutReason[];
   /**
+   * Member failures the cluster survives at rest, and at the worst moment of the
+   * rollout (lower than at rest only when terminating first); present when members roll.
+   */
+  faultTolerance?: { resting: number; duringRollout: number };
+  /**
    * How long the members' replacement is expected to take, from this cluster's own
    * measured rollouts (src/plan/rolloutHistory.ts); present when members roll.
    */
@@ -146,7 +151,8 @@ export type WarningKind =
   | "stack-deletion"
   | "orphaned-stack"
   | "tls-off"
-  | "egress-blocked";
+  | "egress-blocked"
+  | "terminate-first";
 
 export type WarningSeverity = "danger" | "caution";
 

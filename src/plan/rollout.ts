@@ -18,6 +18,7 @@ import {
   referencesIn,
   resourcesOf,
 } from "./template.js";
+import { faultTolerance } from "./warnings.js";
 
 export const GROUP_TYPE = "AWS::AutoScaling::AutoScalingGroup";
 const LAUNCH_TEMPLATE_TYPE = "AWS::EC2::LaunchTemplate";
@@ -164,6 +165,14 @@ export function rolloutImpact(input: RolloutInput): RolloutImpact | undefined {
   impact.batches = Math.ceil(members / Math.max(1, facts.batchSize));
   impact.worstCaseSeconds = impact.batches * (facts.pauseSeconds + facts.terminatingHookSeconds);
   impact.reasons = reasons;
+  if (members > 0) {
+    // Launching first adds a learner, which never votes, then promotes it beside
+    // the member it replaces; terminating first runs on one voter fewer.
+    const resting = faultTolerance(members);
+    const duringRollout =
+      impact.order === "launch-then-terminate" ? resting : faultTolerance(members - 1);
+    impact.faultTolerance = { resting, duringRollout };
+  }
   return impact;
 }
 

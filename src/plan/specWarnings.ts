@@ -4,6 +4,7 @@ import type { ClusterSpec, VpcEndpointService } from "../manifest/types.js";
 import { AWS_CLI_IMAGE } from "../render/bootstrapScript.js";
 import { etcdImage } from "../render/systemdUnits.js";
 import type { ClusterPlan, Warning } from "./model.js";
+import { faultTolerance } from "./warnings.js";
 
 /** Plans that speak about the desired state (not errors, skips or removed manifests). */
 const PLANNED = new Set<ClusterPlan["status"]>(["create", "update", "no-change"]);
@@ -20,7 +21,21 @@ export function specWarnings(spec: ClusterSpec): Warning[] {
   }
   const egress = egressWarning(spec);
   if (egress) warnings.push(egress);
+  if (spec.updatePolicy.order === "terminateFirst") {
+    warnings.push({
+      kind: "terminate-first",
+      severity: "caution",
+      message: terminateFirstCost(spec.size),
+    });
+  }
   return warnings;
+}
+
+/** What spec.updatePolicy.order: terminateFirst costs a cluster of this size, and the way back. */
+export function terminateFirstCost(size: number): string {
+  const resting = faultTolerance(size);
+  const during = faultTolerance(size - 1);
+  return `updatePolicy.order is terminateFirst: while each member is replaced the cluster runs on ${size - 1} voters and tolerates ${during} failure${during === 1 ? "" : "s"} instead of ${resting}${during === 0 ? " (one more failure loses quorum)" : ""}. Use launchFirst (the default) unless the account has no capacity for one more instance.`;
 }
 
 /** The AWS services a member calls, by what the manifest turns on. docs/egress.md */

@@ -132,8 +132,26 @@ export async function applyCluster(
     return { ...base, result: "declined", message: "not applied: declined", executed: false };
   }
   if (type === "UPDATE") {
-    const gate = await preExecutionGate(deps, aws, facts, spec);
+    let gate = await preExecutionGate(deps, aws, facts, spec);
     emit(deps, spec, "gate", formatGateResult(gate));
+    if (mayHealFirst(gate)) {
+      // A member is down while the others hold quorum: replace it first, the
+      // way etcd wants a failed member replaced (remove, then add), so that
+      // the rollout starts from a whole cluster. Supervision does that once
+      // the member has been silent for deadMemberGrace.
+      emit(
+        deps,
+        spec,
+        "waiting",
+        `a member is down: it is removed and replaced first (remove, then add) once silent for ${spec.gates.deadMemberGrace}, then the change is applied`,
+      );
+      await supervise(deps, aws, facts, {
+        settleMs:
+          durationMs(spec.gates.deadMemberGrace) + durationMs(spec.gates.stableFor) + 10_000,
+      });
+      gate = await preExecutionGate(deps, aws, facts, spec);
+      emit(deps, spec, "gate", formatGateResult(gate));
+    }
     if (!gate.passed) {
       await discard();
       const failed = gate.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
@@ -200,8 +218,26 @@ async function executedElsewhere(
   return undefined;
 }
 
-function supervise(deps: ApplyDeps, aws: AwsClients, facts: RolloutFacts): Promise<RolloutOutcome> {
+/** The gate failed only because members are down, with quorum intact: healing can help. */
+function mayHealFirst(gate: GateResult): boolean {
+  const t = gate.summary.faultTolerance;
+  return (
+    !gate.passed &&
+    gate.failed.every((name) => name === "members-healthy" || name === "stable") &&
+    t !== undefined &&
+    t.tolerates >= 0 &&
+    t.tolerates < t.resting
+  );
+}
+
+function supervise(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  facts: RolloutFacts,
+  options: { settleMs?: number } = {},
+): Promise<RolloutOutcome> {
   return superviseRollout({
+    ...options,
     aws,
     facts,
     etcd: { ...deps.etcd, probeTimeoutMs: durationMs(facts.gates.probeTimeout) },

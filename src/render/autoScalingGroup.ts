@@ -24,9 +24,11 @@ export function autoScalingGroupResources(spec: ClusterSpec): Record<string, Cfn
     [LOGICAL_ID.group]: {
       Type: "AWS::AutoScaling::AutoScalingGroup",
       Properties: {
-        // etcd membership is quorate's to change: the group never scales.
+        // etcd membership is quorate's to change: the group never scales. Launching
+        // first needs room for one more instance during a rolling update
+        // (CloudFormation refuses MinInstancesInService >= MaxSize).
         MinSize: size,
-        MaxSize: size,
+        MaxSize: String(spec.size + (spec.updatePolicy.order === "launchFirst" ? 1 : 0)),
         DesiredCapacity: size,
         LaunchTemplate: {
           LaunchTemplateId: ref(LOGICAL_ID.launchTemplate),

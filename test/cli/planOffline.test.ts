@@ -54,7 +54,8 @@ describe("quorate plan --offline", () => {
     expect(byName.alpha.impact).toMatchObject({
       instancesReplaced: true,
       members: 3,
-      order: "terminate-then-launch",
+      order: "launch-then-terminate",
+      faultTolerance: { resting: 1, duringRollout: 1 },
     });
     expect(byName.beta.status).toBe("no-change");
     expect(byName.gone.status).toBe("orphaned");

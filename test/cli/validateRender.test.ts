@@ -1,4 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -12,6 +14,20 @@ const FEED = {
 };
 
 describe("quorate validate", () => {
+  it("accepts updatePolicy.order terminateFirst with a warning that names its cost", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quorate-tf-"));
+    const text = readFileSync(join(ROOT, "clusters/dev.yaml"), "utf8").replace(
+      "  updatePolicy:\n",
+      "  updatePolicy:\n    order: terminateFirst\n",
+    );
+    writeFileSync(join(dir, "dev.yaml"), text);
+    const result = await cli(["validate", join(dir, "dev.yaml")], { cwd: ROOT });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(
+      `warning: ${join(dir, "dev.yaml")}:6:1: cluster dev: updatePolicy.order is terminateFirst: while each member is replaced the cluster runs on 2 voters and tolerates 0 failures instead of 1`,
+    );
+  });
+
   it("exits 0 on the examples and names them", async () => {
     const result = await cli(["validate", "clusters/"], { cwd: ROOT });
     expect(result).toMatchObject({ code: 0, stderr: "" });
@@ -113,7 +129,8 @@ describe("quorate render", () => {
   it("shows every default with --output spec", async () => {
     const result = await cli(["render", "dev", "--output", "spec"], { cwd: ROOT });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("minInstancesInService: 2");
+    expect(result.stdout).toContain("minInstancesInService: 3");
+    expect(result.stdout).toContain("order: launchFirst");
     expect(result.stdout).toContain("stackName: quorate-dev");
   });
 });

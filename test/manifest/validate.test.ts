@@ -37,11 +37,19 @@ describe("validation rules, one row per rule with its exact message", () => {
       "spec.size: must be odd and between 1 and 9 (got 11): a cluster of n members tolerates (n-1)/2 failed members, so an even size adds quorum cost without adding tolerance; use 3 or 5",
     ],
     [
-      "minInstancesInService at most size-1",
+      "minInstancesInService at most size when launching first",
       (m: any) => {
+        m.spec.updatePolicy.minInstancesInService = 4;
+      },
+      "spec.updatePolicy.minInstancesInService: must be at most size (3) with order launchFirst (got 4): CloudFormation keeps at most MaxSize (size+1) instances and needs room for one replacement; leave it out for size",
+    ],
+    [
+      "minInstancesInService at most size-1 when terminating first",
+      (m: any) => {
+        m.spec.updatePolicy.order = "terminateFirst";
         m.spec.updatePolicy.minInstancesInService = 3;
       },
-      "spec.updatePolicy.minInstancesInService: must be at most size-1 (2) (got 3): with size-1 CloudFormation terminates an old member before launching its replacement, the order etcd needs; with size it would add a member first and raise quorum mid-rollout",
+      "spec.updatePolicy.minInstancesInService: must be at most size-1 (2) with order terminateFirst (got 3): terminateFirst needs room to take one member out; leave it out for size-1",
     ],
     [
       "maxBatchSize is 1",
@@ -296,11 +304,19 @@ describe("repository-wide rules", () => {
     ]).clusters;
     expect(prod?.stackName).toBe("quorate-dev");
     expect(prod?.updatePolicy).toEqual({
+      order: "launchFirst",
       maxBatchSize: 1,
-      minInstancesInService: 4,
+      minInstancesInService: 5,
       signalTimeout: "PT10M",
       lifecycleHookTimeout: "PT10M",
     });
+    const [terminateFirst] = parseManifests([
+      {
+        file: "p.yaml",
+        text: devWith((m) => Object.assign(m.spec, { updatePolicy: { order: "terminateFirst" } })),
+      },
+    ]).clusters;
+    expect(terminateFirst?.updatePolicy.minInstancesInService).toBe(2);
     expect(prod?.etcd.dataVolume).toEqual({ sizeGiB: 20, type: "gp3", deviceName: "/dev/xvdb" });
     expect(prod?.backup).toBeUndefined();
   });

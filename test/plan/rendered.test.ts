@@ -24,21 +24,37 @@ function plan(change: (s: ClusterSpec) => void, image = IMAGE) {
 }
 
 describe("offline plans of rendered stacks", () => {
-  it("an image upgrade rolls every member, one at a time, terminate first", () => {
+  it("an image upgrade rolls every member, one at a time, launch first, at resting tolerance", () => {
     const p = plan(() => {}, { imageId: "ami-0fedcba9876543210" });
     expect(p.impact).toMatchObject({
       instancesReplaced: true,
       members: 3,
-      order: "terminate-then-launch",
-      minInService: 2,
+      order: "launch-then-terminate",
+      minInService: 3,
       batchSize: 1,
       worstCaseSeconds: 3 * (600 + 600),
+      faultTolerance: { resting: 1, duringRollout: 1 },
     });
     expect(p.impact?.reasons).toContainEqual({
       logicalId: "EtcdLaunchTemplate",
       path: "/Properties/LaunchTemplateData/ImageId",
     });
     expect(p.warnings).toEqual([]);
+  });
+
+  it("terminateFirst rolls terminate first, and says that tolerance drops to 0 while it does", () => {
+    const p = plan(
+      (s) => {
+        s.updatePolicy.order = "terminateFirst";
+        s.updatePolicy.minInstancesInService = 2;
+      },
+      { imageId: "ami-0fedcba9876543210" },
+    );
+    expect(p.impact).toMatchObject({
+      order: "terminate-then-launch",
+      minInService: 2,
+      faultTolerance: { resting: 1, duringRollout: 0 },
+    });
   });
 
   it("an instance-type change rolls every member", () => {

@@ -75,3 +75,27 @@ describe("a plan of a cluster in private subnets (network.egress: none)", () => 
     expect(egressOf(tlsSpec())).toEqual([]);
   });
 });
+
+describe("a plan of a cluster that terminates first", () => {
+  it.each([
+    [3, "runs on 2 voters and tolerates 0 failures instead of 1 (one more failure loses quorum)"],
+    [5, "runs on 4 voters and tolerates 1 failure instead of 2"],
+  ])("warns of the cost for %i members", (size, words) => {
+    const base = tlsSpec();
+    const spec = {
+      ...base,
+      size,
+      updatePolicy: { ...base.updatePolicy, order: "terminateFirst" as const },
+    };
+    const [warning] = withSpecWarnings(planOf(spec), spec).warnings;
+    expect(warning).toMatchObject({ kind: "terminate-first", severity: "caution" });
+    expect(warning?.message).toContain(words);
+    expect(warning?.message).toContain("Use launchFirst (the default)");
+  });
+
+  it("does not warn when launching first", () => {
+    const spec = tlsSpec();
+    expect(spec.updatePolicy.order).toBe("launchFirst");
+    expect(withSpecWarnings(planOf(spec), spec).warnings).toEqual([]);
+  });
+});

@@ -352,3 +352,54 @@ describe("leadership during a launch-first rollout", () => {
     ]);
   });
 });
+
+describe("a member whose etcd stopped answering on an instance in service", () => {
+  const down = [member(1), member(2), member(3, { down: true })];
+  const settled = (at: number) => observation(down, { stack: "UPDATE_COMPLETE", at });
+
+  it("is removed first and its instance then replaced, once silent for deadMemberGrace", () => {
+    const first = decideRollout(settled(1_000_000), FACTS, emptyMemory());
+    expect(first.actions).toEqual([]);
+    expect(first.memory.unansweringSince).toEqual({ "i-3": 1_000_000 });
+    const early = decideRollout(settled(1_029_000), FACTS, first.memory);
+    expect(early.actions).toEqual([]);
+    const due = decideRollout(settled(1_030_000), FACTS, early.memory);
+    expect(due.actions).toEqual([
+      expect.objectContaining({ kind: "remove", memberId: member(3).id, why: "failed" }),
+      expect.objectContaining({ kind: "replace-instance", instanceId: "i-3" }),
+    ]);
+    expect(due.message).toMatch(/its etcd has not answered for 30s/);
+  });
+
+  it("forgets the clock when the member answers again", () => {
+    const first = decideRollout(settled(1_000_000), FACTS, emptyMemory());
+    const back = observation([member(1), member(2), member(3)], {
+      stack: "UPDATE_COMPLETE",
+      at: 1_010_000,
+    });
+    const again = decideRollout(back, FACTS, first.memory);
+    expect(again.memory.unansweringSince).toEqual({});
+    const later = decideRollout(settled(1_040_000), FACTS, again.memory);
+    expect(later.actions).toEqual([]);
+  });
+
+  it("replaces an instance in service that is no member and does not answer (a removal done, its replacement not)", () => {
+    const removed = observation([member(1), member(2)], {
+      stack: "UPDATE_COMPLETE",
+      extraInstances: [{ instanceId: "i-3", lifecycleState: "InService", privateIp: "10.0.0.3" }],
+    });
+    const memory = { ...emptyMemory(), unansweringSince: { "i-3": 0 } };
+    expect(kinds(memory, removed)).toEqual(["replace-instance"]);
+  });
+
+  it("is never removed mid-update (the failed member is held for instead), nor when quorum would go", () => {
+    const memory = { ...emptyMemory(), unansweringSince: { "i-3": 0 } };
+    const updating = observation(down, { stack: "UPDATE_IN_PROGRESS" });
+    expect(kinds(memory, updating)).not.toContain("remove");
+    const two = observation([member(1), member(2, { down: true }), member(3, { down: true })], {
+      stack: "UPDATE_COMPLETE",
+    });
+    const both = { ...emptyMemory(), unansweringSince: { "i-2": 0, "i-3": 0 } };
+    expect(kinds(both, two)).toEqual([]);
+  });
+});

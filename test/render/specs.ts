@@ -37,8 +37,9 @@ export function devSpec(): ClusterSpec {
       dataVolume: { sizeGiB: 20, type: "gp3", deviceName: "/dev/xvdb" },
     },
     updatePolicy: {
+      order: "launchFirst",
       maxBatchSize: 1,
-      minInstancesInService: 2,
+      minInstancesInService: 3,
       signalTimeout: "PT10M",
       lifecycleHookTimeout: "PT10M",
     },
@@ -90,8 +91,9 @@ export function prodSpec(): ClusterSpec {
       },
     },
     updatePolicy: {
+      order: "launchFirst",
       maxBatchSize: 1,
-      minInstancesInService: 4,
+      minInstancesInService: 5,
       signalTimeout: "PT15M",
       lifecycleHookTimeout: "PT15M",
     },

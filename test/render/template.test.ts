@@ -38,6 +38,19 @@ describe("renderStack on the examples", () => {
     expectGolden(join(RENDER_FIXTURES, "prod.template.json"), prod.templateBody);
   });
 
+  it("matches the golden template of terminateFirst: MaxSize size, MinInstancesInService size-1", async () => {
+    const base = devSpec();
+    const spec: ClusterSpec = {
+      ...base,
+      updatePolicy: { ...base.updatePolicy, order: "terminateFirst", minInstancesInService: 2 },
+    };
+    const rendered = await render(spec);
+    expectGolden(join(RENDER_FIXTURES, "dev-terminate-first.template.json"), rendered.templateBody);
+    const group = resource(rendered.template, LOGICAL_ID.group) as Json;
+    expect(group.Properties.MaxSize).toBe("3");
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService).toBe(2);
+  });
+
   it("has canonical JSON as body and its sha256 as hash", () => {
     expect(dev.templateBody).toBe(canonicalJson(dev.template));
     expect(dev.templateSha256).toBe(sha256Hex(dev.templateBody));
@@ -56,15 +69,16 @@ describe("renderStack on the examples", () => {
     ]);
   });
 
-  it("pins the group at size with a one-by-one, signal-gated rolling update", () => {
+  it("pins the group at size with a one-by-one, signal-gated rolling update that launches first", () => {
     const group = resource(prod.template, LOGICAL_ID.group) as Json;
     expect(group.Properties.MinSize).toBe("5");
-    expect(group.Properties.MaxSize).toBe("5");
+    // Room for the one replacement that launches before its old member leaves.
+    expect(group.Properties.MaxSize).toBe("6");
     expect(group.Properties.DesiredCapacity).toBe("5");
     expect(group.CreationPolicy).toEqual({ ResourceSignal: { Count: 5, Timeout: "PT15M" } });
     expect(group.UpdatePolicy.AutoScalingRollingUpdate).toEqual({
       MaxBatchSize: 1,
-      MinInstancesInService: 4,
+      MinInstancesInService: 5,
       WaitOnResourceSignals: true,
       PauseTime: "PT15M",
       SuspendProcesses: [

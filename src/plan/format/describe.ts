@@ -130,7 +130,8 @@ export function rolloutSentence(cluster: ClusterPlan): string | undefined {
   const batches = `${i.batches} batch${i.batches === 1 ? "" : "es"} of ${i.batchSize}`;
   const hook =
     i.hookTimeoutSeconds > 0 ? ` + ${displayDuration(i.hookTimeoutSeconds)} terminating hook` : "";
-  return `${i.members} members replaced in ${batches}, ${order}, at least ${i.minInService} in service; worst case ${displayDuration(i.worstCaseSeconds)} (${i.batches} x (${displayDuration(i.signalTimeoutSeconds)} signal timeout${hook}))`;
+  const tolerance = i.faultTolerance ? `, ${toleranceWords(i.faultTolerance)}` : "";
+  return `${i.members} members replaced in ${batches}, ${order}, at least ${i.minInService} in service${tolerance}; worst case ${displayDuration(i.worstCaseSeconds)} (${i.batches} x (${displayDuration(i.signalTimeoutSeconds)} signal timeout${hook}))`;
 }
 
 export function reasonsSentence(cluster: ClusterPlan): string | undefined {
@@ -156,6 +157,8 @@ export function warningLabel(warning: Warning): string {
       return "stack orphaned";
     case "tls-off":
       return "TLS off";
+    case "terminate-first":
+      return "terminate first";
     case "egress-blocked":
       return "egress blocked";
   }
@@ -209,4 +212,12 @@ export function memberRole(member: LiveMember): string {
 /** The instance, or a note that none runs the member. */
 export function memberInstance(member: LiveMember): string {
   return member.instanceId ?? "(no instance)";
+}
+
+/** "tolerates 1 failure at every step", or what terminating first lowers it to. */
+function toleranceWords(t: { resting: number; duringRollout: number }): string {
+  const n = (k: number) => `${k} failure${k === 1 ? "" : "s"}`;
+  return t.duringRollout >= t.resting
+    ? `tolerates ${n(t.resting)} at every step`
+    : `tolerates ${n(t.duringRollout)} while each member is replaced (${t.resting} at rest)`;
 }

@@ -2,7 +2,11 @@
 // happened as events. Every action is idempotent, so a retry after a crash or a
 // failed call does no harm.
 import type { AwsClients } from "../../aws/clients.js";
-import { completeLifecycleAction, recordHeartbeat } from "../../aws/groups.js";
+import {
+  completeLifecycleAction,
+  markInstanceUnhealthy,
+  recordHeartbeat,
+} from "../../aws/groups.js";
 import { tagInstance } from "../../aws/instances.js";
 import { cancelUpdate } from "../../aws/stacks.js";
 import { createEtcdClient, type EtcdClientOptions } from "../../etcd/client.js";
@@ -137,13 +141,17 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
       });
       try {
         const outcome = await membership.removeMember(action.memberId);
-        const type = action.why === "dead" ? "dead-member-removed" : "member-removed";
+        const type = action.why === "departing" ? "member-removed" : "dead-member-removed";
         const words =
           action.why === "dead"
             ? `removed ${action.label}, whose instance is gone`
-            : `removed ${action.label} from etcd`;
+            : action.why === "failed"
+              ? `removed ${action.label}, whose etcd stopped answering`
+              : `removed ${action.label} from etcd`;
         ctx.emit(type, outcome === "removed" ? words : `${action.label} was already removed`, {
-          ...(action.release ? { instanceId: action.release } : {}),
+          ...((action.release ?? action.instanceId)
+            ? { instanceId: action.release ?? action.instanceId }
+            : {}),
           memberId: action.memberId,
         });
       } finally {
@@ -171,6 +179,12 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
       }
       return;
     }
+    case "replace-instance":
+      await markInstanceUnhealthy(aws.autoScaling, action.instanceId);
+      ctx.emit("instance-replaced", `marked unhealthy for the group to replace: ${action.why}`, {
+        instanceId: action.instanceId,
+      });
+      return;
     case "cancel-update":
       await cancelUpdate(aws.cloudFormation, facts.stackName);
       ctx.emit("update-cancelled", `cancelled the stack update: ${action.why}`);

@@ -8,6 +8,7 @@ import type { Member } from "../../etcd/types.js";
 import { hexId } from "../../etcd/wire.js";
 import type { RolloutDecision, RolloutMemory } from "./decision.js";
 import {
+  clientURL,
   HELD_LAUNCHING,
   HELD_TERMINATING,
   instanceOfMember,
@@ -74,12 +75,30 @@ function contextOf(
   // How long each member has been without an instance; a member that is back is forgotten.
   const missingSince: Record<string, number> = {};
   for (const m of dead) missingSince[hexId(m.id)] = previous.missingSince[hexId(m.id)] ?? now;
+  // How long each in-service instance's etcd has not answered; one that answers is forgotten.
+  const unansweringSince: Record<string, number> = {};
+  for (const instance of instances) {
+    if (instance.lifecycleState !== "InService" || !instance.privateIp || !observation.probe)
+      continue;
+    const url = clientURL(facts, instance.privateIp);
+    const answered = observation.probe.endpoints.some((e) => e.endpoint === url && e.reachable);
+    if (!answered) {
+      unansweringSince[instance.instanceId] =
+        previous.unansweringSince?.[instance.instanceId] ?? now;
+    }
+  }
   return {
     observation,
     facts,
     now,
     previous,
-    memory: { ...previous, gates: {}, heartbeats: { ...previous.heartbeats }, missingSince },
+    memory: {
+      ...previous,
+      gates: {},
+      heartbeats: { ...previous.heartbeats },
+      missingSince,
+      unansweringSince,
+    },
     stackStatus: observation.stack?.status ?? "",
     launching: instances.filter((i) => i.lifecycleState === HELD_LAUNCHING),
     terminating: instances.filter((i) => i.lifecycleState === HELD_TERMINATING),

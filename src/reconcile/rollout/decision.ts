@@ -40,8 +40,12 @@ export type RolloutAction =
       label: string;
       why: "departing" | "dead" | "failed";
       release?: string;
+      /** The member's instance, for the event (a failed member's, which is replaced next). */
+      instanceId?: string;
     }
   | { kind: "promote"; memberId: bigint; label: string; instanceId: string }
+  /** Mark an instance Unhealthy so that the group replaces it (a failed member's, once removed). */
+  | { kind: "replace-instance"; instanceId: string; why: string }
   | { kind: "cancel-update"; why: string };
 
 export type RolloutPhase = "idle" | "bootstrapping" | "replacing" | "holding" | "needs-operator";
@@ -59,6 +63,8 @@ export interface RolloutMemory {
   heartbeats: Record<string, number>;
   /** Since when each member (hex id) has had no instance. */
   missingSince: Record<string, number>;
+  /** Since when each in-service instance's etcd has not answered at all. */
+  unansweringSince: Record<string, number>;
   cancelRequested?: boolean;
 }
 
@@ -72,7 +78,7 @@ export interface RolloutDecision {
 }
 
 export function emptyMemory(): RolloutMemory {
-  return { gates: {}, heartbeats: {}, missingSince: {} };
+  return { gates: {}, heartbeats: {}, missingSince: {}, unansweringSince: {} };
 }
 
 /** The gate for `expectation`, its clock carried from `previous`, recorded in the returned memory. */

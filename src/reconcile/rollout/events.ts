@@ -12,6 +12,7 @@ export type RolloutEventType =
   | "leadership-moved"
   | "member-removed"
   | "dead-member-removed"
+  | "instance-replaced"
   | "member-promoted"
   | "member-healthy"
   | "update-cancelled"

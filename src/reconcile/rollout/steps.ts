@@ -70,6 +70,49 @@ const removeDeadMembers: RolloutStep = (ctx) => {
 };
 
 /**
+ * A member whose etcd has not answered for deadMemberGrace on an instance in
+ * service has failed: etcd's rule for a failed member applies, remove it
+ * first, then add its replacement (adding a voter first would raise the quorum
+ * while one is down). Its instance is marked unhealthy, so the group replaces
+ * it and the new instance joins as a learner as any other does.
+ */
+const replaceFailedMembers: RolloutStep = (ctx) => {
+  // Only on a settled stack (before a rollout, or between two): mid-update the
+  // group replaces nothing (ReplaceUnhealthy is suspended) and the failed
+  // member is held for, as any gate failure is, until it is back or abortAfter.
+  if (IN_PROGRESS.test(ctx.stackStatus)) return undefined;
+  const members = ctx.members ?? [];
+  for (const instance of ctx.inService) {
+    const since = ctx.memory.unansweringSince[instance.instanceId];
+    if (since === undefined || ctx.now - since < ctx.facts.deadMemberGraceMs) continue;
+    const silent = `its etcd has not answered for ${Math.round((ctx.now - since) / 1000)}s`;
+    const replace: RolloutAction = {
+      kind: "replace-instance",
+      instanceId: instance.instanceId,
+      why: `${silent}; removed first, then replaced (etcd's rule for a failed member)`,
+    };
+    const member = memberOfInstance(instance, members);
+    if (!member) {
+      return decided(ctx.memory, "replacing", `replacing ${instance.instanceId}: ${silent}`, [
+        replace,
+      ]);
+    }
+    if (!removalVerdict(ctx, member).safe) continue;
+    return decided(ctx.memory, "replacing", `removing ${label(member)}: ${silent}`, [
+      {
+        kind: "remove",
+        memberId: member.id,
+        label: label(member),
+        why: "failed",
+        instanceId: instance.instanceId,
+      },
+      replace,
+    ]);
+  }
+  return undefined;
+};
+
+/**
  * A terminating instance's member leaves once the gate passes with it counted
  * as gone; when it leads, leadership moves first, to a member already on the
  * new image when there is one (so that it moves once per rollout).
@@ -250,6 +293,7 @@ export const ROLLOUT_STEPS: readonly RolloutStep[] = [
   releaseWhenStackGoes,
   bootstrapOrHoldWithoutMembers,
   removeDeadMembers,
+  replaceFailedMembers,
   retireTerminating,
   releaseJoinedLaunching,
   promoteLearners,

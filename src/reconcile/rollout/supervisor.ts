@@ -143,7 +143,12 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       decision.actions.some((a) => a.kind !== "heartbeat");
     if (!busy) {
       settledSince ??= now();
-      const healthy = decision.gate?.passed ?? false;
+      // Healthy means whole too: as many voters as the group wants instances (a
+      // failed member removed and not yet replaced leaves a passing gate of 2).
+      const voters = (observation.probe?.members ?? []).filter((m) => !m.isLearner).length;
+      const whole =
+        observation.desiredCapacity === undefined || voters >= observation.desiredCapacity;
+      const healthy = (decision.gate?.passed ?? false) && whole;
       // Long enough for the stable clock to run out once, and a little more.
       const settleMs =
         options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
