@@ -57,7 +57,15 @@ export interface Membership {
   promoteWhenCaughtUp(id: bigint, op?: OperationOptions): Promise<"promoted" | "already-voter">;
   removeMember(id: bigint, op?: OperationOptions): Promise<"removed" | "already-absent">;
   /** When `from` leads, hands leadership to the healthiest caught-up voter and waits until it has moved. */
-  transferLeadershipAway(from: bigint, op?: OperationOptions): Promise<LeadershipTransfer>;
+  /**
+   * Moves leadership away from `from`, to one of `prefer` when it is a healthy,
+   * caught-up voter (a member already on the new image, so that leadership moves
+   * once per rollout), else to the best other voter.
+   */
+  transferLeadershipAway(
+    from: bigint,
+    op?: OperationOptions & { prefer?: readonly bigint[] },
+  ): Promise<LeadershipTransfer>;
   /** The leader all answering members agree on, if any. */
   findLeader(op?: OperationOptions): Promise<Leader | undefined>;
   close(): void;
@@ -235,7 +243,7 @@ export function createMembership(options: MembershipOptions): Membership {
 
   async function transferLeadershipAway(
     from: bigint,
-    op?: OperationOptions,
+    op?: OperationOptions & { prefer?: readonly bigint[] },
   ): Promise<LeadershipTransfer> {
     const clock = deadline(op);
     let moved = false;
@@ -248,7 +256,7 @@ export function createMembership(options: MembershipOptions): Membership {
       const leaderEntry = leader === undefined ? undefined : roster.byId.get(leader);
       // The leader's own advertised URL when it is not among the endpoints we were given.
       const leaderEndpoint = leaderEntry?.probe?.endpoint ?? leaderEntry?.member.clientURLs[0];
-      const target = chooseTransferee(snapshot, from);
+      const target = chooseTransferee(snapshot, from, new Set(op?.prefer ?? []));
       if (leader !== undefined && target === undefined) {
         throw notReady(
           `no healthy, caught-up voting member can take over leadership from ${roster.byId.get(from)?.label ?? hexId(from)}`,

@@ -249,6 +249,26 @@ describe("learners and dead members", () => {
     ]);
   });
 
+  it("waits to promote a learner until it has applied the log, not only received it", () => {
+    const leader = { applied: 5000n };
+    const behind = observation([
+      member(1, leader),
+      member(2, leader),
+      member(3, { learner: true, applied: 10n }),
+    ]);
+    const decision = decideRollout(behind, FACTS, emptyMemory());
+    expect(decision.actions).toEqual([]);
+    expect(decision.message).toBe(
+      "waiting to promote i-3: it has applied 10 of the leader's 5000; it is still catching up",
+    );
+    const caughtUp = observation([
+      member(1, leader),
+      member(2, leader),
+      member(3, { learner: true, applied: 4950n }),
+    ]);
+    expect(kinds(emptyMemory(), caughtUp)).toEqual(["promote"]);
+  });
+
   it("removes a member whose instance is gone, only after the grace period", () => {
     const members = [member(1), member(2), member(3), member(4, { orphan: true, down: true })];
     const first = decideRollout(observation(members, { at: 0 }), FACTS, emptyMemory());

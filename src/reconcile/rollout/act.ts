@@ -120,7 +120,7 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
     case "transfer-leadership": {
       const membership = createMembership({ ...ctx.etcd, endpoints: ctx.endpoints });
       try {
-        const moved = await membership.transferLeadershipAway(action.from);
+        const moved = await membership.transferLeadershipAway(action.from, { prefer: [action.to] });
         ctx.emit(
           "leadership-moved",
           `leadership moved from ${action.label} to member ${hexId(moved.leader)}`,
