@@ -69,7 +69,14 @@ describe("a local cloud killed mid-update", () => {
     const clients = clientsFor(daemon.endpoint);
     const admin = new LocalCloudAdmin(daemon.endpoint);
 
-    const cluster = await devCluster({ name: "dev-crash", stackName: "quorate-dev-crash" });
+    const dev = await devCluster();
+    // Terminate first: the crash lands between a termination and its launch (the
+    // launch-first rolling update has its own story in localcloudRollingUpdate).
+    const cluster = await devCluster({
+      name: "dev-crash",
+      stackName: "quorate-dev-crash",
+      updatePolicy: { ...dev.updatePolicy, order: "terminateFirst", minInstancesInService: 2 },
+    });
     const created = await createCluster(clients, cluster);
     actor = created.actor;
     const next = render(cluster, "4152.2.0");

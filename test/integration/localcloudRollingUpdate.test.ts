@@ -59,7 +59,10 @@ function rollingLines(lines: string[]): string[] {
 
 describe("rolling a new image over the dev cluster", () => {
   it("replaces one member at a time, terminating first (MinInstancesInService = N-1)", async () => {
-    const cluster = await devCluster();
+    const dev = await devCluster();
+    const cluster = await devCluster({
+      updatePolicy: { ...dev.updatePolicy, order: "terminateFirst", minInstancesInService: 2 },
+    });
     const created = await createCluster(t.clients, cluster);
     actors.push(created.actor);
     const before = await groupOf(t.clients.asg, created.groupName);

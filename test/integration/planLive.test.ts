@@ -110,7 +110,7 @@ describe("quorate plan against live stacks", () => {
     expect(calls).toEqual({ "cloudformation:DescribeStacks": 1 });
   });
 
-  it("exits 2 for a new image: one member replaced, terminate then launch; no change set left behind", async () => {
+  it("exits 2 for a new image: one member replaced, launch then terminate; no change set left behind", async () => {
     repo.update("alpha", (m) => {
       m.spec.image.version = NEW_VERSION;
     });
@@ -126,7 +126,7 @@ describe("quorate plan against live stacks", () => {
       sizeBefore: 1,
       sizeAfter: 1,
       newGroup: false,
-      order: "terminate-then-launch",
+      order: "launch-then-terminate",
       batches: 1,
     });
     expect(alpha.impact?.reasons.map((r) => r.logicalId)).toContain("EtcdLaunchTemplate");

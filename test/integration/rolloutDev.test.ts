@@ -60,17 +60,20 @@ describe("the dev example (3 members)", () => {
     expect(members.every((m) => !m.isLearner)).toBe(true);
     expect(members.map((m) => m.name).sort()).toEqual(after.map((i) => i.instanceId).sort());
 
-    // One by one: each old member removed before its replacement joined.
+    // One by one, launching first: each replacement joined and was promoted before an old member left.
     const order = h.events
-      .filter((e) => e.type === "member-removed" || e.type === "learner-added")
+      .filter((e) => ["member-removed", "learner-added", "member-promoted"].includes(e.type))
       .map((e) => e.type);
     expect(order).toEqual([
+      "learner-added",
+      "member-promoted",
       "member-removed",
       "learner-added",
+      "member-promoted",
       "member-removed",
       "learner-added",
+      "member-promoted",
       "member-removed",
-      "learner-added",
     ]);
     expect(h.events.filter((e) => e.type === "member-promoted")).toHaveLength(3);
   });

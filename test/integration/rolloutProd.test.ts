@@ -55,12 +55,12 @@ describe("the prod example (5 members)", () => {
     expect(members.every((m) => !m.isLearner)).toBe(true);
     expect(members.map((m) => m.name).sort()).toEqual(after.map((i) => i.instanceId).sort());
 
-    // One by one: each old member removed once, before its replacement joined.
-    const changes = h.events.filter(
-      (e) => e.type === "member-removed" || e.type === "learner-added",
+    // One by one, launching first: each old member removed once, after a replacement was promoted.
+    const changes = h.events.filter((e) =>
+      ["member-removed", "learner-added", "member-promoted"].includes(e.type),
     );
     expect(changes.map((e) => e.type)).toEqual(
-      before.flatMap(() => ["member-removed", "learner-added"]),
+      before.flatMap(() => ["learner-added", "member-promoted", "member-removed"]),
     );
     const removed = changes.filter((e) => e.type === "member-removed").map((e) => e.instanceId);
     expect(removed.sort()).toEqual(before.map((b) => b.instanceId).sort());
