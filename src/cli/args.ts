@@ -106,3 +106,66 @@ function isoOf(ms: number): string {
   const rest = s % 60;
   return `PT${h ? `${h}H` : ""}${m ? `${m}M` : ""}${rest || (!h && !m) ? `${rest}S` : ""}`;
 }
+
+export interface DecimalBounds {
+  min: number;
+  max: number;
+  /** An example for the message, such as 0.01. */
+  example: string;
+}
+
+/** A plain decimal number (no exponent, hex or Infinity) within bounds, or undefined when absent. */
+export function decimalFlag(
+  flag: string,
+  value: string | undefined,
+  bounds: DecimalBounds,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^(?:\d+\.?\d*|\.\d+)$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= bounds.min && n <= bounds.max)) {
+    throw usage(
+      `--${flag} must be a decimal number from ${bounds.min} to ${bounds.max}, such as ${bounds.example} (got ${JSON.stringify(value)})`,
+    );
+  }
+  return n;
+}
+
+/**
+ * A dotted-quad IPv4 address in 127.0.0.0/8 (RFC 1122 3.2.1.3) with at least
+ * one address after it, or undefined when absent. Strict: four decimal octets
+ * without leading zeros, since inet_aton would read 0127 as octal.
+ */
+export function loopbackAddressFlag(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const octet = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+  const match = new RegExp(`^${octet}\\.${octet}\\.${octet}\\.${octet}$`).exec(value);
+  const parts = match?.slice(1).map(Number) ?? [];
+  const last = parts[0] === 127 && parts[1] === 255 && parts[2] === 255 && (parts[3] ?? 0) >= 254;
+  if (!match || parts[0] !== 127 || last) {
+    throw usage(
+      `--${flag} must be an IPv4 loopback address in 127.0.0.0/8 with addresses after it, such as 127.0.1.0 (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
+}
+
+/** An http(s) URL, or undefined when absent. */
+export function httpUrlFlag(
+  flag: string,
+  value: string | undefined,
+  example: string,
+): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw usage(
+      `--${flag} must be an http(s) URL, such as ${example} (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
+}

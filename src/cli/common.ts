@@ -10,6 +10,7 @@ import { formatManifestErrors } from "../manifest/parse.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { DEFAULT_OWNER, OWNER_PATTERN } from "../reconcile/ownership.js";
 import { type AmiFeed, createAmiFeed } from "../render/ami.js";
+import { httpUrlFlag } from "./args.js";
 import type { CommandContext } from "./command.js";
 
 export const AWS_FLAGS = {
@@ -51,6 +52,7 @@ export function ownerFromFlags(flags: { owner?: string | undefined }, ctx: Comma
 }
 
 export function awsSetup(flags: AwsFlags, ctx: CommandContext) {
+  httpUrlFlag("endpoint", flags.endpoint, "http://127.0.0.1:4566");
   const endpoint = resolveEndpoint(
     {
       ...(flags.local ? { local: true } : {}),

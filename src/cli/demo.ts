@@ -14,7 +14,7 @@ import { createAmiFeed } from "../render/ami.js";
 import { createGitSource } from "../source/git.js";
 import { ensureCommands } from "../system/install.js";
 import { installTurnedOff, NO_INSTALL_ENV } from "../system/installPlan.js";
-import { parseCommandArgs } from "./args.js";
+import { integerFlag, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { runDaemon } from "./daemon.js";
 import { EXIT, exitCodeHelp } from "./exitCodes.js";
@@ -57,6 +57,8 @@ export const demoCommand: Command = {
       reset: { type: "boolean" },
       "no-install": { type: "boolean" },
     });
+    const port =
+      integerFlag("port", values.port, { min: 0, max: 65_535, unit: "0 picks a free one" }) ?? 4566;
     const turnedOff = installTurnedOff(ctx.env, values["no-install"] === true);
     ensureCommands({
       user: "demo",
@@ -73,7 +75,7 @@ export const demoCommand: Command = {
     seedRepository(repo, join(ctx.cwd, "clusters"));
 
     const cloud = await startLocalCloud({
-      port: values.port ? Number(values.port) : 4566,
+      port,
       dataDir: join(dir, "cloud"),
       bootDelayMs: 1500,
     });

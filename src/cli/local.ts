@@ -13,7 +13,7 @@ import {
   startLocalCloud,
 } from "../localcloud/index.js";
 import { killRecordedInstanceProcesses } from "../localcloud/instances/index.js";
-import { integerFlag, oneOf, parseCommandArgs } from "./args.js";
+import { decimalFlag, integerFlag, loopbackAddressFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import { EXIT, exitCodeHelp } from "./exitCodes.js";
 
@@ -36,10 +36,10 @@ Options:
   --data-dir DIR       state, instance data, log and pid file (default ${DEFAULTS.dataDir})
   --foreground         up: run in this process instead of as a daemon
   --time-scale X       up: multiply every AWS-side duration (PauseTime, CreationPolicy
-                       Timeout, HeartbeatTimeout) by X; with 0.01 a PT10M timeout lasts 6 s
+                       Timeout, HeartbeatTimeout) by X, 0.001 to 1000; with 0.01 a PT10M timeout lasts 6 s
                        (default 1)
-  --boot-delay MS      up: stand-in for EC2 boot time, in milliseconds (default ${DEFAULTS.bootDelayMs})
-  --network ADDR       up: instances get the loopback addresses after ADDR
+  --boot-delay MS      up: stand-in for EC2 boot time, 0 to 600000 milliseconds (default ${DEFAULTS.bootDelayMs})
+  --network ADDR       up: instances get the loopback addresses after ADDR, in 127.0.0.0/8
                        (default ${DEFAULTS.network}: 127.0.1.1, 127.0.1.2, ...)
   --region REGION      up: the AWS_REGION to print (default: AWS_REGION, else eu-west-1)
   --format text|json   status: a summary for people, or the full snapshot as JSON
@@ -90,14 +90,32 @@ export const localCommand: Command = {
       integerFlag("port", values.port, { min: 0, max: 65_535, unit: "0 picks a free one" }) ??
       DEFAULTS.port;
     const dataDir = resolve(ctx.cwd, values["data-dir"] ?? DEFAULTS.dataDir);
+    // Checked here, before `up` forks the daemon: a bad value is exit 64 in the
+    // shell that typed it, not a line in the daemon's log.
+    const cloud = {
+      timeScale:
+        decimalFlag("time-scale", values["time-scale"], {
+          min: 0.001,
+          max: 1000,
+          example: "0.01",
+        }) ?? DEFAULTS.timeScale,
+      bootDelayMs:
+        integerFlag("boot-delay", values["boot-delay"], {
+          min: 0,
+          max: 600_000,
+          unit: "milliseconds",
+        }) ?? DEFAULTS.bootDelayMs,
+      network: loopbackAddressFlag("network", values.network) ?? DEFAULTS.network,
+    };
+    const format = oneOf("format", values.format, ["text", "json"], "text");
     switch (sub as Subcommand) {
       case "up":
-        if (values.foreground) return runForeground(ctx, { ...values, port, dataDir });
+        if (values.foreground) return runForeground(ctx, { ...cloud, port, dataDir });
         return startDaemon(ctx, args, { port, dataDir, region: values.region });
       case "down":
         return stop(ctx, dataDir);
       case "status":
-        return status(ctx, dataDir, oneOf("format", values.format, ["text", "json"], "text"));
+        return status(ctx, dataDir, format);
       case "reset": {
         await stop(ctx, dataDir);
         rmSync(dataDir, { recursive: true, force: true });
@@ -107,14 +125,6 @@ export const localCommand: Command = {
     }
   },
 };
-
-function numberFlag(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n))
-    throw usage(`--${flag} must be a number above 0 (got ${value})`);
-  return n;
-}
 
 const pidPath = (dataDir: string) => join(dataDir, "localcloud.pid");
 const logPath = (dataDir: string) => join(dataDir, "localcloud.log");
@@ -184,9 +194,9 @@ async function runForeground(
   values: {
     port: number;
     dataDir: string;
-    "time-scale"?: string;
-    "boot-delay"?: string;
-    network?: string;
+    timeScale: number;
+    bootDelayMs: number;
+    network: string;
   },
 ): Promise<number> {
   requireEtcd();
@@ -196,14 +206,9 @@ async function runForeground(
   const cloud = await startLocalCloud({
     port: values.port,
     dataDir: values.dataDir,
-    timeScale: numberFlag("time-scale", values["time-scale"], DEFAULTS.timeScale),
-    bootDelayMs:
-      integerFlag("boot-delay", values["boot-delay"], {
-        min: 0,
-        max: 600_000,
-        unit: "milliseconds",
-      }) ?? DEFAULTS.bootDelayMs,
-    ...(values.network ? { network: values.network } : {}),
+    timeScale: values.timeScale,
+    bootDelayMs: values.bootDelayMs,
+    network: values.network,
     log,
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;

@@ -6,7 +6,7 @@ import { type MaintenanceOutcome, runMaintenance } from "../maintenance/maintain
 import { durationMs } from "../manifest/duration.js";
 import { rolloutFacts } from "../reconcile/apply.js";
 import { createObserver } from "../reconcile/rollout/observe.js";
-import { oneOf, parseCommandArgs } from "./args.js";
+import { integerFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup, selectValidClusters } from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
@@ -63,6 +63,12 @@ export const maintainCommand: Command = {
       format: { type: "string" },
     });
     const format = oneOf("format", values.format, ["text", "json"] as const, "text");
+    const keep =
+      integerFlag("keep-revisions", values["keep-revisions"], {
+        min: 0,
+        max: Number.MAX_SAFE_INTEGER,
+        unit: "revisions",
+      }) ?? DEFAULT_KEEP_REVISIONS;
     const [name, ...extra] = positionals;
     if (!name || extra.length > 0) {
       throw usage("name one cluster", "for example `quorate maintain dev --defrag`");
@@ -73,10 +79,6 @@ export const maintainCommand: Command = {
     if (values.disarm) steps.push("disarm");
     if (steps.length === 0) {
       throw usage("say what to do: --compact, --defrag and/or --disarm", "see --help");
-    }
-    const keep = values["keep-revisions"] ?? String(DEFAULT_KEEP_REVISIONS);
-    if (!/^\d+$/.test(keep)) {
-      throw usage(`--keep-revisions must be a whole number of revisions (got ${keep})`);
     }
     const [spec] = await selectValidClusters(values.path ?? "clusters", [name], ctx);
     if (!spec) throw usage(`no cluster named ${name}`);

@@ -14,7 +14,7 @@ import {
 import type { Plan } from "../plan/model.js";
 import { planLive, planOffline } from "../reconcile/planRepo.js";
 import { createGitSource } from "../source/git.js";
-import { oneOf, parseCommandArgs } from "./args.js";
+import { httpUrlFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command, CommandContext } from "./command.js";
 import {
   AWS_FLAGS,
@@ -87,6 +87,7 @@ export const planCommand: Command = {
       values.comment === undefined
         ? undefined
         : oneOf("comment", values.comment, ["github"] as const, "github");
+    httpUrlFlag("endpoint", values.endpoint, "http://127.0.0.1:4566");
     const repoDir = resolve(ctx.cwd, values.repo ?? ".");
     const path = values.path ?? "clusters";
     const loaded = await loadManifests([path], repoDir);

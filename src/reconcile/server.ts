@@ -77,10 +77,12 @@ export function parseListenAddress(value: string): { host: string; port: number 
   const match = /^(?:(?:\[([^\]]+)\]|([^:[\]]+)):)?(\d+)$/.exec(value);
   const host = match?.[1] ?? match?.[2] ?? DEFAULT_LISTEN_HOST;
   const port = Number(match?.[3]);
-  const hostOk = match?.[1] ? isIP(host) === 6 : host.length > 0;
+  // An address, not a name: a name is resolved only when the server starts,
+  // after the first pass, and one that does not resolve must be a usage error.
+  const hostOk = match?.[1] ? isIP(host) === 6 : isIP(host) === 4 || host === "localhost";
   if (!match || !hostOk || !Number.isInteger(port) || port > 65535) {
     throw usage(
-      `--listen must be HOST:PORT (got ${value})`,
+      `--listen must be HOST:PORT, HOST an IPv4 address, [IPv6] or localhost, PORT 0 to 65535 (got ${JSON.stringify(value)})`,
       `for example ${DEFAULT_LISTEN_HOST}:${DEFAULT_LISTEN_PORT}; 0.0.0.0:${DEFAULT_LISTEN_PORT} opens /status and /metrics to the network`,
     );
   }

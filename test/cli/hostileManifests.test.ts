@@ -1,35 +1,19 @@
 // The real CLI, spawned, on each kind of bad document: an exit code of the
 // table, the file named at line and column, the good manifest beside it still
 // read; and a 50 MB file refused without being read.
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/exitCodes.js";
+import { spawnQuorate } from "./spawnCli.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DEV = readFileSync(join(ROOT, "clusters", "dev.yaml"), "utf8");
 const CODES = new Set<number>(Object.values(EXIT));
 
-function quorate(args: string[], cwd: string) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>(
-    (done) => {
-      const started = Date.now();
-      const child = spawn(join(ROOT, "bin", "quorate"), args, { cwd });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c) => {
-        stdout += c;
-      });
-      child.stderr.on("data", (c) => {
-        stderr += c;
-      });
-      child.on("close", (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
-    },
-  );
-}
+const quorate = spawnQuorate;
 
 const BAD: [string, string | Buffer, RegExp][] = [
   ["scalar.yaml", "hello\n", /scalar\.yaml:1:1: the document is not a map \(got a string\)/],

@@ -235,10 +235,17 @@ describe("parseListenAddress", () => {
     expect(parseListenAddress(value)).toEqual(address);
   });
 
-  it.each(["", ":9464", "::1:9464", "[nope]:1", "host:", "host:65536", "host:port"])(
-    "refuses %j with a usage error that shows an example",
-    (value) => {
-      expect(() => parseListenAddress(value)).toThrow(/--listen must be HOST:PORT/);
-    },
-  );
+  it.each([
+    "",
+    ":9464",
+    "::1:9464",
+    "[nope]:1",
+    "host:",
+    "host:65536",
+    "host:port",
+    "nosuchhost.invalid:9464",
+    "300.1.1.1:80",
+  ])("refuses %j with a usage error that shows an example", (value) => {
+    expect(() => parseListenAddress(value)).toThrow(/--listen must be HOST:PORT/);
+  });
 });
