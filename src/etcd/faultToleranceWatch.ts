@@ -20,12 +20,17 @@ export function watchFaultTolerance(options: {
   /** What the cluster tolerates at rest (1 for 3 members, 2 for 5). */
   resting: number;
   intervalMs?: number;
-  /** Time limit of each call; a voter slower than this counts as not healthy. */
+  /**
+   * Time limit of each call; a voter slower than this counts as not healthy.
+   * Default 1 s: a member busy applying a snapshot on a loaded machine may take
+   * half a second to answer and is a voter all the same; a stopped one is
+   * refused at once.
+   */
   timeoutMs?: number;
   maxSamples?: number;
 }): FaultToleranceWatch {
   const intervalMs = options.intervalMs ?? 100;
-  const timeoutMs = options.timeoutMs ?? 500;
+  const timeoutMs = options.timeoutMs ?? 1000;
   const maxSamples = options.maxSamples ?? 20_000;
   const clients = new Map<string, EtcdClient>();
   const client = (url: string) => {

@@ -90,6 +90,10 @@ describe.sequential.each([
       (e) => `+${Date.parse(e.at) - t0}ms ${e.type} ${e.message.slice(0, 80)}`,
     );
     const said = `${outcome.message}\n${JSON.stringify({ ...tolerance, timeline: undefined })}\nbelow resting: ${low.join(", ")}\n${events.join("\n")}`;
+    // For the record in CI's output: what the watcher measured.
+    process.stdout.write(
+      `measured ${name}: ${tolerance.samples} samples, ${tolerance.msBelowResting} ms below resting tolerance (lowest ${tolerance.minTolerates}), ${tolerance.leaderChanges} leader change(s), writes ${writes.acknowledged}/${writes.failed}/${writes.lost.length}\n`,
+    );
     expect(outcome.result, said).toBe("applied");
     expect(tolerance.samples, said).toBeGreaterThan(50);
     expect(tolerance.msBelowResting, said).toBeLessThanOrEqual(1000);
@@ -110,7 +114,11 @@ describe("dev rolled terminate first", () => {
     });
     const { outcome, writes, tolerance } = await measuredUpgrade(spec, "dev-tf");
     expect(outcome.result, outcome.message).toBe("applied");
-    expect(JSON.stringify(outcome.plan)).toMatch(/terminate/i);
+    expect(outcome.plan?.impact).toMatchObject({
+      order: "terminate-then-launch",
+      faultTolerance: { resting: 1, duringRollout: 0 },
+    });
+    expect(outcome.plan?.warnings.map((w) => w.kind)).toContain("terminate-first");
     expect(tolerance.minTolerates).toBe(0);
     expect(tolerance.msBelowResting).toBeGreaterThan(1000);
     expect(writes.failed, writes.failures.join("\n")).toBe(0);
