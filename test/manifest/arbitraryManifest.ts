@@ -95,7 +95,8 @@ export const validManifest = fc
       prune: fc.boolean(),
       terminationProtection: fc.boolean(),
     }),
-    minInService: fc.option(fc.nat(8), { nil: undefined }),
+    order: fc.option(fc.constantFrom("launchFirst", "terminateFirst"), { nil: undefined }),
+    minInService: fc.option(fc.nat(9), { nil: undefined }),
   })
   .map((m) => {
     const stableSeconds = secondsOf(m.stableFor);
@@ -120,9 +121,16 @@ export const validManifest = fc
         updatePolicy: {
           signalTimeout: m.signalTimeout,
           lifecycleHookTimeout: m.lifecycleHookTimeout,
+          ...(m.order === undefined ? {} : { order: m.order }),
+          // launchFirst keeps all size members in service, terminateFirst one fewer.
           ...(m.minInService === undefined
             ? {}
-            : { minInstancesInService: Math.min(m.minInService, m.size - 1) }),
+            : {
+                minInstancesInService: Math.min(
+                  m.minInService,
+                  m.order === "terminateFirst" ? m.size - 1 : m.size,
+                ),
+              }),
         },
         gates: { stableFor: m.stableFor, abortAfter, maxAppliedIndexLag: m.lag },
         tags: m.tags,

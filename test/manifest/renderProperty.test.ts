@@ -23,6 +23,9 @@ describe("any schema-valid manifest", () => {
         const group = first.template.Resources.EtcdGroup as any;
         expect(group.UpdatePolicy.AutoScalingRollingUpdate.MaxBatchSize).toBe(1);
         expect(group.Properties.MinSize).toBe(String(spec.size));
+        // CloudFormation refuses a rolling update whose MinInstancesInService is not below MaxSize.
+        const minInService = group.UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService;
+        expect(minInService).toBeLessThan(Number(group.Properties.MaxSize));
       }),
       { numRuns: 300 },
     );
