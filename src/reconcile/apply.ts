@@ -153,6 +153,11 @@ export async function applyCluster(
       emit(deps, spec, "gate", formatGateResult(gate));
     }
     if (!gate.passed) {
+      // While this quorate waited on its gate, another one (a CI pass and a box
+      // after the same merge) may have executed: its rollout is what the gate
+      // saw (a launched instance not yet a member), and it is to be supervised.
+      const other = await executedElsewhere(aws, spec, rendered.templateSha256, changeSetId);
+      if (other && other.kind !== "ours") return joinOther(deps, aws, facts, spec, base, other);
       await discard();
       const failed = gate.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.message}`);
       return {
@@ -169,12 +174,7 @@ export async function applyCluster(
   } catch (error) {
     const other = await executedElsewhere(aws, spec, rendered.templateSha256, changeSetId);
     if (!other) throw error;
-    if (other.kind !== "ours") {
-      emit(deps, spec, "stack-status", other.message);
-      if (other.kind === "done")
-        return { ...base, result: "applied", message: other.message, executed: false };
-      return fromRollout(base, await supervise(deps, aws, facts), false);
-    }
+    if (other.kind !== "ours") return joinOther(deps, aws, facts, spec, base, other);
   }
   emit(
     deps,
@@ -216,6 +216,21 @@ async function executedElsewhere(
     };
   }
   return undefined;
+}
+
+/** Another quorate's execution: done already, or a rollout this one supervises. */
+async function joinOther(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  facts: RolloutFacts,
+  spec: ClusterSpec,
+  base: { cluster: string; plan: ClusterPlan },
+  other: { kind: "running" | "done"; message: string },
+): Promise<ApplyOutcome> {
+  emit(deps, spec, "stack-status", other.message);
+  if (other.kind === "done")
+    return { ...base, result: "applied", message: other.message, executed: false };
+  return fromRollout(base, await supervise(deps, aws, facts), false);
 }
 
 /** The gate failed only because members are down, with quorum intact: healing can help. */

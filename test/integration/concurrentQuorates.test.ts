@@ -23,6 +23,7 @@ import { DEFAULT_OWNER } from "../../src/reconcile/ownership.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { renderStack, stackTags } from "../../src/render/template.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let h: Harness;
 beforeAll(async () => {
@@ -253,5 +254,59 @@ describe("an ExecuteChangeSet whose response is lost", () => {
       "UPDATE_IN_PROGRESS",
       "UPDATE_IN_PROGRESS",
     ]);
+  });
+});
+
+describe("a quorate whose gate is still settling when another one executes", () => {
+  it("sees the other's rollout, not a failed gate, and supervises it", async () => {
+    const spec = h.spec("dev", (m) => {
+      m.metadata.name = "race";
+      m.spec.stackName = "quorate-race";
+      m.spec.image.version = "4152.2.0";
+    });
+    const deps = h.deps();
+    const rendered = renderStack(spec, { imageId: await deps.amiFeed.resolve(spec) });
+    const before = (await h.instances(spec)).length;
+    // FAULT INJECTION (the interleaving cannot be forced otherwise): confirm runs
+    // after this quorate's change set is ready and before its gate. There "the
+    // other quorate" executes the same change and its launch-first rollout
+    // starts a new instance, so this quorate's gate sees one more instance
+    // than members, exactly what it saw in the race between two real quorates.
+    let raced = false;
+    const confirm = async () => {
+      raced = true;
+      const cfn = h.aws("eu-west-1").cloudFormation;
+      const other = await createChangeSet(cfn, {
+        stackName: spec.stackName,
+        changeSetName: "the-other-quorate-update",
+        templateBody: rendered.templateBody,
+        tags: stackTags(rendered, { revision: "rev-settling", owner: DEFAULT_OWNER }),
+        type: "UPDATE",
+      });
+      await waitForChangeSet(cfn, other, { stackName: spec.stackName, pollMs: 50 });
+      await executeChangeSet(cfn, other, spec.stackName);
+      await waitFor("the other's first new instance", async () => {
+        expect((await h.instances(spec)).length).toBeGreaterThan(before);
+      });
+      return true;
+    };
+    h.events.length = 0;
+    const outcome = await applyCluster(deps, spec, { revision: "rev-settling", confirm });
+    expect(raced).toBe(true);
+    expect(outcome.result, outcome.message).toBe("applied");
+    expect(outcome.executed).toBe(false);
+    expect(
+      h.events.some((e) => /another quorate executed its change set first/.test(e.message)),
+    ).toBe(true);
+    expect(await stackOperations(spec.stackName)).toEqual([
+      "CREATE_IN_PROGRESS",
+      "UPDATE_IN_PROGRESS",
+    ]);
+    expect(await h.stackStatus(spec)).toBe("UPDATE_COMPLETE");
+    const members = await h.members(spec);
+    expect(members.filter((m) => !m.isLearner)).toHaveLength(3);
+    expect(members.map((m) => m.name).sort()).toEqual(
+      (await h.instances(spec)).map((i) => i.instanceId).sort(),
+    );
   });
 });

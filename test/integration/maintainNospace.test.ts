@@ -66,17 +66,21 @@ describe("NOSPACE: held, cleared by the command it names, then applied", () => {
 
     // 3. The command, exactly as named, under a concurrent writer.
     writeFileSync(join(dir, "dev.yaml"), stringify(manifest()));
+    // `at` is when a write was sent: a write sent before the disarm and answered
+    // after it belongs to the NOSPACE period. A member fsyncing on a loaded
+    // two-core machine can take seconds, so a slow answer is not a failure.
     const writes: { key: string; at: number; ok: boolean; error?: string }[] = [];
     let writing = true;
     const writer = (async () => {
-      const clients = urls.map((u) => createEtcdClient(u, { timeoutMs: 3000, keepAlive: true }));
+      const clients = urls.map((u) => createEtcdClient(u, { timeoutMs: 15_000, keepAlive: true }));
       for (let n = 0; writing && n < 20_000; n++) {
         const key = `story/${n}`;
+        const at = Date.now();
         try {
           await clients[n % clients.length]?.put(key, String(n));
-          writes.push({ key, at: Date.now(), ok: true });
+          writes.push({ key, at, ok: true });
         } catch (error) {
-          writes.push({ key, at: Date.now(), ok: false, error: (error as Error).message });
+          writes.push({ key, at, ok: false, error: (error as Error).message });
         }
         await new Promise((r) => setTimeout(r, 20));
       }
