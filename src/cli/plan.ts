@@ -1,6 +1,6 @@
 // quorate plan: what applying would do to each live stack, for terminals, pull requests and scripts.
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { usage } from "../errors.js";
 import { githubContextFromEnv, upsertStickyComment } from "../github/index.js";
 import { loadManifests } from "../manifest/load.js";
@@ -90,6 +90,7 @@ export const planCommand: Command = {
     httpUrlFlag("endpoint", values.endpoint, "http://127.0.0.1:4566");
     const repoDir = resolve(ctx.cwd, values.repo ?? ".");
     const path = values.path ?? "clusters";
+    const basePath = values.offline ? pathInRepo(repoDir, path) : path;
     const loaded = await loadManifests([path], repoDir);
     const wanted = values.cluster ?? [];
     const pick = (name: string | undefined) =>
@@ -120,7 +121,7 @@ export const planCommand: Command = {
       plan = await planOffline(loaded.clusters, loaded.invalid, {
         amiFeed: amiFeedFor(values, undefined, ctx),
         baseDir: checkout.dir,
-        path,
+        path: basePath,
         baseRevision: checkout.revision,
         revision,
         headTexts: loaded.texts,
@@ -172,4 +173,20 @@ async function postComment(plan: Plan, ctx: CommandContext): Promise<void> {
 
 function cacheDir(ctx: CommandContext, kind: string): string {
   return join(ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quorate", kind);
+}
+
+/**
+ * --path as a path inside the repository, for reading it at the base revision:
+ * an absolute --path would otherwise name the working tree, and the base would
+ * be the head itself (every cluster "no change").
+ */
+function pathInRepo(repoDir: string, path: string): string {
+  const inside = relative(repoDir, resolve(repoDir, path));
+  if (inside.startsWith("..") || isAbsolute(inside)) {
+    throw usage(
+      `--path ${path} is outside the repository ${repoDir}`,
+      "give the manifest directory inside --repo (for example clusters)",
+    );
+  }
+  return inside === "" ? "." : inside;
 }

@@ -1,6 +1,7 @@
 // quorate plan --offline: no AWS at all; the templates rendered at a base
 // revision stand in for the live stacks (pull requests from forks).
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +42,31 @@ const offlineJson = (...extra: string[]) =>
   });
 
 describe("quorate plan --offline", () => {
+  it.each([
+    ["relative", () => "clusters"],
+    ["./relative", () => "./clusters"],
+    ["with a trailing slash", () => "clusters/"],
+    ["absolute", () => join(repo.dir, "clusters")],
+  ])("reads the manifest directory given as a %s --path", async (_form, path) => {
+    const byDefault = await offlineJson();
+    const byPath = await offlineJson("--path", path());
+    expect(byPath.stderr).toBe("");
+    expect(byPath.code).toBe(byDefault.code);
+    const clusters = (r: { stdout: string }) =>
+      JSON.parse(r.stdout).clusters.map((c: { cluster: string; status: string }) => [
+        c.cluster,
+        c.status,
+      ]);
+    expect(clusters(byPath)).toEqual(clusters(byDefault));
+    expect(clusters(byPath)).toContainEqual(["alpha", "update"]);
+  });
+
+  it("refuses a --path outside the repository, which has no base revision to read", async () => {
+    const result = await offlineJson("--path", tmpdir());
+    expect(result.code).toBe(64);
+    expect(result.stderr).toContain(`--path ${tmpdir()} is outside the repository`);
+  });
+
   it("plans against the base revision without AWS: a roll, no change, an orphan; exit 2", async () => {
     const result = await offlineJson("--detailed-exitcode");
     expect(result.stderr).toBe("");

@@ -255,6 +255,27 @@ describe("validation rules, one row per rule with its exact message", () => {
       },
       'spec.restore.snapshot: must be latest or a key under the backup prefix dev/ (got "prod/20261204T000000Z.snapshot"): copy a key from `quorate backups CLUSTER`; members may only read their own cluster\'s prefix',
     ],
+    [
+      "keyName at most 255 characters, EC2's limit",
+      (m: any) => {
+        m.spec.keyName = "k".repeat(256);
+      },
+      `spec.keyName: must be at most 255 characters (got "${"k".repeat(56)}...): Optional EC2 key pair name for SSH access to members: up to 255 printable ASCII characters (EC2's limit), not starting or ending with a space.`,
+    ],
+    [
+      "keyName without control characters (a newline or an escape would reach logs and user-data)",
+      (m: any) => {
+        m.spec.keyName = "ops\u001b[31m";
+      },
+      `spec.keyName: has the wrong form (got "ops\\u001b[31m"): Optional EC2 key pair name for SSH access to members: up to 255 printable ASCII characters (EC2's limit), not starting or ending with a space.`,
+    ],
+    [
+      "keyName without a leading space",
+      (m: any) => {
+        m.spec.keyName = " ops";
+      },
+      `spec.keyName: has the wrong form (got " ops"): Optional EC2 key pair name for SSH access to members: up to 255 printable ASCII characters (EC2's limit), not starting or ending with a space.`,
+    ],
   ])("%s", (_name, change, expected) => {
     expect(messages(devWith(change))).toEqual([expected]);
   });
