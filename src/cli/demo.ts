@@ -105,7 +105,12 @@ export const demoCommand: Command = {
       await runDaemon({
         reconciler: (onEvent) =>
           (reconciler = createReconciler({
-            source: createGitSource({ repo, branch: "main", cacheDir: join(dir, "git-cache") }),
+            source: createGitSource({
+              repo,
+              branch: "main",
+              cacheDir: join(dir, "git-cache"),
+              manifestsPath: "clusters",
+            }),
             path: "clusters",
             aws,
             amiFeed,

@@ -44,6 +44,7 @@ export function sourceFromFlags(
   const cacheDir =
     flags["cache-dir"] ??
     join(ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quorate", "git");
+  const path = flags.path ?? "clusters";
   return {
     source: createGitSource({
       repo,
@@ -51,8 +52,9 @@ export function sourceFromFlags(
       cacheDir,
       cwd: ctx.cwd,
       verify: signaturePolicy(flags, ctx),
+      manifestsPath: path,
     }),
-    path: flags.path ?? "clusters",
+    path,
   };
 }
 

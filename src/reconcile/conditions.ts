@@ -57,6 +57,16 @@ export const REASON = {
 
 export type Reason = (typeof REASON)[keyof typeof REASON];
 
+/**
+ * Reasons of the source's status (`/status`'s `source.reason`), besides the
+ * git source's own failure reasons (src/source/types.ts), which it reports as
+ * they are.
+ */
+export const SOURCE_REASON = {
+  /** The --path directory does not exist at the head: nothing is applied or pruned. */
+  ManifestsPathMissing: "ManifestsPathMissing",
+} as const;
+
 export interface Condition {
   type: ConditionType;
   status: ConditionStatus;

@@ -16,7 +16,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
 import type { SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
-import { REASON, type Reason } from "./conditions.js";
+import { REASON, type Reason, SOURCE_REASON } from "./conditions.js";
 import {
   type DecisionMemory,
   desiredClusters,
@@ -311,7 +311,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       repo: options.source.display,
       owner,
       ok: false,
-      reason: synced.reason,
+      // The name quorate has always reported it under, whichever side noticed.
+      reason: synced.reason === "path-missing" ? SOURCE_REASON.ManifestsPathMissing : synced.reason,
       message: synced.message,
       ...(current ? { revision: current.revision } : {}),
     };
@@ -326,7 +327,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return {
       ...sourceStatus,
       ok: false,
-      reason: "ManifestsPathMissing",
+      reason: SOURCE_REASON.ManifestsPathMissing,
       message: `${options.path} does not exist at ${revision.slice(0, 12)}, so nothing there was applied or pruned and ${kept}. Fix --path, or restore the directory; to delete every cluster, keep the directory in git (a .gitkeep) and delete the manifests in it`,
       ...(keptRevision ? { revision: keptRevision } : {}),
     };
@@ -374,6 +375,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       } else {
         // A missing manifests directory is far likelier a mistake (a wrong --path,
         // a moved directory) than a wish to delete every cluster: never prune on it.
+        // The git source refuses such a head itself when it knows the path
+        // (sourceFromFlags); this covers a source that does not.
         sourceStatus = pathMissing(current.revision, manifests?.revision);
         if (!manifests) {
           current = undefined; // no revision is being reconciled

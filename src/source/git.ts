@@ -3,7 +3,7 @@
 // reconciler reads manifests from. Failures are values (SourceResult); the
 // last good revision is kept and handed back with every failure.
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { terminal } from "../errors.js";
 import { GitCommandError, runGit, summarizeGitError } from "./gitProcess.js";
 import { cacheKey, checkBranchName, fetchTarget, parseRepoLocation } from "./repoLocation.js";
@@ -28,6 +28,12 @@ export interface GitSourceOptions {
   readonly git?: { readonly timeoutMs?: number | undefined } | undefined;
   /** Resolves a relative local `repo` path; defaults to process.cwd(). */
   readonly cwd?: string | undefined;
+  /**
+   * The manifests directory (`--path`) inside the checkout. A head without it
+   * is refused, so that the last good revision never moves past a commit that
+   * deleted or moved it.
+   */
+  readonly manifestsPath?: string | undefined;
 }
 
 export interface GitSource {
@@ -219,6 +225,14 @@ export function createGitSource(options: GitSourceOptions): GitSource {
         head,
       );
     }
+    const path = options.manifestsPath;
+    if (path !== undefined && !(await exists(resolve(dir, path)))) {
+      return failure(
+        "path-missing",
+        `The head of "${branch}", ${shown}, has no ${path}, so it is refused: nothing was applied or pruned. Restore the directory in git, or fix --path if the manifests moved; to delete every cluster, keep the directory (a .gitkeep) and delete the manifests in it.`,
+        head,
+      );
+    }
     const previous = lastGood;
     lastGood = { revision: head, dir, ...commit, ...(signer ? { signer } : {}) };
     await saveLastGood(lastGood);
@@ -386,6 +400,13 @@ function normalizeRepoPath(path: string): string {
 async function isFile(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isFile(),
+    () => false,
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
     () => false,
   );
 }

@@ -14,6 +14,11 @@ export const SOURCE_FAILURE_REASONS = [
   "untrusted-signature",
   /** The cache could not be set up or read, or the revision could not be written out there. */
   "checkout-failed",
+  /**
+   * The head has no manifests directory (`--path`): far likelier a mistake (a
+   * wrong --path, a moved directory) than a wish to delete every cluster.
+   */
+  "path-missing",
 ] as const;
 
 export type SourceFailureReason = (typeof SOURCE_FAILURE_REASONS)[number];

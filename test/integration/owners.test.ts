@@ -75,10 +75,21 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-function reconcilerOf(repo: ManifestRepo, owner: string, regions?: string[]) {
+/** `sourceKnowsPath: false`: a source that leaves the path check to the reconciler. */
+function reconcilerOf(
+  repo: ManifestRepo,
+  owner: string,
+  regions?: string[],
+  { sourceKnowsPath = true, cache = owner } = {},
+) {
   return createReconciler({
     ...(regions ? { regions } : {}),
-    source: createGitSource({ repo: repo.dir, branch: "main", cacheDir: join(scratch, owner) }),
+    source: createGitSource({
+      repo: repo.dir,
+      branch: "main",
+      cacheDir: join(scratch, cache),
+      ...(sourceKnowsPath ? { manifestsPath: repo.path } : {}),
+    }),
     path: repo.path,
     aws,
     amiFeed,
@@ -175,7 +186,7 @@ describe("two quorates with their own owners in one account and region", () => {
 });
 
 describe("a commit that removes the manifests directory", () => {
-  it("prunes nothing: a running quorate keeps its last revision, a new one acts on nothing", async () => {
+  it("prunes nothing: a running quorate keeps its last revision, and so does a restarted one", async () => {
     const running = reconcilerOf(repoA, "team-a");
     const first = await running.pass();
     expect(actions(first)).toEqual({ anchor: "none/ready" });
@@ -187,18 +198,29 @@ describe("a commit that removes the manifests directory", () => {
     expect(kept.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
     expect(kept.summary.source.message).toMatch(
       new RegExp(
-        `^clusters does not exist at ${gone.slice(0, 12)}, so nothing there was applied or pruned and quorate keeps reconciling ${first.revision?.slice(0, 12)}`,
+        `^The head of "main", ${gone.slice(0, 12)} .*, has no clusters, so it is refused: nothing was applied or pruned\\. Restore the directory in git, or fix --path .* Keeping the last good revision ${first.revision?.slice(0, 12)}\\.$`,
       ),
     );
     expect(kept.summary.revision).toBe(first.revision);
     expect(actions(kept.summary)).toEqual({ anchor: "none/ready" });
 
-    const fresh = await countedPass(cloud, () => reconcilerOf(repoA, "team-a").pass());
+    // The refused head never became the last good revision on disk either.
+    const restarted = await countedPass(cloud, () => reconcilerOf(repoA, "team-a").pass());
+    expect(restarted.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
+    expect(restarted.summary.revision).toBe(first.revision);
+    expect(actions(restarted.summary)).toEqual({ anchor: "none/ready" });
+
+    // A source that does not know the path: the reconciler itself refuses to act on nothing.
+    const blind = reconcilerOf(repoA, "team-a", undefined, {
+      sourceKnowsPath: false,
+      cache: "team-a-blind",
+    });
+    const fresh = await countedPass(cloud, () => blind.pass());
     expect(fresh.summary.source).toMatchObject({ ok: false, reason: "ManifestsPathMissing" });
     expect(fresh.summary.source.message).toMatch(/nothing is reconciled until it is back/);
     expect(fresh.summary.clusters).toEqual([]);
     expect(fresh.summary.revision).toBeUndefined();
-    for (const { calls } of [kept, fresh])
+    for (const { calls } of [kept, restarted, fresh])
       expect(calls["cloudformation:DeleteStack"]).toBeUndefined();
     expect(await describeStack(aws(REGION).cloudFormation, "quorate-anchor")).toBeDefined();
   });
