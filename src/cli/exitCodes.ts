@@ -12,7 +12,7 @@ export const EXIT = {
   error: 1,
   /** plan --detailed-exitcode: there are changes; status: a cluster is not Ready. */
   pending: 2,
-  /** A health gate (or another precondition of a change) held it: nothing was executed. */
+  /** A health gate (or another precondition of a change, such as snapshot-before-change) held it: nothing was executed. */
   gateBlocked: 3,
   /** The rollout failed and the stack rolled back. */
   rolledBack: 4,
@@ -29,7 +29,7 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   0: "success (`plan --detailed-exitcode`: no changes; `reconcile`: every cluster Ready, suspended or orphaned)",
   1: "error: invalid manifest, unreachable service, failed call, refused source",
   2: "`plan --detailed-exitcode`: changes are pending; `status`: a cluster is not Ready",
-  3: "a health gate failed before execution; nothing was executed for that cluster",
+  3: "a health gate failed before execution, or the snapshot a member-replacing change needs (`snapshot-before-change`) could not be had; nothing was executed for that cluster",
   4: "the rollout failed and the stack rolled back",
   5: "a stack or cluster needs a person (for example `UPDATE_ROLLBACK_FAILED`, a failed change set)",
   64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
@@ -45,6 +45,8 @@ export const APPLY_EXIT: Readonly<Record<ApplyResult, ExitCode>> = {
   "rolled-back": EXIT.rolledBack,
   "needs-operator": EXIT.needsOperator,
   "change-set-failed": EXIT.needsOperator,
+  // Held like a failed gate: nothing executed, and it may pass once S3 or a member is back.
+  "snapshot-missing": EXIT.gateBlocked,
 };
 
 /**
@@ -65,6 +67,7 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   SourceUnavailable: EXIT.error,
   SourceUntrusted: EXIT.error,
   HealthGateFailed: EXIT.gateBlocked,
+  SnapshotMissing: EXIT.gateBlocked,
   HealthGatePassed: EXIT.ok,
   HealthGateUnknown: EXIT.error,
   RolledBack: EXIT.rolledBack,
@@ -125,7 +128,10 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
   apply: [
     [0, "every cluster applied, had no changes, or the change was declined"],
     [1, "error (invalid manifest, failed call, unusable stack)"],
-    [3, "a health gate failed before execution; nothing was executed for that cluster"],
+    [
+      3,
+      "a health gate failed before execution, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+    ],
     [4, "a rollout failed and the stack rolled back"],
     [
       5,
@@ -166,7 +172,10 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
       1,
       "the source could not be read or was refused (unsigned head), a manifest is invalid, or a call failed",
     ],
-    [3, "a health gate failed before execution; nothing was executed for that cluster"],
+    [
+      3,
+      "a health gate failed before execution, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+    ],
     [4, "a rollout failed and its stack rolled back"],
     [
       5,

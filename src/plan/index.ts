@@ -38,6 +38,12 @@ export {
   type RolloutHistory,
   withRollout,
 } from "./rolloutHistory.js";
+export {
+  SNAPSHOT_CHECK,
+  type SnapshotNeed,
+  snapshotNeed,
+  withSnapshotRequirement,
+} from "./snapshotBeforeChange.js";
 export { specWarnings, withSpecWarnings } from "./specWarnings.js";
 export { diffTemplates } from "./templateDiff.js";
 export {

@@ -214,6 +214,22 @@ export interface ClusterPlan {
   etcdVersion?: EtcdVersionStep;
   /** The current members, for a cluster whose members roll (live plans only). */
   currentMembers?: LiveMembers;
+  /** Present when members are replaced and spec.backup.beforeChange asks for a snapshot first. */
+  snapshotBeforeChange?: SnapshotRequirement;
+}
+
+/**
+ * Before the change is executed, a good snapshot under s3://bucket/prefix no
+ * older than maxAge is reused, or one is taken; if neither can be, the change
+ * is held (check snapshot-before-change) and nothing is executed.
+ */
+export interface SnapshotRequirement {
+  check: "snapshot-before-change";
+  bucket: string;
+  prefix: string;
+  /** As the manifest says it (ISO 8601), and in seconds. */
+  maxAge: string;
+  maxAgeSeconds: number;
 }
 
 /** Where the plan's changes came from. */

@@ -9,9 +9,11 @@ import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { clusterHeadline, rolloutSentence } from "../plan/format/describe.js";
 import type { ClusterPlan } from "../plan/model.js";
+import { SNAPSHOT_CHECK } from "../plan/snapshotBeforeChange.js";
 import type { AmiFeed } from "../render/ami.js";
 import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
+import { snapshotBeforeChange } from "./backup/beforeChange.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { type ClusterPreview, discardChangeSet, previewCluster, stackState } from "./preview.js";
 import type { EventSink } from "./rollout/events.js";
@@ -28,6 +30,8 @@ export type ApplyResult =
   | "needs-operator"
   /** CloudFormation refused the change set (FAILED): nothing was executed. */
   | "change-set-failed"
+  /** Members would be replaced and no recent snapshot could be had (check snapshot-before-change): nothing was executed. */
+  | "snapshot-missing"
   | "error";
 
 export interface ApplyOutcome {
@@ -36,6 +40,8 @@ export interface ApplyOutcome {
   message: string;
   plan?: ClusterPlan;
   gate?: GateResult;
+  /** The check that held the change, when it was not the health gate. */
+  check?: typeof SNAPSHOT_CHECK;
   /** True when this run executed a change set (false when it only supervised). */
   executed: boolean;
 }
@@ -131,6 +137,28 @@ export async function applyCluster(
     await discard();
     return { ...base, result: "declined", message: "not applied: declined", executed: false };
   }
+  if (type === "UPDATE" && preview.plan.snapshotBeforeChange) {
+    // Before the gate, and before a failed member is healed (which replaces
+    // it): the snapshot is the way back if any replacement goes wrong.
+    const snapshot = await snapshotBeforeChange(
+      snapshotDeps(deps),
+      spec,
+      preview.plan.snapshotBeforeChange,
+    );
+    emit(deps, spec, "snapshot", snapshot.message);
+    if (!snapshot.ok) {
+      const other = await executedElsewhere(aws, spec, rendered.templateSha256, changeSetId);
+      if (other && other.kind !== "ours") return joinOther(deps, aws, facts, spec, base, other);
+      await discard();
+      return {
+        ...base,
+        result: "snapshot-missing",
+        check: SNAPSHOT_CHECK,
+        message: snapshot.message,
+        executed: false,
+      };
+    }
+  }
   if (type === "UPDATE") {
     let gate = await preExecutionGate(deps, aws, facts, spec);
     emit(deps, spec, "gate", formatGateResult(gate));
@@ -185,6 +213,16 @@ export async function applyCluster(
   const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
   if (outcome.result === "applied") await syncTerminationProtection(aws, spec, preview);
   return outcome;
+}
+
+function snapshotDeps(deps: ApplyDeps) {
+  const now = deps.now;
+  return {
+    aws: deps.aws,
+    etcd: deps.etcd,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(now ? { now: () => new Date(now()) } : {}),
+  };
 }
 
 /**

@@ -35,6 +35,12 @@ export const REASON = {
   /** The health gate failed before execution, so nothing was executed. */
   GateFailed: "HealthGateFailed",
   GatePassed: "HealthGatePassed",
+  /**
+   * Members would be replaced and spec.backup.beforeChange found no recent
+   * snapshot and could not take one (check snapshot-before-change): nothing
+   * was executed, and it is tried again after a backoff.
+   */
+  SnapshotMissing: "SnapshotMissing",
   /** No member could be probed (no stack, no instances yet). */
   GateUnknown: "HealthGateUnknown",
   /** spec.suspend is true. */

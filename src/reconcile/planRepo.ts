@@ -13,6 +13,7 @@ import {
   planFromTemplates,
   serviceSpecUpdateBehaviour,
   skippedClusterPlan,
+  withSnapshotRequirement,
   withSpecWarnings,
 } from "../plan/index.js";
 import type { ClusterPlan, Plan } from "../plan/model.js";
@@ -146,7 +147,7 @@ export async function planOffline(
         updateBehaviour: lookup,
       });
       const guarded = refuseVersionStep(plan, spec, options.headTexts?.get(spec.source.file));
-      planned.push(withSpecWarnings(guarded, spec));
+      planned.push(withSnapshotRequirement(withSpecWarnings(guarded, spec), spec));
     } catch (error) {
       planned.push(
         errorClusterPlan({

@@ -19,6 +19,7 @@ import {
   errorClusterPlan,
   planFromChangeSet,
   skippedClusterPlan,
+  withSnapshotRequirement,
   withSpecWarnings,
 } from "../plan/index.js";
 import type { ClusterPlan } from "../plan/model.js";
@@ -77,7 +78,7 @@ export function previewCluster(
 ): Promise<ClusterPreview> {
   return previewFromLiveStack(aws, spec, rendered, options, true).then((preview) => ({
     ...preview,
-    plan: withSpecWarnings(preview.plan, spec),
+    plan: withSnapshotRequirement(withSpecWarnings(preview.plan, spec), spec),
   }));
 }
 

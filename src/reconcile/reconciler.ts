@@ -221,6 +221,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           message: outcome.message,
           ...(outcome.gate ? { gate: outcome.gate } : {}),
         };
+      case "snapshot-missing":
+        return { kind: "snapshot-missing", message: outcome.message };
       case "rolled-back":
         if (rendered && "sha" in rendered)
           decisions.set(spec.name, { rolledBackSha256: rendered.sha });

@@ -43,6 +43,8 @@ export type ReconcileOutcome =
   | { kind: "progressing"; reason: Reason; message: string }
   | { kind: "applied"; message: string; gate?: GateResult }
   | { kind: "gate-blocked"; message: string; gate?: GateResult }
+  /** Held by snapshot-before-change: no recent snapshot, and none could be taken. */
+  | { kind: "snapshot-missing"; message: string }
   | { kind: "rolled-back"; message: string; gate?: GateResult }
   /** Needs a person: invalid manifest, a stack only an operator may fix. */
   | { kind: "stalled"; reason: Reason; message: string }
@@ -70,7 +72,11 @@ export interface StatusContext {
 
 const FALSE = "False" as const;
 /** Outcomes retried after a growing, jittered backoff. */
-const RETRIED = new Set<ReconcileOutcome["kind"]>(["transient", "gate-blocked"]);
+const RETRIED = new Set<ReconcileOutcome["kind"]>([
+  "transient",
+  "gate-blocked",
+  "snapshot-missing",
+]);
 const TRUE = "True" as const;
 
 export function nextStatus(
@@ -124,6 +130,16 @@ export function nextStatus(
         `waiting for the health gate to pass before applying (attempt ${next.failures})`,
       );
       set("Stalled", FALSE, REASON.GateFailed, "");
+      break;
+    case "snapshot-missing":
+      set("Ready", FALSE, REASON.SnapshotMissing, outcome.message);
+      set(
+        "Reconciling",
+        TRUE,
+        REASON.SnapshotMissing,
+        `waiting for a snapshot to be possible before members are replaced (attempt ${next.failures})`,
+      );
+      set("Stalled", FALSE, REASON.SnapshotMissing, "");
       break;
     case "rolled-back":
       set("Ready", FALSE, REASON.RolledBack, outcome.message);

@@ -68,6 +68,16 @@ describe("every outcome sets all four conditions, with a reason", () => {
       },
     ],
     [
+      "snapshot-missing",
+      { kind: "snapshot-missing", message: "m" },
+      {
+        Ready: "False/SnapshotMissing",
+        Reconciling: "True/SnapshotMissing",
+        Stalled: "False/SnapshotMissing",
+        HealthGatePassed: "Unknown/HealthGateUnknown",
+      },
+    ],
+    [
       "orphaned",
       { kind: "orphaned", message: "m" },
       {

@@ -134,6 +134,13 @@ export function rolloutSentence(cluster: ClusterPlan): string | undefined {
   return `${i.members} members replaced in ${batches}, ${order}, at least ${i.minInService} in service${tolerance}; worst case ${displayDuration(i.worstCaseSeconds)} (${i.batches} x (${displayDuration(i.signalTimeoutSeconds)} signal timeout${hook}))`;
 }
 
+/** What spec.backup.beforeChange does before the members roll, or undefined when it does nothing. */
+export function snapshotSentence(cluster: ClusterPlan): string | undefined {
+  const r = cluster.snapshotBeforeChange;
+  if (!r) return undefined;
+  return `before any member is replaced, the newest good snapshot under s3://${r.bucket}/${r.prefix} is reused if it is at most ${displayDuration(r.maxAgeSeconds)} old, else one is taken; without one nothing is executed (spec.backup.beforeChange)`;
+}
+
 export function reasonsSentence(cluster: ClusterPlan): string | undefined {
   const reasons = cluster.impact?.reasons ?? [];
   if (reasons.length === 0) return undefined;

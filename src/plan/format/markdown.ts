@@ -21,6 +21,7 @@ import {
   membersCell,
   reasonsSentence,
   rolloutSentence,
+  snapshotSentence,
   summaryLine,
   warningLabel,
 } from "./describe.js";
@@ -194,6 +195,8 @@ function detailsBlock(cluster: ClusterPlan): string {
   ];
   const rollout = rolloutSentence(cluster);
   if (rollout) parts.push(`**Rollout:** ${escapeText(rollout)}`);
+  const snapshot = snapshotSentence(cluster);
+  if (snapshot) parts.push(`**Snapshot:** ${escapeText(snapshot)}`);
   const expected = expectedSentence(cluster);
   if (expected) parts.push(`**Expected:** ${escapeText(expected)}`);
   const order = memberOrderSentence(cluster);

@@ -14,6 +14,7 @@ import {
   propertyMarker,
   reasonsSentence,
   rolloutSentence,
+  snapshotSentence,
   summaryLine,
 } from "./describe.js";
 
@@ -87,6 +88,8 @@ function clusterLines(cluster: ClusterPlan, paint: Paint): string[] {
   }
   const rollout = rolloutSentence(cluster);
   if (rollout) lines.push(`    rollout: ${rollout}`);
+  const snapshot = snapshotSentence(cluster);
+  if (snapshot) lines.push(`    snapshot: ${snapshot}`);
   const expected = expectedSentence(cluster);
   if (expected) lines.push(`    expected: ${expected}`);
   const order = memberOrderSentence(cluster);

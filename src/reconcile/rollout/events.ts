@@ -17,6 +17,8 @@ export type RolloutEventType =
   | "member-healthy"
   | "update-cancelled"
   | "gate"
+  /** The snapshot spec.backup.beforeChange asks for: reused, taken, or why there is none. */
+  | "snapshot"
   | "fault-tolerance"
   | "waiting"
   | "error"
