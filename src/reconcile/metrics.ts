@@ -85,7 +85,7 @@ export function createMetrics(): QuorateMetrics {
   });
   const results = new Counter({
     name: "quorate_reconcile_results_total",
-    help: "Reconcile results per cluster: the outcome (ready, applied, gate-blocked, rolled-back, stalled, suspended, orphaned, deleting, transient, progressing), or what the pass did without waiting for one (apply-started, supervise-started, busy, backoff, deferred).",
+    help: "Reconcile results per cluster: the outcome (ready, applied, gate-blocked, snapshot-missing, rolled-back, stalled, suspended, orphaned, deleting, transient, progressing), or what the pass did without waiting for one (apply-started, supervise-started, busy, backoff, deferred).",
     labelNames: ["cluster", "result"] as const,
     registers,
   });
