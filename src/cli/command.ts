@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import type { StopControl } from "./shutdown.js";
 
 /** What a command may touch. Tests pass their own streams and environment. */
 export interface CommandContext {
@@ -8,6 +9,8 @@ export interface CommandContext {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM; long-running commands stop cleanly when it fires. */
   signal: AbortSignal;
+  /** The bounded stop after that signal (src/cli/shutdown.ts): what is in flight, which logger. */
+  stop: StopControl;
 }
 
 export interface Command {

@@ -26,6 +26,8 @@ export interface DaemonOptions {
   /** Called after each pass (the demo prints hints). */
   afterPass?: (summary: PassSummary, reason: TriggerReason) => void;
   onListening?: (url: string) => void;
+  /** Where to say what is in flight, for the line when a stop runs out of time. */
+  trackInFlight?: (describe: () => string[]) => void;
 }
 
 export async function runDaemon(options: DaemonOptions): Promise<void> {
@@ -38,6 +40,13 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     options.onEvent?.(event);
   };
   const reconciler = options.reconciler(onEvent);
+  let passStarted: number | undefined;
+  options.trackInFlight?.(() => [
+    ...(passStarted === undefined
+      ? []
+      : [`reconcile pass (started ${Math.round((Date.now() - passStarted) / 1000)} s ago)`]),
+    ...reconciler.busy().map((cluster) => `rollout of ${cluster}`),
+  ]);
   const triggers = createTriggers({ pollIntervalMs: options.pollIntervalMs });
   let lastPass: PassSummary | undefined;
   let server: DaemonServer | undefined;
@@ -91,6 +100,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     for (;;) {
       const reason = await triggers.next(options.signal);
       let summary: PassSummary;
+      passStarted = Date.now();
       try {
         summary = await reconciler.pass(options.signal);
       } catch (error) {
@@ -102,6 +112,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
         });
         continue;
+      } finally {
+        passStarted = undefined;
       }
       lastPass = summary;
       metrics.observePass(summary);

@@ -20,6 +20,10 @@ export const EXIT = {
   needsOperator: 5,
   /** The command line was wrong. */
   usage: 64,
+  /** SIGINT/SIGTERM, and the work in flight outlived the stop deadline (as timeout(1) exits). */
+  stopTimedOut: 124,
+  /** A second SIGINT/SIGTERM while stopping: out at once (128 + SIGINT, as a shell reports Ctrl-C). */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -33,6 +37,8 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   4: "the rollout failed and the stack rolled back",
   5: "a stack or cluster needs a person (for example `UPDATE_ROLLBACK_FAILED`, a failed change set)",
   64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
+  124: "stopped by SIGINT or SIGTERM, but work was still in flight when the stop deadline (`QUORATE_STOP_TIMEOUT`, default PT10S) passed",
+  130: "a second SIGINT or SIGTERM while stopping: exited at once, with work in flight",
 };
 
 /** `quorate apply`: the result of each cluster (src/reconcile/apply.ts). */
@@ -183,7 +189,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     ],
   ],
   run: [
-    [0, "stopped by SIGINT or SIGTERM"],
+    [0, "stopped by SIGINT or SIGTERM, the work in flight done within the stop deadline"],
     [1, "could not start (port in use, unreadable secret)"],
   ],
   demo: [
@@ -203,10 +209,17 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
   ],
 };
 
-/** The "Exit codes:" block of one command's --help; every command ends with 64. */
+/** Every command shares the signal handling of src/cli/shutdown.ts, so every one may exit so. */
+const STOP_EXITS: readonly [ExitCode, string][] = [
+  [EXIT.stopTimedOut, "stopped by a signal, with work in flight at the stop deadline"],
+  [EXIT.interrupted, "a second signal while stopping"],
+];
+
+/** The "Exit codes:" block of one command's --help; every command ends with 64 and the stop codes. */
 export function exitCodeHelp(command: string): string {
   const rows = [...(COMMAND_EXITS[command] ?? [])];
   if (!rows.some(([code]) => code === EXIT.usage)) rows.push([EXIT.usage, "usage error"]);
+  rows.push(...STOP_EXITS);
   return `Exit codes:\n${rows.map(([code, meaning]) => wrapRow(code, meaning)).join("\n")}`;
 }
 

@@ -7,6 +7,8 @@ import { describeError } from "../errors.js";
 import type { CommandContext } from "./command.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
 import { EXIT, exitCodeFor, exitCodeOverview } from "./exitCodes.js";
+import { createLogger } from "./log.js";
+import { installShutdown, STOP_TIMEOUT_ENV, stopTimeoutMs } from "./shutdown.js";
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -31,6 +33,10 @@ Options:
 AWS is reached through the standard SDK configuration (AWS_REGION, AWS_PROFILE,
 AWS_ENDPOINT_URL...). --local is shorthand for the local cloud at http://127.0.0.1:4566.
 
+SIGINT or SIGTERM stops a command: it waits for the work in flight up to
+${STOP_TIMEOUT_ENV} (an ISO 8601 duration, PT1S to PT1H; default PT10S), then
+exits ${EXIT.stopTimedOut}; a second signal exits ${EXIT.interrupted} at once.
+
 ${exitCodeOverview()}
 `;
 }
@@ -48,12 +54,9 @@ export async function runCli(
     env: context.env ?? process.env,
     cwd: context.cwd ?? process.cwd(),
     signal: context.signal ?? controller.signal,
+    // A caller with its own signal (a test) stops the command itself.
+    stop: context.stop ?? { trackInFlight: () => {}, logTo: () => {} },
   };
-  if (!context.signal) {
-    const stop = () => controller.abort();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  }
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     const wanted = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
@@ -75,6 +78,16 @@ export async function runCli(
     return EXIT.ok;
   }
   try {
+    if (!context.signal) {
+      ctx.stop = installShutdown({
+        command: name,
+        timeoutMs: stopTimeoutMs(ctx.env),
+        controller,
+        log: createLogger({ stream: ctx.stderr }),
+        process,
+        exit: (code) => process.exit(code),
+      });
+    }
     return await command.run(rest, ctx);
   } catch (error) {
     const text = describeError(error);

@@ -89,7 +89,13 @@ export const reconcileCommand: Command = {
       ...(values.region ? { regions: values.region } : {}),
       ...pacing,
     });
+    let passing = true;
+    ctx.stop.trackInFlight(() => [
+      ...(passing ? ["reconcile pass"] : []),
+      ...reconciler.busy().map((cluster) => `rollout of ${cluster}`),
+    ]);
     const summary = await reconciler.pass(ctx.signal);
+    passing = false;
     await reconciler.settle();
     const statuses = reconciler.statuses();
     report(ctx, format, summary, statuses);

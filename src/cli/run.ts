@@ -109,6 +109,7 @@ export const runCommand: Command = {
       "info",
     ) as LogLevel;
     const log = createLogger({ stream: ctx.stderr, format, level });
+    ctx.stop.logTo(log);
     const { source, path } = sourceFromFlags(values, ctx);
     const { clients, amiFeed, endpoint } = awsSetup(values, ctx);
     const owner = ownerFromFlags(values, ctx);
@@ -144,6 +145,7 @@ export const runCommand: Command = {
       ...(secret ? { webhookSecret: secret } : {}),
       ...(values.watch ? { watchDir: resolve(ctx.cwd, values.repo ?? ".") } : {}),
       signal: ctx.signal,
+      trackInFlight: ctx.stop.trackInFlight,
     });
     return EXIT.ok;
   },

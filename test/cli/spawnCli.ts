@@ -17,7 +17,12 @@ export interface Spawned {
 export function spawnQuorate(
   args: string[],
   cwd: string,
-  options: { env?: NodeJS.ProcessEnv; onStart?: (pid: number) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    onStart?: (pid: number) => void;
+    /** Called with everything written to stderr so far, after each chunk. */
+    onStderr?: (stderr: string) => void;
+  } = {},
 ): Promise<Spawned> {
   return new Promise((done) => {
     const started = Date.now();
@@ -33,6 +38,7 @@ export function spawnQuorate(
     });
     child.stderr.on("data", (c) => {
       stderr += c;
+      options.onStderr?.(stderr);
     });
     child.on("close", (code, signal) =>
       done({ code, signal, stdout, stderr, ms: Date.now() - started }),
