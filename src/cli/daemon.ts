@@ -8,7 +8,8 @@ import type { EventSink, RolloutEvent } from "../reconcile/rollout/events.js";
 import { type DaemonServer, startDaemonServer } from "../reconcile/server.js";
 import { createTriggers, type TriggerReason } from "../source/triggers.js";
 import { type DirectoryWatch, touchesGitRefs, watchDirectory } from "../source/watch.js";
-import { eventLogger, type Logger, logPass } from "./log.js";
+import type { Logger } from "./log.js";
+import { eventLogger, logPass } from "./passLog.js";
 
 export interface DaemonOptions {
   /** Builds the reconciler around the event sink the daemon provides. */

@@ -1,11 +1,9 @@
-// A small structured logger for the daemon: JSON lines for journald and log
-// shippers, readable text lines on a terminal. Fields are plain key/values;
-// BigInt (etcd member ids, raft indexes) and Error values are written safely.
+// A small structured logger, for the daemon and for every command's stop lines:
+// JSON lines for journald and log shippers, readable text lines on a terminal.
+// Fields are plain key/values; BigInt (etcd member ids, raft indexes) and Error
+// values are written safely.
 import type { Writable } from "node:stream";
 import { describeError } from "../errors.js";
-import { passResult } from "../reconcile/metrics.js";
-import type { PassSummary } from "../reconcile/reconciler.js";
-import type { RolloutEvent, RolloutEventType } from "../reconcile/rollout/events.js";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "json" | "text" | "auto";
@@ -103,50 +101,4 @@ function textValue(value: unknown): string {
           : JSON.stringify(value, replacer);
   // Quote only what would not read back as one token.
   return plain === "" || /[\s"=]/.test(plain) ? JSON.stringify(plain) : plain;
-}
-
-const EVENT_LEVEL: Partial<Record<RolloutEventType, LogLevel>> = {
-  error: "error",
-  "hook-held": "warn",
-  "update-cancelled": "warn",
-};
-
-/** Rollout events as log lines, so the daemon's log follows a rollout member by member. */
-export function eventLogger(logger: Logger): (event: RolloutEvent) => void {
-  return (event) => {
-    const level = EVENT_LEVEL[event.type] ?? "info";
-    logger[level](event.message, {
-      cluster: event.cluster,
-      event: event.type,
-      ...(event.instanceId ? { instance: event.instanceId } : {}),
-      ...(event.memberId ? { member: event.memberId } : {}),
-    });
-  };
-}
-
-/**
- * One line per pass (`pass done revision=... ready=3 stalled=1`), and a warning
- * when the source could not be synced, so that the log says why nothing moves.
- */
-export function logPass(logger: Logger, summary: PassSummary): void {
-  const source = summary.source;
-  if (!source.ok) {
-    logger.warn("git source not synced; reconciling the last good revision", {
-      repo: source.repo,
-      reason: source.reason,
-      message: source.message,
-      revision: source.revision?.slice(0, 12),
-    });
-  }
-  const counts: Record<string, number> = {};
-  for (const entry of summary.clusters) {
-    const result = passResult(entry);
-    counts[result] = (counts[result] ?? 0) + 1;
-  }
-  logger.info("reconcile pass done", {
-    revision: summary.revision?.slice(0, 12),
-    durationMs: summary.durationMs,
-    clusters: summary.clusters.length,
-    ...Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b))),
-  });
 }

@@ -2,7 +2,8 @@
 // Error fields, and rollout events as log lines.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, eventLogger, type LoggerOptions, logPass } from "../../src/cli/log.js";
+import { createLogger, type LoggerOptions } from "../../src/cli/log.js";
+import { eventLogger, logPass } from "../../src/cli/passLog.js";
 import { terminal } from "../../src/errors.js";
 
 class Lines extends Writable {
