@@ -33,7 +33,7 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   0: "success (`plan --detailed-exitcode`: no changes; `reconcile`: every cluster Ready, suspended or orphaned)",
   1: "error: invalid manifest, unreachable service, failed call, refused source",
   2: "`plan --detailed-exitcode`: changes are pending; `status`: a cluster is not Ready",
-  3: "a health gate failed before execution, or the snapshot a member-replacing change needs (`snapshot-before-change`) could not be had; nothing was executed for that cluster",
+  3: "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (`snapshot-before-change`) could not be had; nothing was executed for that cluster",
   4: "the rollout failed and the stack rolled back",
   5: "a stack or cluster needs a person (for example `UPDATE_ROLLBACK_FAILED`, a failed change set)",
   64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
@@ -53,6 +53,7 @@ export const APPLY_EXIT: Readonly<Record<ApplyResult, ExitCode>> = {
   "change-set-failed": EXIT.needsOperator,
   // Held like a failed gate: nothing executed, and it may pass once S3 or a member is back.
   "snapshot-missing": EXIT.gateBlocked,
+  "version-refused": EXIT.gateBlocked,
 };
 
 /**
@@ -80,6 +81,7 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   StackNeedsOperator: EXIT.needsOperator,
   FailedCreate: EXIT.needsOperator,
   ChangeSetFailed: EXIT.needsOperator,
+  EtcdVersionRefused: EXIT.gateBlocked,
   // Reasons of FaultToleranceReduced only, never of Ready.
   FaultToleranceReduced: EXIT.ok,
   FaultToleranceAtRest: EXIT.ok,
@@ -136,7 +138,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     [1, "error (invalid manifest, failed call, unusable stack)"],
     [
       3,
-      "a health gate failed before execution, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+      "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
     ],
     [4, "a rollout failed and the stack rolled back"],
     [
@@ -180,7 +182,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     ],
     [
       3,
-      "a health gate failed before execution, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+      "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
     ],
     [4, "a rollout failed and its stack rolled back"],
     [

@@ -14,6 +14,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { snapshotBeforeChange } from "./backup/beforeChange.js";
+import { confirmClusterVersion, liveVersionRefusal, minorUpgradeTarget } from "./clusterVersion.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { type ClusterPreview, discardChangeSet, previewCluster, stackState } from "./preview.js";
 import type { EventSink } from "./rollout/events.js";
@@ -32,6 +33,11 @@ export type ApplyResult =
   | "change-set-failed"
   /** Members would be replaced and no recent snapshot could be had (check snapshot-before-change): nothing was executed. */
   | "snapshot-missing"
+  /**
+   * The versions the members run refuse the manifest's etcd version (a minor
+   * skip or a downgrade from what they really run): nothing was executed.
+   */
+  | "version-refused"
   | "error";
 
 export interface ApplyOutcome {
@@ -57,6 +63,8 @@ export interface ApplyDeps {
   tickMs?: number;
   /** How often a held hook gets a heartbeat (default: a third of the hook timeout, at most 60 s). */
   heartbeatEveryMs?: number;
+  /** After a minor upgrade: how long to wait for etcd to move the cluster version (default 15 s). */
+  clusterVersionWaitMs?: number;
 }
 
 export interface ApplyOptions {
@@ -196,6 +204,17 @@ export async function applyCluster(
         executed: false,
       };
     }
+    const refusal = liveVersionRefusal(gate, spec.etcd.version);
+    if (refusal) {
+      await discard();
+      return {
+        ...base,
+        gate,
+        result: "version-refused",
+        message: `not applied: ${refusal}`,
+        executed: false,
+      };
+    }
   }
   try {
     await executeChangeSet(aws.cloudFormation, changeSetId, spec.stackName);
@@ -211,7 +230,11 @@ export async function applyCluster(
     `executed change set ${changeSetId.split("/").pop() ?? changeSetId}`,
   );
   const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
-  if (outcome.result === "applied") await syncTerminationProtection(aws, spec, preview);
+  if (outcome.result === "applied") {
+    await syncTerminationProtection(aws, spec, preview);
+    const target = minorUpgradeTarget(preview.plan);
+    if (target) await reportClusterVersion(deps, aws, facts, spec, target);
+  }
   return outcome;
 }
 
@@ -269,6 +292,42 @@ async function joinOther(
   if (other.kind === "done")
     return { ...base, result: "applied", message: other.message, executed: false };
   return fromRollout(base, await supervise(deps, aws, facts), false);
+}
+
+/**
+ * After a minor upgrade has rolled: etcd moves the cluster version once every
+ * member runs the new minor version. Said as an event either way, so that a
+ * member left on the old version is seen, not assumed.
+ */
+async function reportClusterVersion(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  facts: RolloutFacts,
+  spec: ClusterSpec,
+  target: string,
+): Promise<void> {
+  const probeTimeoutMs = durationMs(spec.gates.probeTimeout);
+  const observer = createObserver(aws, facts, { ...deps.etcd, probeTimeoutMs }, deps.now);
+  const observation = await observer.observe(deps.signal);
+  const endpoints = (observation.probe?.members ?? []).flatMap((m) => m.clientURLs.slice(0, 1));
+  const check = await confirmClusterVersion({
+    endpoints,
+    etcd: { ...deps.etcd, timeoutMs: probeTimeoutMs },
+    target,
+    waitMs: deps.clusterVersionWaitMs ?? 15_000,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  deps.onEvent({
+    at: new Date((deps.now ?? Date.now)()).toISOString(),
+    cluster: spec.name,
+    type: "etcd-version",
+    message: check.message,
+    clusterVersion: {
+      target,
+      reached: check.reached,
+      ...(check.clusterVersion ? { version: check.clusterVersion } : {}),
+    },
+  });
 }
 
 /** The gate failed only because members are down, with quorum intact: healing can help. */

@@ -30,6 +30,12 @@ export const REASON = {
    * change set is made for the same template until it changes.
    */
   ChangeSetFailed: "ChangeSetFailed",
+  /**
+   * The versions the members run refuse the manifest's etcd version (a minor
+   * skip or a downgrade from what they really run): nothing is executed until
+   * the manifest changes.
+   */
+  EtcdVersionRefused: "EtcdVersionRefused",
   /** The update failed and CloudFormation rolled back. */
   RolledBack: "RolledBack",
   /** The health gate failed before execution, so nothing was executed. */

@@ -114,6 +114,11 @@ export function createMetrics(): QuorateMetrics {
     "Member failures the cluster survives now: healthy voters beyond the quorum (negative: quorum lost). Below the resting value (1 for 3 members, 2 for 5) while a member is down or replaced terminate-first; the FaultToleranceReduced condition says so too.",
     registers,
   );
+  const clusterVersion = clusterGauge(
+    "quorate_etcd_cluster_version_reached",
+    "After an etcd minor upgrade: 1 when the cluster version (GET /version etcdcluster) reached the manifest's minor version, 0 when a member still holds it back (the status's etcdClusterVersion says which). Absent until a minor upgrade has rolled.",
+    registers,
+  );
   const applied = new Gauge({
     name: "quorate_cluster_applied_revision_info",
     help: "Always 1; the revision label is the git revision recorded on the cluster's stack by the last change that went through.",
@@ -151,7 +156,8 @@ export function createMetrics(): QuorateMetrics {
   let known = new Set<string>();
 
   const forget = (cluster: string) => {
-    for (const gauge of [ready, stalled, reconciling, gate, tolerance]) gauge.remove({ cluster });
+    for (const gauge of [ready, stalled, reconciling, gate, tolerance, clusterVersion])
+      gauge.remove({ cluster });
     const revision = appliedRevisions.get(cluster);
     if (revision !== undefined) applied.remove({ cluster, revision });
     appliedRevisions.delete(cluster);
@@ -180,6 +186,8 @@ export function createMetrics(): QuorateMetrics {
         reconciling.set({ cluster }, Math.max(0, conditionValue(status, "Reconciling")));
         gate.set({ cluster }, conditionValue(status, "HealthGatePassed"));
         if (status.faultTolerance) tolerance.set({ cluster }, status.faultTolerance.tolerates);
+        if (status.etcdClusterVersion)
+          clusterVersion.set({ cluster }, status.etcdClusterVersion.reached ? 1 : 0);
         const before = appliedRevisions.get(cluster);
         const revision = status.lastAppliedRevision;
         if (before !== undefined && before !== revision)

@@ -167,7 +167,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return outcome.kind;
   };
 
-  // A rollout's fault-tolerance events keep the status true while it runs.
+  // A rollout's fault-tolerance events keep the status true while it runs;
+  // the cluster version after a minor upgrade stays in it until the next one.
   const onEvent: EventSink = (event) => {
     const previous = statuses.get(event.cluster);
     if (event.faultTolerance && previous) {
@@ -175,6 +176,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         event.cluster,
         withFaultTolerance(previous, event.faultTolerance, new Date(now())),
       );
+    }
+    const current = statuses.get(event.cluster);
+    if (event.clusterVersion && current) {
+      statuses.set(event.cluster, {
+        ...current,
+        etcdClusterVersion: { ...event.clusterVersion, message: event.message },
+      });
     }
     options.onEvent(event);
   };
@@ -234,6 +242,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       case "change-set-failed":
         // Remembered by template hash, so that the next pass makes no new change set for it.
         return refuse(spec, REASON.ChangeSetFailed, outcome.message);
+      case "version-refused":
+        // The same template meets the same members next pass: refused until the manifest changes.
+        return refuse(spec, REASON.EtcdVersionRefused, outcome.message);
       case "needs-operator":
       case "declined":
       case "error":

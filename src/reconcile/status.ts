@@ -4,6 +4,7 @@
 import { formatFaultTolerance, formatGateResult, type GateResult } from "../etcd/gate.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
+import type { EtcdClusterVersion } from "./rollout/events.js";
 
 export interface ClusterStatus {
   cluster: string;
@@ -24,6 +25,8 @@ export interface ClusterStatus {
   gate?: string;
   /** Member failures the cluster survives now, and at rest (last probe or rollout event). */
   faultTolerance?: FaultToleranceNow;
+  /** After an etcd minor upgrade: whether the cluster version followed, and why not. */
+  etcdClusterVersion?: EtcdClusterVersion & { message: string };
   /** Consecutive transient failures; the retry waits longer after each. */
   failures: number;
   /** ISO 8601: no new attempt before this (backoff). */

@@ -41,8 +41,12 @@ async function startImageUpdate(
   stackName: string,
   name: string,
   beforeExecute: () => Promise<void> = async () => {},
+  signalTimeout?: string,
 ): Promise<string> {
-  const cluster = await devCluster({ name, stackName });
+  const dev = await devCluster({ name, stackName });
+  const cluster = signalTimeout
+    ? { ...dev, updatePolicy: { ...dev.updatePolicy, signalTimeout } }
+    : dev;
   const created = await createCluster(t.clients, cluster);
   actors.push(created.actor);
   const original = await t.clients.cfn.send(new GetTemplateCommand({ StackName: stackName }));
@@ -88,7 +92,9 @@ async function expectRolledBack(stackName: string, originalTemplate: string): Pr
 describe("rolling back a rolling update", () => {
   it("CancelUpdateStack mid-update stops the batch and rolls back to the previous template", async () => {
     const stackName = "quorate-dev-cancel";
-    const original = await startImageUpdate(stackName, "dev-cancel");
+    // Every signal of this story comes: PT30M (72 s here) lets the rollback's
+    // replacement boot and join on a loaded machine (CI once saw 24 s run out).
+    const original = await startImageUpdate(stackName, "dev-cancel", undefined, "PT30M");
     await waitFor(
       "the first new instance",
       async () => {

@@ -187,6 +187,24 @@ describe("createMetrics", () => {
     ]);
   });
 
+  it("GIVEN statuses after a minor upgrade THEN quorate_etcd_cluster_version_reached says whether it moved", async () => {
+    const metrics = createMetrics();
+    const version = (cluster: string, reached: boolean) => ({
+      ...ready(cluster, "b".repeat(40)),
+      etcdClusterVersion: { target: "3.5.26", reached, version: "3.4.0", message: "" },
+    });
+    metrics.observeStatuses([version("dev", false), ready("prod", "b".repeat(40))], SOURCE);
+    expect(await series(metrics, "quorate_etcd_cluster_version_reached")).toEqual([
+      'quorate_etcd_cluster_version_reached{cluster="dev"} 0',
+    ]);
+    metrics.observeStatuses([version("dev", true)], SOURCE);
+    expect(await series(metrics, "quorate_etcd_cluster_version_reached")).toEqual([
+      'quorate_etcd_cluster_version_reached{cluster="dev"} 1',
+    ]);
+    metrics.observeStatuses([], SOURCE);
+    expect(await series(metrics, "quorate_etcd_cluster_version_reached")).toEqual([]);
+  });
+
   it("has help texts, default process metrics, and registries that do not share series", async () => {
     const one = createMetrics();
     const two = createMetrics();

@@ -20,6 +20,7 @@ export type RolloutEventType =
   /** The snapshot spec.backup.beforeChange asks for: reused, taken, or why there is none. */
   | "snapshot"
   | "fault-tolerance"
+  | "etcd-version"
   | "waiting"
   | "error"
   | "done";
@@ -35,6 +36,17 @@ export interface RolloutEvent {
   message: string;
   /** On fault-tolerance events: failures survived now, and at rest. */
   faultTolerance?: { tolerates: number; resting: number };
+  /** On etcd-version events: the cluster version after a minor upgrade, against the manifest's. */
+  clusterVersion?: EtcdClusterVersion;
+}
+
+export interface EtcdClusterVersion {
+  /** The manifest's spec.etcd.version. */
+  target: string;
+  /** Has the cluster version (GET /version etcdcluster) reached the target's minor version? */
+  reached: boolean;
+  /** The cluster version the members report, when any did. */
+  version?: string;
 }
 
 export type EventSink = (event: RolloutEvent) => void;
