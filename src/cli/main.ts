@@ -8,7 +8,12 @@ import type { CommandContext } from "./command.js";
 import { COMMANDS, type CommandEntry } from "./commands.js";
 import { EXIT, exitCodeFor, exitCodeOverview } from "./exitCodes.js";
 import { createLogger } from "./log.js";
-import { installShutdown, STOP_TIMEOUT_ENV, stopTimeoutMs } from "./shutdown.js";
+import {
+  defaultStopTimeoutMs,
+  installShutdown,
+  STOP_TIMEOUT_ENV,
+  stopTimeoutMs,
+} from "./shutdown.js";
 
 export function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
@@ -81,7 +86,7 @@ export async function runCli(
     if (!context.signal) {
       ctx.stop = installShutdown({
         command: name,
-        timeoutMs: stopTimeoutMs(ctx.env),
+        timeoutMs: stopTimeoutMs(ctx.env, defaultStopTimeoutMs(name)),
         controller,
         log: createLogger({ stream: ctx.stderr }),
         process,

@@ -10,6 +10,18 @@ import type { Logger } from "./log.js";
 
 export const STOP_TIMEOUT_ENV = "QUORATE_STOP_TIMEOUT";
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+/**
+ * `demo` and `local` stop the etcd members they started (up to 5 s each) and the
+ * terminations under way. The members run detached, so that they outlive a crash
+ * of the local cloud: cut off by the deadline, they would be left running.
+ */
+export const OWNED_PROCESSES_STOP_TIMEOUT_MS = 120_000;
+const OWNS_PROCESSES = new Set(["demo", "local"]);
+
+/** The deadline a command gets when QUORATE_STOP_TIMEOUT is unset. */
+export function defaultStopTimeoutMs(command: string): number {
+  return OWNS_PROCESSES.has(command) ? OWNED_PROCESSES_STOP_TIMEOUT_MS : DEFAULT_STOP_TIMEOUT_MS;
+}
 const MAX_STOP_TIMEOUT_MS = 3_600_000;
 
 /** What a command tells the shutdown about itself. */
@@ -87,9 +99,12 @@ export function installShutdown(options: ShutdownOptions): StopControl {
 }
 
 /** QUORATE_STOP_TIMEOUT, an ISO 8601 duration like the flags take; unset is the default. */
-export function stopTimeoutMs(env: NodeJS.ProcessEnv): number {
+export function stopTimeoutMs(
+  env: NodeJS.ProcessEnv,
+  defaultMs: number = DEFAULT_STOP_TIMEOUT_MS,
+): number {
   const value = env[STOP_TIMEOUT_ENV];
-  if (value === undefined || value === "") return DEFAULT_STOP_TIMEOUT_MS;
+  if (value === undefined || value === "") return defaultMs;
   const ms = parseIsoDuration(value);
   if (ms === undefined || ms < 1_000 || ms > MAX_STOP_TIMEOUT_MS)
     throw usage(

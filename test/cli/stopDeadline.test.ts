@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { defaultStopTimeoutMs, stopTimeoutMs } from "../../src/cli/shutdown.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
 import { git } from "../source/gitRepos.js";
 import { type Spawned, spawnQuorate } from "./spawnCli.js";
@@ -194,4 +195,17 @@ describe("QUORATE_STOP_TIMEOUT", () => {
       'QUORATE_STOP_TIMEOUT must be an ISO 8601 duration from PT1S to PT1H, such as PT10S (got "10")',
     );
   }, 30_000);
+});
+
+describe("the default deadline by command", () => {
+  it("is PT10S, and PT2M for demo and local, which stop the etcd members they started", () => {
+    expect(defaultStopTimeoutMs("run")).toBe(10_000);
+    expect(defaultStopTimeoutMs("reconcile")).toBe(10_000);
+    expect(defaultStopTimeoutMs("demo")).toBe(120_000);
+    expect(defaultStopTimeoutMs("local")).toBe(120_000);
+    expect(stopTimeoutMs({}, defaultStopTimeoutMs("demo"))).toBe(120_000);
+    expect(stopTimeoutMs({ QUORATE_STOP_TIMEOUT: "PT5S" }, defaultStopTimeoutMs("demo"))).toBe(
+      5_000,
+    );
+  });
 });
