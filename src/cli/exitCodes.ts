@@ -178,7 +178,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     [0, "every cluster is Ready (applied, or already in sync), suspended or orphaned"],
     [
       1,
-      "the source could not be read or was refused (unsigned head), a manifest is invalid, or a call failed",
+      "the source could not be read or was refused (an unsigned head; a rewound branch under --verify-signatures), a manifest is invalid, or a call failed",
     ],
     [
       3,

@@ -27,10 +27,20 @@ export function eventLogger(logger: Logger): (event: RolloutEvent) => void {
 
 /**
  * One line per pass (`pass done revision=... ready=3 stalled=1`), and a warning
- * when the source could not be synced, so that the log says why nothing moves.
+ * when the source could not be synced, so that the log says why nothing moves,
+ * or when it accepted a rewound branch, so that the log says why things moved back.
  */
 export function logPass(logger: Logger, summary: PassSummary): void {
   const source = summary.source;
+  if (summary.rewound) {
+    logger.warn("git branch rewound; reconciling the rewound head", {
+      repo: source.repo,
+      reason: source.reason,
+      from: summary.rewound.from.slice(0, 12),
+      to: summary.rewound.to.slice(0, 12),
+      message: summary.rewound.message,
+    });
+  }
   if (!source.ok) {
     logger.warn("git source not synced; reconciling the last good revision", {
       repo: source.repo,

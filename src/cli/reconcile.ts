@@ -116,7 +116,7 @@ function report(
   const source = summary.source;
   ctx.stdout.write(
     source.ok
-      ? `\nrevision ${source.revision?.slice(0, 12)} (${source.subject ?? ""}) from ${source.repo}${source.owner ? `, owner ${source.owner}` : ""}\n`
+      ? `\nrevision ${source.revision?.slice(0, 12)} (${source.subject ?? ""}) from ${source.repo}${source.owner ? `, owner ${source.owner}` : ""}\n${source.reason ? `  warning: ${source.reason}: ${source.message ?? ""}\n` : ""}`
       : `\nsource ${source.repo}: ${source.reason}: ${source.message}${source.revision ? ` (kept reconciling ${source.revision.slice(0, 12)})` : ""}\n`,
   );
   for (const status of statuses) {

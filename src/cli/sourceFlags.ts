@@ -15,6 +15,7 @@ export const SOURCE_FLAGS = {
   "verify-signatures": { type: "boolean" },
   "allowed-signers": { type: "string" },
   keyring: { type: "string" },
+  "allow-rewind": { type: "boolean" },
 } as const;
 
 export const SOURCE_FLAGS_HELP = `  --repo URL|DIR       git remote, bare repository or working directory (default: .)
@@ -22,7 +23,12 @@ export const SOURCE_FLAGS_HELP = `  --repo URL|DIR       git remote, bare reposi
   --path DIR           manifests inside the repository (default: clusters)
   --cache-dir DIR      where clones and checkouts are kept (default: ~/.cache/quorate/git)
   --verify-signatures  refuse a head commit that is unsigned or signed by an untrusted key;
-                       with --allowed-signers FILE (ssh) or --keyring FILE|DIR (gpg)`;
+                       with --allowed-signers FILE (ssh) or --keyring FILE|DIR (gpg)
+  --allow-rewind       with --verify-signatures: accept a head that does not descend from the
+                       last good revision (a force-push rewound the branch), with a warning;
+                       without it such a head is refused, since an old signed commit pushed
+                       back would undo what came after it. Without --verify-signatures a
+                       rewind is always accepted, with the same warning`;
 
 export interface SourceFlags {
   repo?: string | undefined;
@@ -32,6 +38,7 @@ export interface SourceFlags {
   "verify-signatures"?: boolean | undefined;
   "allowed-signers"?: string | undefined;
   keyring?: string | undefined;
+  "allow-rewind"?: boolean | undefined;
 }
 
 export function sourceFromFlags(
@@ -53,6 +60,7 @@ export function sourceFromFlags(
       cwd: ctx.cwd,
       verify: signaturePolicy(flags, ctx),
       manifestsPath: path,
+      allowRewind: flags["allow-rewind"] === true,
     }),
     path,
   };
@@ -63,6 +71,11 @@ function signaturePolicy(flags: SourceFlags, ctx: CommandContext): SignaturePoli
   const keyring = flags.keyring;
   if (!flags["verify-signatures"]) {
     if (signers || keyring) throw usage("--allowed-signers and --keyring need --verify-signatures");
+    if (flags["allow-rewind"])
+      throw usage(
+        "--allow-rewind needs --verify-signatures",
+        "without verification a rewound branch is already accepted, with a warning",
+      );
     return undefined;
   }
   if (signers && keyring) throw usage("give --allowed-signers (ssh) or --keyring (gpg), not both");

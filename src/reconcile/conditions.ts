@@ -77,6 +77,12 @@ export type Reason = (typeof REASON)[keyof typeof REASON];
 export const SOURCE_REASON = {
   /** The --path directory does not exist at the head: nothing is applied or pruned. */
   ManifestsPathMissing: "ManifestsPathMissing",
+  /**
+   * The head does not descend from the revision reconciled before (a
+   * force-push rewound the branch) and was accepted: kept on the source's
+   * status while that head is reconciled.
+   */
+  BranchRewound: "BranchRewound",
 } as const;
 
 export interface Condition {

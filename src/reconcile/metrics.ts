@@ -143,6 +143,11 @@ export function createMetrics(): QuorateMetrics {
     registers,
   });
 
+  const rewinds = new Counter({
+    name: "quorate_source_rewinds_total",
+    help: "Branch heads accepted though they do not descend from the last good revision: a force-push rewound the branch (dropped or replaced commits). A rewind refused under --verify-signatures is not counted here; it shows as quorate_source_up 0.",
+    registers,
+  });
   const passFailures = new Counter({
     name: "quorate_reconcile_pass_failures_total",
     help: "Passes that ended in an unexpected error; the loop logged it and went on. Alert when it grows.",
@@ -170,6 +175,7 @@ export function createMetrics(): QuorateMetrics {
     observePass(summary) {
       duration.observe(summary.durationMs / 1000);
       lastPass.set((Date.parse(summary.startedAt) + summary.durationMs) / 1000);
+      if (summary.rewound) rewinds.inc();
       for (const entry of summary.clusters) {
         const result = passResult(entry);
         results.inc({ cluster: entry.cluster, result });

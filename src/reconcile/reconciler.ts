@@ -14,7 +14,7 @@ import { type LoadedManifests, loadManifests } from "../manifest/load.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
-import type { SourceResult } from "../source/types.js";
+import type { BranchRewind, SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { REASON, type Reason, SOURCE_REASON } from "./conditions.js";
 import {
@@ -89,6 +89,8 @@ export interface SourceStatus {
 export interface PassSummary {
   revision?: string;
   source: SourceStatus;
+  /** Only in the pass whose sync accepted a rewound branch: for the log's warning and the counter. */
+  rewound?: { from: string; to: string; message: string };
   startedAt: string;
   durationMs: number;
   clusters: {
@@ -140,6 +142,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const renderCache = new Map<string, { sha: string } | { error: string }>();
   let manifests: { revision: string; loaded: LoadedManifests } | undefined;
   let current: { revision: string; dir: string } | undefined;
+  // The rewind that brought in the head being reconciled, reported until the head moves on.
+  let rewind: (BranchRewind & { to: string }) | undefined;
   let sourceStatus: SourceStatus = {
     repo: options.source.display,
     owner,
@@ -306,19 +310,26 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     );
   }
 
-  /** Syncs the source; keeps the last good revision when the head cannot be used. */
-  async function syncSource(signal?: AbortSignal): Promise<void> {
+  /**
+   * Syncs the source; keeps the last good revision when the head cannot be
+   * used. Returns the rewind this sync accepted, if it did.
+   */
+  async function syncSource(signal?: AbortSignal): Promise<PassSummary["rewound"]> {
     const synced = await options.source.sync(signal);
     if (synced.ok) {
       current = { revision: synced.revision, dir: synced.dir };
+      if (synced.rewound) rewind = { ...synced.rewound, to: synced.revision };
+      else if (rewind?.to !== synced.revision) rewind = undefined;
       sourceStatus = {
         repo: options.source.display,
         owner,
         ok: true,
         revision: synced.revision,
         subject: synced.subject,
+        ...(rewind ? { reason: SOURCE_REASON.BranchRewound, message: rewind.message } : {}),
       };
-      return;
+      const accepted = synced.rewound;
+      return accepted && { from: accepted.from, to: synced.revision, message: accepted.message };
     }
     sourceStatus = {
       repo: options.source.display,
@@ -331,6 +342,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     };
     // An unreachable remote or an untrusted head: keep reconciling the last good revision.
     if (!current && synced.lastGood) current = { ...synced.lastGood };
+    return undefined;
   }
 
   function pathMissing(revision: string, keptRevision: string | undefined): SourceStatus {
@@ -379,8 +391,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       extra: RecordExtra = {},
     ) => summary.push({ cluster: name, action, outcome: record(name, outcome, extra) });
 
-    await syncSource(signal);
-    if (!current) return finishPass(started, summary);
+    const rewound = await syncSource(signal);
+    const finishPass = (clusters: PassSummary["clusters"]) =>
+      passSummary(started, clusters, rewound);
+    if (!current) return finishPass(summary);
     if (manifests?.revision !== current.revision) {
       if (await isDirectoryOrFile(resolve(current.dir, options.path))) {
         const loaded = await loadManifests([options.path], current.dir);
@@ -393,7 +407,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         sourceStatus = pathMissing(current.revision, manifests?.revision);
         if (!manifests) {
           current = undefined; // no revision is being reconciled
-          return finishPass(started, summary);
+          return finishPass(summary);
         }
         current = { ...current, revision: manifests.revision };
       }
@@ -487,7 +501,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
     await recordHealth(healthy, summary, revision);
     if (options.waitForRollouts) await Promise.all(tasks);
-    return finishPass(started, summary);
+    return finishPass(summary);
   }
 
   async function deleteOrphan(item: WorkItem, message: string): Promise<ReconcileOutcome> {
@@ -581,10 +595,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     );
   }
 
-  function finishPass(started: number, clusters: PassSummary["clusters"]): PassSummary {
+  function passSummary(
+    started: number,
+    clusters: PassSummary["clusters"],
+    rewound: PassSummary["rewound"],
+  ): PassSummary {
     return {
       ...(current ? { revision: current.revision } : {}),
       source: sourceStatus,
+      ...(rewound ? { rewound } : {}),
       startedAt: new Date(started).toISOString(),
       durationMs: now() - started,
       clusters,

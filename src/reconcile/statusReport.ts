@@ -318,7 +318,7 @@ function originLine(report: StatusReport): string {
     const at = `${source.revision ? ` at ${source.revision.slice(0, 12)}` : ""}${source.owner ? ` (owner ${source.owner})` : ""}`;
     parts.push(
       source.ok
-        ? `source ${source.repo}${at}`
+        ? `source ${source.repo}${at}${source.reason ? ` (${source.reason}: ${source.message ?? ""})` : ""}`
         : `source ${source.repo} FAILED (${source.reason ?? "unknown"}: ${source.message ?? ""})${source.revision ? `; reconciling the last good revision ${source.revision.slice(0, 12)}` : ""}`,
     );
   }

@@ -5,11 +5,13 @@
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { terminal } from "../errors.js";
+import { descendsFrom } from "./ancestry.js";
 import { GitCommandError, runGit, summarizeGitError } from "./gitProcess.js";
 import { cacheKey, checkBranchName, fetchTarget, parseRepoLocation } from "./repoLocation.js";
 import { createRevisionStore } from "./revisions.js";
 import { describePolicy, type SignaturePolicy, verifyCommitSignature } from "./signatures.js";
 import type {
+  BranchRewind,
   ChangedPath,
   MaterializedRevision,
   SourceFailureReason,
@@ -34,6 +36,12 @@ export interface GitSourceOptions {
    * deleted or moved it.
    */
   readonly manifestsPath?: string | undefined;
+  /**
+   * With `verify`, accept a head that does not descend from the last good
+   * revision (a force-push rewound the branch) instead of refusing it.
+   * Without `verify`, such a head is always accepted, with `rewound` set.
+   */
+  readonly allowRewind?: boolean | undefined;
 }
 
 export interface GitSource {
@@ -214,6 +222,24 @@ export function createGitSource(options: GitSourceOptions): GitSource {
       }
       signer = verdict.signer;
     }
+    let rewound: BranchRewind | undefined;
+    if (lastGood && !(await descendsFrom(mirror, lastGood.revision, head, { signal, timeoutMs }))) {
+      const kept = lastGood.revision.slice(0, 12);
+      const what = `The head of "${branch}", ${shown}, does not descend from the last good revision ${kept}: the branch was rewound (force-pushed)`;
+      // A valid signature does not make a rewind safe: pushing back an old
+      // signed commit would undo every change after it, signed or not.
+      if (verify && !options.allowRewind) {
+        return failure(
+          "rewound",
+          `${what}, so it will not be applied. Push a commit on top of ${kept}, or restart quorate with --allow-rewind to accept the rewound branch.`,
+          head,
+        );
+      }
+      rewound = {
+        from: lastGood.revision,
+        message: `${what}, and quorate now reconciles it. If that was a mistake, push the dropped commits (up to ${kept}) back onto the branch.`,
+      };
+    }
     let dir: string;
     try {
       ({ dir } = await store.materialize(head, signal));
@@ -240,7 +266,7 @@ export function createGitSource(options: GitSourceOptions): GitSource {
     // After this sync has answered, before the next git operation starts:
     // removing old checkouts is not on the way from a commit to its pass.
     void exclusive(() => store.prune(keep).catch(() => undefined));
-    return { ok: true, changed: true, ...lastGood };
+    return { ok: true, changed: true, ...lastGood, ...(rewound ? { rewound } : {}) };
   }
 
   async function saveLastGood(revision: SourceRevision): Promise<void> {

@@ -19,6 +19,11 @@ export const SOURCE_FAILURE_REASONS = [
    * wrong --path, a moved directory) than a wish to delete every cluster.
    */
   "path-missing",
+  /**
+   * Verification is on and the head does not descend from the last good
+   * revision (a force-push rewound the branch); --allow-rewind accepts it.
+   */
+  "rewound",
 ] as const;
 
 export type SourceFailureReason = (typeof SOURCE_FAILURE_REASONS)[number];
@@ -47,6 +52,11 @@ export type SourceResult =
       readonly ok: true;
       /** False when the revision is the same as the last good one of this source. */
       readonly changed: boolean;
+      /**
+       * Set when this head was accepted though it does not descend from the
+       * last good revision: the branch was rewound (force-pushed).
+       */
+      readonly rewound?: BranchRewind;
     })
   | {
       readonly ok: false;
@@ -63,4 +73,12 @@ export type SourceResult =
 export interface ChangedPath {
   readonly path: string;
   readonly change: "added" | "modified" | "deleted";
+}
+
+/** An accepted head that does not descend from the revision accepted before it. */
+export interface BranchRewind {
+  /** The last good revision before this head (full sha). */
+  readonly from: string;
+  /** What happened and what to do, for an operator. */
+  readonly message: string;
 }

@@ -87,6 +87,8 @@ const BAD_VALUES: [string, string[], string][] = [
     "--heartbeat-every must be an ISO 8601 duration",
   ],
   ["apply", ["--yes", "--tick=-5"], "--tick must be a whole number from 10 to 60000"],
+  // Without verification a rewind is accepted anyway: the flag would do nothing.
+  ["reconcile", ["--once", "--allow-rewind"], "--allow-rewind needs --verify-signatures"],
   ...ONCE_ACCEPTED,
 ];
 
