@@ -87,6 +87,9 @@ export interface GateSummary {
   stableForMs: number;
   /** The server version each answering member reports (status), by short name. */
   versions: MemberVersion[];
+  /** Members that answered the probe, and members that did not (labels, with their URL). */
+  answering?: string[];
+  silent?: string[];
   /** Failures survived now, and what the cluster survives at rest (absent: nothing probed). */
   faultTolerance?: FaultTolerance & { resting: number };
 }
@@ -198,6 +201,14 @@ export function evaluateGate(
         ? [{ name: shortName(roster, e.member.id), version: e.probe.status.version }]
         : [],
     ),
+    answering: [
+      ...roster.entries.filter((e) => e.probe?.reachable).map((e) => e.label),
+      ...roster.orphans.filter((o) => o.reachable).map((o) => o.endpoint),
+    ],
+    silent: [
+      ...roster.entries.filter((e) => !e.probe?.reachable).map((e) => e.label),
+      ...roster.orphans.filter((o) => !o.reachable).map((o) => o.endpoint),
+    ],
     faultTolerance: {
       ...faultToleranceOf(probe),
       resting: restingFaultTolerance(
