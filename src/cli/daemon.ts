@@ -2,8 +2,9 @@
 // webhook, file watch) -> reconcile pass -> metrics, logs and status.
 import { resolve } from "node:path";
 import { describeError, terminal } from "../errors.js";
-import { createMetrics } from "../reconcile/metrics.js";
-import type { PassSummary, Reconciler } from "../reconcile/reconciler.js";
+import type { Notifier } from "../notify/notifier.js";
+import { createMetrics, type QuorateMetrics } from "../reconcile/metrics.js";
+import type { PassSummary, Reconciler, StatusSink } from "../reconcile/reconciler.js";
 import type { EventSink, RolloutEvent } from "../reconcile/rollout/events.js";
 import { type DaemonServer, startDaemonServer } from "../reconcile/server.js";
 import { createTriggers, type TriggerReason } from "../source/triggers.js";
@@ -12,8 +13,10 @@ import type { Logger } from "./log.js";
 import { eventLogger, logPass } from "./passLog.js";
 
 export interface DaemonOptions {
-  /** Builds the reconciler around the event sink the daemon provides. */
-  reconciler(onEvent: EventSink): Reconciler;
+  /** Builds the reconciler around the event and status sinks the daemon provides. */
+  reconciler(onEvent: EventSink, onStatus?: StatusSink): Reconciler;
+  /** Rollout notifications (--notify-url), counted in the daemon's metrics. */
+  notifier?: (metrics: QuorateMetrics) => Notifier | undefined;
   branch: string;
   log: Logger;
   pollIntervalMs: number;
@@ -31,16 +34,20 @@ export interface DaemonOptions {
   trackInFlight?: (describe: () => string[]) => void;
 }
 
+const NOTIFY_FLUSH_ON_STOP_MS = 2_000;
+
 export async function runDaemon(options: DaemonOptions): Promise<void> {
   const { log } = options;
   const metrics = createMetrics();
   const toLog = eventLogger(log);
+  const notifier = options.notifier?.(metrics);
   const onEvent = (event: RolloutEvent) => {
     metrics.observeEvent(event);
     toLog(event);
     options.onEvent?.(event);
+    notifier?.onEvent(event);
   };
-  const reconciler = options.reconciler(onEvent);
+  const reconciler = options.reconciler(onEvent, notifier?.onStatus);
   let passStarted: number | undefined;
   options.trackInFlight?.(() => [
     ...(passStarted === undefined
@@ -127,6 +134,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   } finally {
     await watch?.close();
     await server?.close();
+    // What is queued gets a moment to go out; a dead receiver cannot hold the stop longer.
+    await notifier?.flush(NOTIFY_FLUSH_ON_STOP_MS);
+    notifier?.close();
   }
 }
 

@@ -9,6 +9,7 @@ import type { Logger, LogLevel } from "./log.js";
 const EVENT_LEVEL: Partial<Record<RolloutEventType, LogLevel>> = {
   error: "error",
   "hook-held": "warn",
+  held: "warn",
   "update-cancelled": "warn",
 };
 

@@ -18,6 +18,14 @@ import {
 } from "./common.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT, type ExitCode, exitCodeHelp, NOT_READY_EXIT, worstExit } from "./exitCodes.js";
+import { createLogger } from "./log.js";
+import {
+  createFlagNotifier,
+  deliveryReport,
+  NOTIFY_FLAGS,
+  NOTIFY_FLAGS_HELP,
+  notifySetupFromFlags,
+} from "./notifyFlags.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
 import {
   CONCURRENCY_FLAGS,
@@ -45,6 +53,8 @@ ${SOURCE_FLAGS_HELP}
 ${CONCURRENCY_FLAGS_HELP}
   --region REGION      also look for orphaned stacks in this region (repeatable); the
                        regions the manifests name are always read
+${NOTIFY_FLAGS_HELP}
+                       (before it exits, it waits up to 15 s for notifications to go out)
 ${SUPERVISION_FLAGS_HELP}
 ${OWNER_FLAGS_HELP}
 ${AWS_FLAGS_HELP}
@@ -53,6 +63,9 @@ ${ETCD_FLAGS_HELP}
 
 ${exitCodeHelp("reconcile")}
 `;
+
+/** A CI job should not end before "finished" is out, nor hang on a dead receiver. */
+const NOTIFY_FLUSH_MS = 15_000;
 
 export const reconcileCommand: Command = {
   name: "reconcile",
@@ -69,6 +82,7 @@ export const reconcileCommand: Command = {
       ...CONCURRENCY_FLAGS,
       region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
+      ...NOTIFY_FLAGS,
     });
     if (!values.once) throw usage("needs --once", "for a long-running loop use `quorate run`");
     const format = oneOf("format", values.format, ["text", "json"] as const, "text");
@@ -76,14 +90,25 @@ export const reconcileCommand: Command = {
     const { source, path } = sourceFromFlags(values, ctx);
     const { clients, amiFeed } = awsSetup(values, ctx);
     const owner = ownerFromFlags(values, ctx);
+    const notify = notifySetupFromFlags(values, ctx);
+    // Delivery failures go to stderr as log lines; stdout keeps the progress and the summary.
+    const log = createLogger({ stream: ctx.stderr });
+    const notifier = createFlagNotifier(notify, deliveryReport(log, notify), log);
     const write = (text: string) => ctx.stdout.write(text);
+    const lines = eventLineWriter(write, format);
     const reconciler = createReconciler({
       source,
       path,
       aws: clients,
       amiFeed,
       etcd: etcdClientOptions(values, ctx.cwd),
-      onEvent: eventLineWriter(write, format),
+      onEvent: notifier
+        ? (event) => {
+            lines(event);
+            notifier.onEvent(event);
+          }
+        : lines,
+      ...(notifier ? { onStatus: notifier.onStatus } : {}),
       waitForRollouts: true,
       owner,
       ...(values.region ? { regions: values.region } : {}),
@@ -97,6 +122,10 @@ export const reconcileCommand: Command = {
     const summary = await reconciler.pass(ctx.signal);
     passing = false;
     await reconciler.settle();
+    if (notifier) {
+      await notifier.flush(NOTIFY_FLUSH_MS);
+      notifier.close();
+    }
     const statuses = reconciler.statuses();
     report(ctx, format, summary, statuses);
     return exitCode(summary, statuses);

@@ -18,6 +18,13 @@ import { runDaemon } from "./daemon.js";
 import { ETCD_FLAGS, ETCD_FLAGS_HELP, etcdClientOptions } from "./etcdFlags.js";
 import { EXIT, exitCodeHelp } from "./exitCodes.js";
 import { createLogger, type LogLevel } from "./log.js";
+import {
+  createFlagNotifier,
+  deliveryReport,
+  NOTIFY_FLAGS,
+  NOTIFY_FLAGS_HELP,
+  notifySetupFromFlags,
+} from "./notifyFlags.js";
 import { SOURCE_FLAGS, SOURCE_FLAGS_HELP, sourceFromFlags } from "./sourceFlags.js";
 import {
   CONCURRENCY_FLAGS,
@@ -54,6 +61,7 @@ ${SOURCE_FLAGS_HELP}
                        "off" serves nothing)
   --webhook-secret-file FILE   the GitHub webhook secret (or env QUORATE_WEBHOOK_SECRET)
   --watch              start a pass at once on each commit to the --repo working directory
+${NOTIFY_FLAGS_HELP}
   --log-format auto|json|text  JSON lines, or readable lines on a terminal (default: auto)
   --log-level LEVEL    debug, info, warn or error (default: info)
 ${CONCURRENCY_FLAGS_HELP}
@@ -87,6 +95,7 @@ export const runCommand: Command = {
       ...CONCURRENCY_FLAGS,
       region: { type: "string", multiple: true },
       ...SUPERVISION_FLAGS,
+      ...NOTIFY_FLAGS,
     });
     // Every flag is checked before anything starts (a poll interval of zero would never poll).
     const pollIntervalMs =
@@ -114,6 +123,7 @@ export const runCommand: Command = {
     const { clients, amiFeed, endpoint } = awsSetup(values, ctx);
     const owner = ownerFromFlags(values, ctx);
     const secret = webhookSecret(values["webhook-secret-file"], ctx.env, ctx.cwd);
+    const notify = notifySetupFromFlags(values, ctx);
     const listen =
       values.listen === "off" ? undefined : parseListenAddress(values.listen ?? "127.0.0.1:9464");
     log.info("quorate run starting", {
@@ -125,7 +135,7 @@ export const runCommand: Command = {
       intervalMs: pollIntervalMs,
     });
     await runDaemon({
-      reconciler: (onEvent) =>
+      reconciler: (onEvent, onStatus) =>
         createReconciler({
           source,
           path,
@@ -133,11 +143,13 @@ export const runCommand: Command = {
           amiFeed,
           etcd: etcdClientOptions(values, ctx.cwd),
           onEvent,
+          ...(onStatus ? { onStatus } : {}),
           waitForRollouts: false,
           owner,
           ...(values.region ? { regions: values.region } : {}),
           ...pacing,
         }),
+      notifier: (metrics) => createFlagNotifier(notify, deliveryReport(log, notify, metrics), log),
       branch: source.branch,
       log,
       pollIntervalMs,

@@ -223,11 +223,13 @@ export async function applyCluster(
     if (!other) throw error;
     if (other.kind !== "ours") return joinOther(deps, aws, facts, spec, base, other);
   }
+  // The operation runs once ExecuteChangeSet returns: the rollout has started.
   emit(
     deps,
     spec,
     "stack-status",
     `executed change set ${changeSetId.split("/").pop() ?? changeSetId}`,
+    { stackStatus: `${type}_IN_PROGRESS` },
   );
   const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
   if (outcome.result === "applied") {
@@ -463,11 +465,13 @@ function emit(
   spec: ClusterSpec,
   type: Parameters<EventSink>[0]["type"],
   message: string,
+  extra: Pick<Parameters<EventSink>[0], "stackStatus"> = {},
 ): void {
   deps.onEvent({
     at: new Date((deps.now ?? Date.now)()).toISOString(),
     cluster: spec.name,
     type,
     message,
+    ...extra,
   });
 }

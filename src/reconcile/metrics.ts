@@ -19,6 +19,8 @@ export interface QuorateMetrics {
   observeEvent(event: RolloutEvent): void;
   /** A pass that ended in an unexpected exception (the loop logs it and goes on). */
   observePassFailure(): void;
+  /** A notification delivered, given up on after its retries, or dropped from a full queue. */
+  observeNotification(target: string, result: "sent" | "failed" | "dropped"): void;
 }
 
 /**
@@ -154,6 +156,26 @@ export function createMetrics(): QuorateMetrics {
     registers,
   });
 
+  // Labelled by target (webhook-0 for the first --notify-url, github-statuses),
+  // never by URL: a webhook URL often carries its token in the path.
+  const notifications = {
+    sent: notificationCounter(
+      "quorate_notifications_sent_total",
+      "Notifications (rollout started, held, resumed, finished, rolled back, needs a person) delivered, per target: webhook-N for the Nth --notify-url from 0, github-statuses for commit statuses.",
+      registers,
+    ),
+    failed: notificationCounter(
+      "quorate_notifications_failed_total",
+      "Notifications given up on after their retries (timeout, connection refused, non-2xx answer), per target; the log says why. Rollouts never wait on them.",
+      registers,
+    ),
+    dropped: notificationCounter(
+      "quorate_notifications_dropped_total",
+      "Notifications dropped unsent because their target's queue was full (a receiver slower than the rollouts): the oldest waiting one goes.",
+      registers,
+    ),
+  };
+
   const resultLabels = new LabelSets();
   const eventLabels = new LabelSets();
   const appliedRevisions = new Map<string, string>();
@@ -223,7 +245,14 @@ export function createMetrics(): QuorateMetrics {
     observePassFailure() {
       passFailures.inc();
     },
+    observeNotification(target, result) {
+      notifications[result].inc({ target });
+    },
   };
+}
+
+function notificationCounter(name: string, help: string, registers: Registry[]) {
+  return new Counter({ name, help, labelNames: ["target"] as const, registers });
 }
 
 function clusterGauge(name: string, help: string, registers: Registry[]): Gauge<"cluster"> {

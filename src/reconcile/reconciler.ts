@@ -54,6 +54,8 @@ export interface ReconcilerOptions {
   amiFeed: AmiFeed;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
+  /** Every status written, with the one before it and the outcome (the notifier listens). */
+  onStatus?: StatusSink;
   /** once: a pass waits for the rollouts it starts; daemon: they run on in the background. */
   waitForRollouts: boolean;
   /** Clusters acted on at once (each makes its own AWS calls). */
@@ -72,6 +74,12 @@ export interface ReconcilerOptions {
   now?: () => number;
   random?: () => number;
 }
+
+export type StatusSink = (
+  previous: ClusterStatus | undefined,
+  next: ClusterStatus,
+  outcome: ReconcileOutcome,
+) => void;
 
 export interface SourceStatus {
   repo: string;
@@ -152,7 +160,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   };
 
   const record = (cluster: string, outcome: ReconcileOutcome, extra: RecordExtra = {}) => {
-    const previous = statuses.get(cluster) ?? initialStatus(cluster);
+    const before = statuses.get(cluster);
+    const previous = before ?? initialStatus(cluster);
     const stack = extra.stack;
     const next = nextStatus(previous, outcome, {
       now: new Date(now()),
@@ -168,6 +177,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       next.source = `${extra.spec.source.file}:${extra.spec.source.line}`;
     }
     statuses.set(cluster, next);
+    options.onStatus?.(before, next, outcome);
     return outcome.kind;
   };
 

@@ -87,6 +87,28 @@ const BAD_VALUES: [string, string[], string][] = [
     "--heartbeat-every must be an ISO 8601 duration",
   ],
   ["apply", ["--yes", "--tick=-5"], "--tick must be a whole number from 10 to 60000"],
+  // An unsigned notification could be forged by anyone who can reach the receiver.
+  [
+    "run",
+    ["--notify-url", "https://hooks.example.com/q", "--listen", "off"],
+    "--notify-url needs a secret to sign with: --notify-secret-file FILE, or env QUORATE_NOTIFY_SECRET",
+  ],
+  [
+    "run",
+    ["--notify-url", "hooks.example.com", "--listen", "off"],
+    "--notify-url must be an http(s) URL",
+  ],
+  [
+    "reconcile",
+    [
+      "--once",
+      "--notify-url",
+      "https://hooks.example.com/q",
+      "--notify-secret-file",
+      "/nonexistent/s",
+    ],
+    "--notify-secret-file /nonexistent/s: ENOENT",
+  ],
   // Without verification a rewind is accepted anyway: the flag would do nothing.
   ["reconcile", ["--once", "--allow-rewind"], "--allow-rewind needs --verify-signatures"],
   ...ONCE_ACCEPTED,

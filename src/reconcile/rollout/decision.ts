@@ -158,6 +158,19 @@ export function hold(
   return decided(due.memory, "holding", `${what}${why}`, actions, gate);
 }
 
+/**
+ * Whether the decision holds the rollout on something a person may need to
+ * hear about: a failing gate check besides its stable clock (which every step
+ * waits on), no member answering, no member to hand leadership to. Undefined
+ * when it does not hold.
+ */
+export function holdOf(decision: RolloutDecision): { failedChecks: string[] } | undefined {
+  if (decision.phase !== "holding" && decision.phase !== "needs-operator") return undefined;
+  if (!decision.gate || decision.gate.passed) return { failedChecks: [] };
+  const failedChecks = decision.gate.failed.filter((name) => name !== "stable");
+  return failedChecks.length > 0 ? { failedChecks } : undefined;
+}
+
 export function clearHold(memory: RolloutMemory): RolloutMemory {
   const { holdingSince: _since, ...rest } = memory;
   return rest;

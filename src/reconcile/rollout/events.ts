@@ -17,6 +17,10 @@ export type RolloutEventType =
   | "member-healthy"
   | "update-cancelled"
   | "gate"
+  /** The gate fails on more than its stable clock and hooks wait on it (said once per hold). */
+  | "held"
+  /** The hold is over: the rollout moves again. */
+  | "resumed"
   /** The snapshot spec.backup.beforeChange asks for: reused, taken, or why there is none. */
   | "snapshot"
   | "fault-tolerance"
@@ -34,6 +38,10 @@ export interface RolloutEvent {
   /** Member id as 16 hex digits, like etcdctl prints it. */
   memberId?: string;
   message: string;
+  /** On stack-status events: the stack's status, or the operation an executed change set started. */
+  stackStatus?: string;
+  /** On held events: the gate's failing checks. */
+  failedChecks?: string[];
   /** On fault-tolerance events: failures survived now, and at rest. */
   faultTolerance?: { tolerates: number; resting: number };
   /** On etcd-version events: the cluster version after a minor upgrade, against the manifest's. */

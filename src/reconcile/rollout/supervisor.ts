@@ -12,7 +12,8 @@ import { hexId } from "../../etcd/wire.js";
 import { durationMs } from "../../manifest/duration.js";
 import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
-import type { EventSink, RolloutEventType } from "./events.js";
+import { holdOf } from "./decision.js";
+import type { EventSink, RolloutEvent, RolloutEventType } from "./events.js";
 import type { RolloutFacts, RolloutObservation } from "./observation.js";
 import { createObserver } from "./observe.js";
 
@@ -55,7 +56,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     type: RolloutEventType,
     message: string,
     who: { instanceId?: string; memberId?: bigint } = {},
-    extra: { faultTolerance?: { tolerates: number; resting: number } } = {},
+    extra: Pick<RolloutEvent, "faultTolerance" | "stackStatus" | "failedChecks"> = {},
   ) =>
     options.onEvent({
       at: new Date(now()).toISOString(),
@@ -82,6 +83,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
   let lastStatus: string | undefined;
   let lastMessage: string | undefined;
   let settledSince: number | undefined;
+  let holding = false;
   const promoted = new Set<string>();
 
   for (;;) {
@@ -98,13 +100,18 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     const status = observation.stack?.status;
     if (!status) return { result: "absent", message: `stack ${facts.stackName} does not exist` };
     if (status !== lastStatus) {
-      emit("stack-status", `stack ${status}`);
+      emit("stack-status", `stack ${status}`, {}, { stackStatus: status });
       lastStatus = status;
     }
 
     reportTolerance(observation.probe);
     const decision = decideRollout(observation, facts, memory);
     memory = decision.memory;
+    // Said once when a hold starts and once when it ends, not at every heartbeat.
+    const hold = holdOf(decision);
+    if (hold && !holding) emit("held", decision.message, {}, hold);
+    if (!hold && holding) emit("resumed", `resumed: ${decision.message}`);
+    holding = hold !== undefined;
     reportHealthy(observation, promoted, emit);
     // A waiting line is repeated only when what it waits for changes, not its clock.
     const gist = decision.message.replace(/\d+(\.\d+)?(ms|s)\b/g, "#");
