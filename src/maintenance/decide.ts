@@ -2,7 +2,8 @@
 // order the steps run, up to which revision to compact, in which order members
 // are defragmented, and whether NOSPACE may be disarmed. maintain.ts does the IO.
 // etcd's own guidance: https://etcd.io/docs/v3.4/op-guide/maintenance/
-import type { Alarm } from "../etcd/types.js";
+import { buildRoster } from "../etcd/roster.js";
+import type { Alarm, ClusterProbe } from "../etcd/types.js";
 
 export type MaintenanceStep = "compact" | "defrag" | "disarm";
 
@@ -53,6 +54,25 @@ export interface MemberDb {
   learner: boolean;
   dbSize: bigint;
   dbSizeInUse: bigint;
+}
+
+/** The members the probe reached, with their database sizes. */
+export function membersOf(probe: ClusterProbe): MemberDb[] {
+  return buildRoster(probe).entries.flatMap((e) => {
+    const status = e.probe?.status;
+    if (!e.probe || !status) return [];
+    return [
+      {
+        id: e.member.id,
+        name: e.member.name || e.label,
+        endpoint: e.probe.endpoint,
+        leader: status.leader === e.member.id,
+        learner: e.member.isLearner,
+        dbSize: status.dbSize,
+        dbSizeInUse: status.dbSizeInUse,
+      },
+    ];
+  });
 }
 
 /**

@@ -6,7 +6,6 @@ import { sleep } from "../aws/stacks.js";
 import { createEtcdClient, type EtcdClient, type EtcdClientOptions } from "../etcd/client.js";
 import { isEtcdError } from "../etcd/errors.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
-import { buildRoster } from "../etcd/roster.js";
 import type { ClusterProbe } from "../etcd/types.js";
 import type { GatePolicy } from "../manifest/types.js";
 import {
@@ -15,7 +14,7 @@ import {
   disarmDecision,
   formatBytes,
   type MaintenanceStep,
-  type MemberDb,
+  membersOf,
   stepsInOrder,
 } from "./decide.js";
 
@@ -219,25 +218,6 @@ export async function runMaintenance(
     deps.onEvent(message);
     return message;
   }
-}
-
-/** The members the probe reached, with their database sizes. */
-export function membersOf(probe: ClusterProbe): MemberDb[] {
-  return buildRoster(probe).entries.flatMap((e) => {
-    const status = e.probe?.status;
-    if (!e.probe || !status) return [];
-    return [
-      {
-        id: e.member.id,
-        name: e.member.name || e.label,
-        endpoint: e.probe.endpoint,
-        leader: status.leader === e.member.id,
-        learner: e.member.isLearner,
-        dbSize: status.dbSize,
-        dbSizeInUse: status.dbSizeInUse,
-      },
-    ];
-  });
 }
 
 function leaderRevision(probe: ClusterProbe): bigint | undefined {

@@ -217,6 +217,7 @@ function toClusterSpec(value: any, source: SourceLocation): ClusterSpec {
       ? { backup: { ...spec.backup, prefix: spec.backup.prefix ?? `${metadata.name}/` } }
       : {}),
     ...(spec.restore ? { restore: spec.restore } : {}),
+    maintenance: spec.maintenance,
     suspend: spec.suspend,
     prune: spec.prune,
     terminationProtection: spec.terminationProtection,

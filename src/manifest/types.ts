@@ -124,6 +124,17 @@ export interface RestoreSpec {
   snapshot: string;
 }
 
+/** What `quorate run` may do to the members' databases on its own. */
+export interface MaintenanceSpec {
+  autoDefrag: boolean;
+  /** 0..1: defragment a member whose dbSizeInUse / dbSize falls under it. */
+  fragmentationThreshold: number;
+  /** Databases smaller than this are never defragmented automatically. */
+  minDbSizeBytes: number;
+  /** ISO 8601 duration between two automatic defragmentations of the cluster. */
+  minInterval: string;
+}
+
 export interface ClusterSpec {
   name: string;
   labels: Record<string, string>;
@@ -145,6 +156,7 @@ export interface ClusterSpec {
   backup?: BackupSpec;
   /** Present: the cluster is (or is to be) restored from a snapshot. Needs backup. */
   restore?: RestoreSpec;
+  maintenance: MaintenanceSpec;
   suspend: boolean;
   prune: boolean;
   terminationProtection: boolean;

@@ -8,9 +8,16 @@ import type { LiveStack } from "../aws/stacks.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, type GateMemory, type GateResult } from "../etcd/gate.js";
 import { probeCluster } from "../etcd/probe.js";
+import type { ClusterProbe } from "../etcd/types.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { MEMBER_STATES } from "./rollout/observation.js";
+
+export interface HealthResult {
+  gate: GateResult;
+  /** What the gate was evaluated on: the database sizes come from it too. */
+  probe: ClusterProbe;
+}
 
 export interface HealthTarget {
   spec: ClusterSpec;
@@ -24,8 +31,8 @@ export async function probeRegionHealth(
   etcd: EtcdClientOptions,
   memories: Map<string, GateMemory>,
   now: () => number,
-): Promise<Map<string, GateResult>> {
-  const results = new Map<string, GateResult>();
+): Promise<Map<string, HealthResult>> {
+  const results = new Map<string, HealthResult>();
   const groupOf = (t: HealthTarget) => t.stack.outputs.GroupName;
   const named = targets.filter((t) => groupOf(t));
   if (named.length === 0) return results;
@@ -58,7 +65,7 @@ export async function probeRegionHealth(
         now(),
       );
       memories.set(spec.name, memory);
-      results.set(spec.name, result);
+      results.set(spec.name, { gate: result, probe });
     }),
   );
   return results;

@@ -7,7 +7,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { type ConditionType, conditionOf } from "./conditions.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { RolloutEvent } from "./rollout/events.js";
-import type { ClusterStatus } from "./status.js";
+import type { ClusterStatus, MemberDatabase } from "./status.js";
 
 export interface QuorateMetrics {
   readonly registry: Registry;
@@ -150,6 +150,29 @@ export function createMetrics(): QuorateMetrics {
     help: "Branch heads accepted though they do not descend from the last good revision: a force-push rewound the branch (dropped or replaced commits). A rewind refused under --verify-signatures is not counted here; it shows as quorate_source_up 0.",
     registers,
   });
+
+  const dbSize = memberGauge(
+    "quorate_etcd_db_size_bytes",
+    "Size of the member's database file (dbSize of /v3/maintenance/status) at the daemon's last probe of an in-sync cluster. Counts against spec.etcd.quotaBackendBytes.",
+    registers,
+  );
+  const dbInUse = memberGauge(
+    "quorate_etcd_db_size_in_use_bytes",
+    "Bytes of the member's database file in use (dbSizeInUse), at the same probe; the rest are free pages that defragmentation gives back.",
+    registers,
+  );
+  const fragmentation = memberGauge(
+    "quorate_etcd_db_fragmentation_ratio",
+    "Share of the member's database file that is free pages: 1 - dbSizeInUse/dbSize (0 for an empty database). spec.maintenance.autoDefrag defragments a member once it is above 1 - fragmentationThreshold.",
+    registers,
+  );
+  const defrags = new Counter({
+    name: "quorate_defrag_total",
+    help: "Automatic defragmentations of one member by `quorate run` (spec.maintenance.autoDefrag), by result: done, gate-blocked (the gate held it past gates.abortAfter), failed (an error; retried after minInterval).",
+    labelNames: ["cluster", "result"] as const,
+    registers,
+  });
+
   const passFailures = new Counter({
     name: "quorate_reconcile_pass_failures_total",
     help: "Passes that ended in an unexpected error; the loop logged it and went on. Alert when it grows.",
@@ -178,6 +201,8 @@ export function createMetrics(): QuorateMetrics {
 
   const resultLabels = new LabelSets();
   const eventLabels = new LabelSets();
+  const defragLabels = new LabelSets();
+  const databaseMembers = new Map<string, Set<string>>();
   const appliedRevisions = new Map<string, string>();
   let sourceRevisionShown: string | undefined;
   let known = new Set<string>();
@@ -190,6 +215,25 @@ export function createMetrics(): QuorateMetrics {
     appliedRevisions.delete(cluster);
     for (const result of resultLabels.take(cluster)) results.remove({ cluster, result });
     for (const type of eventLabels.take(cluster)) events.remove({ cluster, type });
+    for (const result of defragLabels.take(cluster)) defrags.remove({ cluster, result });
+    observeDatabases(cluster, []);
+  };
+
+  /** Sets each member's database gauges; members gone since the last probe lose theirs. */
+  const observeDatabases = (cluster: string, members: readonly MemberDatabase[]) => {
+    const now = new Set<string>();
+    for (const m of members) {
+      now.add(m.member);
+      const labels = { cluster, member: m.member };
+      dbSize.set(labels, m.dbSize);
+      dbInUse.set(labels, m.dbSizeInUse);
+      fragmentation.set(labels, m.dbSize > 0 ? 1 - m.dbSizeInUse / m.dbSize : 0);
+    }
+    for (const member of databaseMembers.get(cluster) ?? [])
+      if (!now.has(member))
+        for (const gauge of [dbSize, dbInUse, fragmentation]) gauge.remove({ cluster, member });
+    if (now.size > 0) databaseMembers.set(cluster, now);
+    else databaseMembers.delete(cluster);
   };
 
   return {
@@ -214,6 +258,7 @@ export function createMetrics(): QuorateMetrics {
         reconciling.set({ cluster }, Math.max(0, conditionValue(status, "Reconciling")));
         gate.set({ cluster }, conditionValue(status, "HealthGatePassed"));
         if (status.faultTolerance) tolerance.set({ cluster }, status.faultTolerance.tolerates);
+        if (status.databases) observeDatabases(cluster, status.databases.members);
         if (status.etcdClusterVersion)
           clusterVersion.set({ cluster }, status.etcdClusterVersion.reached ? 1 : 0);
         const before = appliedRevisions.get(cluster);
@@ -239,6 +284,10 @@ export function createMetrics(): QuorateMetrics {
     observeEvent(event) {
       if (event.faultTolerance)
         tolerance.set({ cluster: event.cluster }, event.faultTolerance.tolerates);
+      if (event.defragResult) {
+        defrags.inc({ cluster: event.cluster, result: event.defragResult });
+        defragLabels.add(event.cluster, event.defragResult);
+      }
       events.inc({ cluster: event.cluster, type: event.type });
       eventLabels.add(event.cluster, event.type);
     },
@@ -257,6 +306,14 @@ function notificationCounter(name: string, help: string, registers: Registry[]) 
 
 function clusterGauge(name: string, help: string, registers: Registry[]): Gauge<"cluster"> {
   return new Gauge({ name, help, labelNames: ["cluster"] as const, registers });
+}
+
+function memberGauge(
+  name: string,
+  help: string,
+  registers: Registry[],
+): Gauge<"cluster" | "member"> {
+  return new Gauge({ name, help, labelNames: ["cluster", "member"] as const, registers });
 }
 
 /** The second label values seen per cluster, so that a vanished cluster's series can be removed. */

@@ -9,6 +9,7 @@ import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/s
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import type { GateMemory, GateResult } from "../etcd/gate.js";
+import { membersOf } from "../maintenance/decide.js";
 import { durationMs } from "../manifest/duration.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
 import type { ClusterSpec } from "../manifest/types.js";
@@ -24,7 +25,7 @@ import {
   refusedMessage,
   unreadManifest,
 } from "./decide.js";
-import { type HealthTarget, probeRegionHealth } from "./health.js";
+import { type HealthResult, type HealthTarget, probeRegionHealth } from "./health.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
@@ -34,6 +35,8 @@ import {
   backingOff,
   type ClusterStatus,
   initialStatus,
+  type MemberDatabases,
+  memberDatabases,
   nextStatus,
   type ReconcileOutcome,
   stackFacts,
@@ -126,6 +129,8 @@ interface RecordExtra {
   spec?: ClusterSpec;
   /** Where the stack is, when no valid manifest says (an invalid manifest, an orphan). */
   region?: string;
+  /** The members' database sizes, when this outcome comes with a probe. */
+  databases?: MemberDatabases;
 }
 
 async function isDirectoryOrFile(path: string): Promise<boolean> {
@@ -171,6 +176,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       backoff: { baseMs: 5_000, maxMs: 300_000, random: random() },
     });
     if (extra.region) next.region = extra.region;
+    if (extra.databases) next.databases = extra.databases;
     if (extra.spec) {
       next.stackName = extra.spec.stackName;
       next.region = extra.spec.region;
@@ -570,9 +576,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       byRegion.set(h.spec.region, [...(byRegion.get(h.spec.region) ?? []), h]);
     await Promise.all(
       [...byRegion].map(async ([region, targets]) => {
-        let gates = new Map<string, GateResult>();
+        let probed = new Map<string, HealthResult>();
         try {
-          gates = await probeRegionHealth(
+          probed = await probeRegionHealth(
             options.aws(region),
             targets,
             options.etcd,
@@ -589,16 +595,19 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           return;
         }
         for (const { spec, stack } of targets) {
-          const gate = gates.get(spec.name);
+          const health = probed.get(spec.name);
           const outcome: ReconcileOutcome = {
             kind: "ready",
             message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
-            ...(gate ? { gate } : {}),
+            ...(health ? { gate: health.gate } : {}),
           };
+          const databases = health
+            ? { databases: memberDatabases(membersOf(health.probe), new Date(health.probe.at)) }
+            : {};
           summary.push({
             cluster: spec.name,
             action: "none",
-            outcome: record(spec.name, outcome, { spec, stack }),
+            outcome: record(spec.name, outcome, { spec, stack, ...databases }),
           });
         }
       }),

@@ -2,6 +2,7 @@
 // (Flux's finalizeStatus): every outcome sets all four conditions, so no
 // cluster is ever "reconciling" without a reason and a message.
 import { formatFaultTolerance, formatGateResult, type GateResult } from "../etcd/gate.js";
+import type { MemberDb } from "../maintenance/decide.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
 import type { EtcdClusterVersion } from "./rollout/events.js";
@@ -27,11 +28,27 @@ export interface ClusterStatus {
   faultTolerance?: FaultToleranceNow;
   /** After an etcd minor upgrade: whether the cluster version followed, and why not. */
   etcdClusterVersion?: EtcdClusterVersion & { message: string };
+  /** Each member's database at the daemon's last probe of it (metrics and autoDefrag read it). */
+  databases?: MemberDatabases;
   /** Consecutive transient failures; the retry waits longer after each. */
   failures: number;
   /** ISO 8601: no new attempt before this (backoff). */
   nextAttemptAt?: string;
   lastReconciledAt?: string;
+}
+
+/** Numbers, not bigints, so that /status is plain JSON (exact up to 8 PiB). */
+export interface MemberDatabase {
+  /** The etcd member name (the instance id), or its id in hex when it has none. */
+  member: string;
+  dbSize: number;
+  dbSizeInUse: number;
+}
+
+export interface MemberDatabases {
+  /** ISO 8601: when the probe that read them was made. */
+  at: string;
+  members: MemberDatabase[];
 }
 
 export interface FaultToleranceNow {
@@ -241,6 +258,20 @@ export function withFaultTolerance(
       },
       now,
     ),
+  };
+}
+
+/** The database sizes of the members a probe reached, for status and metrics. */
+export function memberDatabases(members: readonly MemberDb[], at: Date): MemberDatabases {
+  return {
+    at: at.toISOString(),
+    members: members
+      .map((m) => ({
+        member: m.name || m.id.toString(16).padStart(16, "0"),
+        dbSize: Number(m.dbSize),
+        dbSizeInUse: Number(m.dbSizeInUse),
+      }))
+      .sort((a, b) => a.member.localeCompare(b.member)),
   };
 }
 

@@ -205,6 +205,85 @@ describe("createMetrics", () => {
     expect(await series(metrics, "quorate_etcd_cluster_version_reached")).toEqual([]);
   });
 
+  it("GIVEN each member's database at the last probe THEN sizes and fragmentation show per member, and a member that left loses its series", async () => {
+    const metrics = createMetrics();
+    const probed = (cluster: string, members: [string, number, number][]): ClusterStatus => ({
+      ...ready(cluster, "b".repeat(40)),
+      databases: {
+        at: NOW.toISOString(),
+        members: members.map(([member, dbSize, dbSizeInUse]) => ({ member, dbSize, dbSizeInUse })),
+      },
+    });
+    metrics.observeStatuses(
+      [
+        probed("dev", [
+          ["i-1", 4000, 1000],
+          ["i-2", 4000, 3000],
+        ]),
+        probed("prod", [["i-9", 0, 0]]),
+      ],
+      SOURCE,
+    );
+    expect(await series(metrics, "quorate_etcd_db_size_bytes")).toEqual([
+      'quorate_etcd_db_size_bytes{cluster="dev",member="i-1"} 4000',
+      'quorate_etcd_db_size_bytes{cluster="dev",member="i-2"} 4000',
+      'quorate_etcd_db_size_bytes{cluster="prod",member="i-9"} 0',
+    ]);
+    expect(await series(metrics, "quorate_etcd_db_size_in_use_bytes")).toEqual([
+      'quorate_etcd_db_size_in_use_bytes{cluster="dev",member="i-1"} 1000',
+      'quorate_etcd_db_size_in_use_bytes{cluster="dev",member="i-2"} 3000',
+      'quorate_etcd_db_size_in_use_bytes{cluster="prod",member="i-9"} 0',
+    ]);
+    // The free share: 1 - in use / total; an empty database is not fragmented.
+    expect(await series(metrics, "quorate_etcd_db_fragmentation_ratio")).toEqual([
+      'quorate_etcd_db_fragmentation_ratio{cluster="dev",member="i-1"} 0.75',
+      'quorate_etcd_db_fragmentation_ratio{cluster="dev",member="i-2"} 0.25',
+      'quorate_etcd_db_fragmentation_ratio{cluster="prod",member="i-9"} 0',
+    ]);
+
+    // i-1 was replaced by i-3 and defragmented; prod is gone.
+    metrics.observeStatuses(
+      [
+        probed("dev", [
+          ["i-2", 3100, 3000],
+          ["i-3", 1000, 1000],
+        ]),
+      ],
+      SOURCE,
+    );
+    expect(await series(metrics, "quorate_etcd_db_size_bytes")).toEqual([
+      'quorate_etcd_db_size_bytes{cluster="dev",member="i-2"} 3100',
+      'quorate_etcd_db_size_bytes{cluster="dev",member="i-3"} 1000',
+    ]);
+    expect(await series(metrics, "quorate_etcd_db_fragmentation_ratio")).toHaveLength(2);
+    expect(await series(metrics, "quorate_etcd_db_size_in_use_bytes")).toHaveLength(2);
+  });
+
+  it("counts automatic defragmentations per cluster and result, and drops them with the cluster", async () => {
+    const metrics = createMetrics();
+    const defrag = (cluster: string, defragResult?: "done" | "failed") =>
+      metrics.observeEvent({
+        at: NOW.toISOString(),
+        cluster,
+        type: "defrag",
+        message: "",
+        ...(defragResult ? { defragResult } : {}),
+      });
+    defrag("dev"); // a step line, not a result
+    defrag("dev", "done");
+    defrag("dev", "done");
+    defrag("old", "failed");
+    expect(await series(metrics, "quorate_defrag_total")).toEqual([
+      'quorate_defrag_total{cluster="dev",result="done"} 2',
+      'quorate_defrag_total{cluster="old",result="failed"} 1',
+    ]);
+    metrics.observeStatuses([ready("dev", "b".repeat(40)), ready("old", "b".repeat(40))], SOURCE);
+    metrics.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    expect(await series(metrics, "quorate_defrag_total")).toEqual([
+      'quorate_defrag_total{cluster="dev",result="done"} 2',
+    ]);
+  });
+
   it("has help texts, default process metrics, and registries that do not share series", async () => {
     const one = createMetrics();
     const two = createMetrics();

@@ -50,6 +50,12 @@ export function devSpec(): ClusterSpec {
       deadMemberGrace: "PT3M",
       probeTimeout: "PT2S",
     },
+    maintenance: {
+      autoDefrag: false,
+      fragmentationThreshold: 0.5,
+      minDbSizeBytes: 104857600,
+      minInterval: "PT1H",
+    },
     suspend: false,
     prune: false,
     terminationProtection: false,

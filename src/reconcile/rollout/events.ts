@@ -25,6 +25,8 @@ export type RolloutEventType =
   | "snapshot"
   | "fault-tolerance"
   | "etcd-version"
+  /** An automatic defragmentation in `quorate run` (spec.maintenance.autoDefrag): its steps and result. */
+  | "defrag"
   | "waiting"
   | "error"
   | "done";
@@ -46,7 +48,12 @@ export interface RolloutEvent {
   faultTolerance?: { tolerates: number; resting: number };
   /** On etcd-version events: the cluster version after a minor upgrade, against the manifest's. */
   clusterVersion?: EtcdClusterVersion;
+  /** On the last defrag event of an automatic defragmentation: how it ended. */
+  defragResult?: DefragResult;
 }
+
+/** done: the member was defragmented; gate-blocked: the gate held it past abortAfter; failed: an error. */
+export type DefragResult = "done" | "gate-blocked" | "failed";
 
 export interface EtcdClusterVersion {
   /** The manifest's spec.etcd.version. */
