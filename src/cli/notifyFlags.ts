@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describeError, usage } from "../errors.js";
+import { type GitHubRepoContext, githubRepoFromEnv } from "../github/context.js";
+import { COMMIT_STATUS_TARGET, commitStatusSink } from "../notify/commitStatuses.js";
 import type { Notification } from "../notify/notifications.js";
 import {
   createNotifier,
@@ -21,6 +23,8 @@ import type { Logger } from "./log.js";
 export const NOTIFY_FLAGS = {
   "notify-url": { type: "string", multiple: true },
   "notify-secret-file": { type: "string" },
+  "github-statuses": { type: "boolean" },
+  "external-url": { type: "string" },
 } as const;
 
 export const NOTIFY_FLAGS_HELP = `  --notify-url URL     POST JSON to URL when a rollout starts, is held (with the gate's
@@ -28,17 +32,27 @@ export const NOTIFY_FLAGS_HELP = `  --notify-url URL     POST JSON to URL when a
                        a Slack incoming webhook reads its "text"); never delays a rollout
   --notify-secret-file FILE   the secret that signs each body, X-Quorate-Signature:
                        sha256=HMAC-SHA256 hex (or env QUORATE_NOTIFY_SECRET); required
-                       with --notify-url`;
+                       with --notify-url
+  --github-statuses    set the commit status quorate/CLUSTER on the revision a rollout
+                       applies: pending when it starts, success or failure when it ends
+                       (env GITHUB_TOKEN with statuses: write, GITHUB_REPOSITORY, and
+                       GITHUB_API_URL on GitHub Enterprise, as plan --comment github reads)
+  --external-url URL   where people reach this quorate: a commit status links to
+                       URL/status?cluster=CLUSTER`;
 
 export interface NotifyFlags {
   "notify-url"?: string[] | undefined;
   "notify-secret-file"?: string | undefined;
+  "github-statuses"?: boolean | undefined;
+  "external-url"?: string | undefined;
 }
 
 /** Checked at parse time, before anything starts; undefined when nothing is to be notified. */
 export interface NotifySetup {
   webhooks: { target: string; url: string; host: string }[];
   secret?: string;
+  github?: GitHubRepoContext;
+  externalUrl?: string;
 }
 
 export function notifySetupFromFlags(flags: NotifyFlags, ctx: CommandContext): NotifySetup {
@@ -53,7 +67,22 @@ export function notifySetupFromFlags(flags: NotifyFlags, ctx: CommandContext): N
       "--notify-url needs a secret to sign with: --notify-secret-file FILE, or env QUORATE_NOTIFY_SECRET",
       "receivers check X-Quorate-Signature (sha256=HMAC-SHA256 of the body) against the same secret",
     );
-  return { webhooks, ...(secret ? { secret } : {}) };
+  const externalUrl = httpUrlFlag(
+    "external-url",
+    flags["external-url"],
+    "https://quorate.example.com",
+  );
+  if (externalUrl && !flags["github-statuses"])
+    throw usage("--external-url is the link of --github-statuses, and does nothing without it");
+  const github = flags["github-statuses"]
+    ? githubRepoFromEnv(ctx.env, "--github-statuses")
+    : undefined;
+  return {
+    webhooks,
+    ...(secret ? { secret } : {}),
+    ...(github ? { github } : {}),
+    ...(externalUrl ? { externalUrl } : {}),
+  };
 }
 
 function readSecret(file: string | undefined, ctx: CommandContext): string | undefined {
@@ -107,8 +136,14 @@ export function createFlagNotifier(
   const sinks: NotificationSink[] = setup.webhooks.map((w) =>
     queuedSink(w.target, webhookDeliver(w.url, setup.secret ?? ""), report),
   );
+  if (setup.github) sinks.push(commitStatusSink(setup.github, setup.externalUrl, report));
   if (sinks.length === 0) return undefined;
-  log.info("notifying", { targets: setup.webhooks.map((w) => `${w.target} ${w.host}`) });
+  log.info("notifying", {
+    targets: [
+      ...setup.webhooks.map((w) => `${w.target} ${w.host}`),
+      ...(setup.github ? [`${COMMIT_STATUS_TARGET} ${setup.github.repo}`] : []),
+    ],
+  });
   return createNotifier(sinks, (error) =>
     log.error("notifier failed; the pass goes on", { error: describeError(error) }),
   );

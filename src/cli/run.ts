@@ -49,7 +49,8 @@ Serves on --listen:
   GET  /healthz        200 while passes complete (for systemd or a load balancer)
   GET  /status         JSON: source revision, and per cluster the conditions Ready,
                        Reconciling, Stalled and HealthGatePassed with reasons and
-                       messages, observedRevision, lastAppliedRevision, lastAttemptedRevision
+                       messages, observedRevision, lastAppliedRevision, lastAttemptedRevision;
+                       /status?cluster=NAME for one cluster
   GET  /metrics        Prometheus metrics (reconcile durations and results, gate
                        state, applied revision per cluster)
   POST /hooks/github   push webhook (HMAC-SHA256, X-Hub-Signature-256), with a secret

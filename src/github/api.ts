@@ -6,7 +6,7 @@ import { terminal, transient } from "../errors.js";
 export const DEFAULT_GITHUB_API_URL = "https://api.github.com";
 
 export interface GitHubClient {
-  request<T>(method: string, pathOrUrl: string, body?: unknown): Promise<T>;
+  request<T>(method: string, pathOrUrl: string, body?: unknown, signal?: AbortSignal): Promise<T>;
   /** Every page of a list, following rel="next". */
   list<T>(path: string): Promise<T[]>;
   /** Like request, but undefined for a 401/403/404 instead of an error. */
@@ -22,9 +22,14 @@ export function gitHubClient(apiUrl: string, token: string): GitHubClient {
     "user-agent": "quorate",
   };
 
-  async function send(method: string, pathOrUrl: string, body?: unknown): Promise<Response> {
+  async function send(
+    method: string,
+    pathOrUrl: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${base}${pathOrUrl}`;
-    const init: RequestInit = { method, headers: { ...headers } };
+    const init: RequestInit = { method, headers: { ...headers }, ...(signal ? { signal } : {}) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       (init.headers as Record<string, string>)["content-type"] = "application/json";
@@ -48,15 +53,20 @@ export function gitHubClient(apiUrl: string, token: string): GitHubClient {
     if (response.status === 401 || response.status === 403) {
       throw terminal(
         what,
-        "give the token permission to write pull-request comments (in GitHub Actions: `permissions: pull-requests: write`)",
+        "give the token permission to write pull-request comments and commit statuses (in GitHub Actions: `permissions: pull-requests: write` and `statuses: write`)",
       );
     }
     throw terminal(what, "check GITHUB_REPOSITORY and the pull request number");
   }
 
   return {
-    async request<T>(method: string, pathOrUrl: string, body?: unknown): Promise<T> {
-      const response = await check(method, pathOrUrl, await send(method, pathOrUrl, body));
+    async request<T>(
+      method: string,
+      pathOrUrl: string,
+      body?: unknown,
+      signal?: AbortSignal,
+    ): Promise<T> {
+      const response = await check(method, pathOrUrl, await send(method, pathOrUrl, body, signal));
       return (await response.json()) as T;
     },
     async list<T>(path: string): Promise<T[]> {

@@ -4,10 +4,13 @@ import { readFileSync } from "node:fs";
 import { usage } from "../errors.js";
 import { DEFAULT_GITHUB_API_URL } from "./api.js";
 
-export interface GitHubContext {
+export interface GitHubRepoContext {
   apiUrl: string;
   token: string;
   repo: string;
+}
+
+export interface GitHubContext extends GitHubRepoContext {
   issueNumber: number;
 }
 
@@ -20,20 +23,7 @@ export function githubContextFromEnv(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): GitHubContext {
-  const token = env.GITHUB_TOKEN;
-  if (!token) {
-    throw usage(
-      "--comment github: GITHUB_TOKEN is not set",
-      "pass it to the step as env GITHUB_TOKEN set to secrets.GITHUB_TOKEN (see examples/github-actions)",
-    );
-  }
-  const repo = env.GITHUB_REPOSITORY;
-  if (!repo || !/^[^/\s]+\/[^/\s]+$/.test(repo)) {
-    throw usage(
-      `--comment github: GITHUB_REPOSITORY ${repo ? `is not owner/name (got ${repo})` : "is not set"}`,
-      "run inside GitHub Actions, or set GITHUB_REPOSITORY=owner/name",
-    );
-  }
+  const { apiUrl, token, repo } = githubRepoFromEnv(env, "--comment github");
   const issueNumber =
     numberFromEvent(env.GITHUB_EVENT_PATH, readFile) ?? numberFromRef(env.GITHUB_REF);
   if (issueNumber === undefined) {
@@ -42,7 +32,29 @@ export function githubContextFromEnv(
       "run the workflow on pull_request, or set GITHUB_REF=refs/pull/N/merge",
     );
   }
-  return { apiUrl: env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL, token, repo, issueNumber };
+  return { apiUrl, token, repo, issueNumber };
+}
+
+/** GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL; `option` names the flag that needs them. */
+export function githubRepoFromEnv(
+  env: Record<string, string | undefined>,
+  option: string,
+): GitHubRepoContext {
+  const token = env.GITHUB_TOKEN;
+  if (!token) {
+    throw usage(
+      `${option}: GITHUB_TOKEN is not set`,
+      "pass it to the step as env GITHUB_TOKEN set to secrets.GITHUB_TOKEN (see examples/github-actions)",
+    );
+  }
+  const repo = env.GITHUB_REPOSITORY;
+  if (!repo || !/^[^/\s]+\/[^/\s]+$/.test(repo)) {
+    throw usage(
+      `${option}: GITHUB_REPOSITORY ${repo ? `is not owner/name (got ${repo})` : "is not set"}`,
+      "run inside GitHub Actions, or set GITHUB_REPOSITORY=owner/name",
+    );
+  }
+  return { apiUrl: env.GITHUB_API_URL || DEFAULT_GITHUB_API_URL, token, repo };
 }
 
 function numberFromEvent(

@@ -51,7 +51,42 @@ function slackEscape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** Short words for a commit status description or a log line. */
-export function notificationWords(kind: NotificationKind): string {
-  return WORDS[kind];
+/** A GitHub commit status: what the notification makes of its revision's check. */
+export interface CommitStatusBody {
+  sha: string;
+  state: "pending" | "success" | "failure";
+  context: string;
+  description: string;
+  targetUrl?: string;
+}
+
+/** GitHub's limit on a commit status description. */
+const DESCRIPTION_MAX = 140;
+
+/**
+ * The commit status a notification sets, or undefined when it sets none (a hold,
+ * a stall outside a rollout, a revision that is not a full commit SHA).
+ * `externalUrl` is where people reach `quorate run` (--external-url).
+ */
+export function commitStatusFor(
+  n: Notification,
+  externalUrl?: string,
+): CommitStatusBody | undefined {
+  if (!n.commitState || !n.revision || !/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(n.revision))
+    return undefined;
+  const words = `${WORDS[n.kind]}: ${n.message}`;
+  const description =
+    words.length > DESCRIPTION_MAX ? `${words.slice(0, DESCRIPTION_MAX - 1)}\u2026` : words;
+  return {
+    sha: n.revision,
+    state: n.commitState,
+    context: `quorate/${n.cluster}`,
+    description,
+    ...(externalUrl ? { targetUrl: clusterStatusUrl(externalUrl, n.cluster) } : {}),
+  };
+}
+
+/** The cluster's status on the daemon: /status?cluster=NAME under --external-url. */
+export function clusterStatusUrl(externalUrl: string, cluster: string): string {
+  return `${externalUrl.replace(/\/+$/, "")}/status?cluster=${encodeURIComponent(cluster)}`;
 }

@@ -61,14 +61,17 @@ export function liveness(
   };
 }
 
+/** With `cluster` (GET /status?cluster=NAME, where a commit status links), that cluster only. */
 export function statusBody(
   options: Pick<DaemonServerOptions, "statuses" | "source" | "busy" | "lastPass">,
+  cluster?: string,
 ): DaemonStatusBody {
+  const mine = (name: string) => cluster === undefined || name === cluster;
   return {
     source: options.source(),
     lastPass: options.lastPass() ?? null,
-    clusters: options.statuses(),
-    busy: options.busy(),
+    clusters: options.statuses().filter((s) => mine(s.cluster)),
+    busy: options.busy().filter(mine),
   };
 }
 
@@ -95,7 +98,8 @@ export async function startDaemonServer(options: DaemonServerOptions): Promise<D
   const routes = ["/healthz", "/status", "/metrics", ...(webhook ? [DEFAULT_WEBHOOK_PATH] : [])];
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const path = new URL(request.url ?? "/", "http://quorate").pathname;
+    const url = new URL(request.url ?? "/", "http://quorate");
+    const path = url.pathname;
     if (path === DEFAULT_WEBHOOK_PATH && webhook) {
       webhook(request, response);
       return;
@@ -119,7 +123,7 @@ export async function startDaemonServer(options: DaemonServerOptions): Promise<D
           response,
           200,
           "application/json; charset=utf-8",
-          `${JSON.stringify(statusBody(options), null, 2)}\n`,
+          `${JSON.stringify(statusBody(options, url.searchParams.get("cluster") ?? undefined), null, 2)}\n`,
         );
         return;
       case "/metrics": {

@@ -109,6 +109,11 @@ const BAD_VALUES: [string, string[], string][] = [
     ],
     "--notify-secret-file /nonexistent/s: ENOENT",
   ],
+  [
+    "run",
+    ["--external-url", "https://quorate.example.com", "--listen", "off"],
+    "--external-url is the link of --github-statuses, and does nothing without it",
+  ],
   // Without verification a rewind is accepted anyway: the flag would do nothing.
   ["reconcile", ["--once", "--allow-rewind"], "--allow-rewind needs --verify-signatures"],
   ...ONCE_ACCEPTED,
@@ -122,6 +127,18 @@ describe("flag values", () => {
     // The prefix is written once.
     expect(result.stderr.indexOf(`quorate ${command}:`, 1)).toBe(-1);
     expect(result.code).toBe(64);
+  });
+
+  it("--github-statuses needs the GitHub token and repository, like plan --comment github", async () => {
+    const flags = ["--github-statuses", "--listen", "off"];
+    const none = await cli(["run", ...NOWHERE, ...flags], { env: {} });
+    expect(none.stderr).toContain("--github-statuses: GITHUB_TOKEN is not set");
+    expect(none.code).toBe(64);
+    const noRepo = await cli(["reconcile", "--once", ...NOWHERE, "--github-statuses"], {
+      env: { GITHUB_TOKEN: "t" },
+    });
+    expect(noRepo.stderr).toContain("--github-statuses: GITHUB_REPOSITORY is not set");
+    expect(noRepo.code).toBe(64);
   });
 
   it("writes the command's prefix once in a usage message of its own", async () => {

@@ -161,7 +161,7 @@ describe("webhook sender against a loopback receiver", () => {
 
   it("retries a 500, then gives up and counts one failure; order holds for the next", async () => {
     await receiver.start();
-    receiver.answer = (req, res) => {
+    receiver.answer = (_req, res) => {
       const body = receiver.received.at(-1)?.body ?? "";
       res.statusCode = body.includes('"message":"bad"') ? 500 : 200;
       res.end();

@@ -103,6 +103,21 @@ describe("GET /status", () => {
     });
   });
 
+  it("?cluster=NAME (where a commit status links) answers that cluster only", async () => {
+    state.busy = ["prod"];
+    const dev = (await (await fetch(`${plain.url}/status?cluster=dev`)).json()) as {
+      clusters: ClusterStatus[];
+      busy: string[];
+    };
+    expect(dev.clusters.map((c) => c.cluster)).toEqual(["dev"]);
+    expect(dev.busy).toEqual([]);
+    const prod = (await (await fetch(`${plain.url}/status?cluster=prod`)).json()) as {
+      clusters: ClusterStatus[];
+      busy: string[];
+    };
+    expect(prod).toMatchObject({ clusters: [], busy: ["prod"] });
+  });
+
   it("has lastPass null before the first pass finished", async () => {
     state.lastPass = undefined;
     const body = (await (await fetch(`${plain.url}/status`)).json()) as { lastPass: unknown };
