@@ -111,7 +111,17 @@ describe("rolling back a rolling update", () => {
       150_000,
     );
     const lines = eventLines(await allEvents(t.clients.cfn, stackName));
-    expect(status, lines.join("\n")).toBe("UPDATE_ROLLBACK_COMPLETE");
+    const group = await groupOf(t.clients.asg, await groupNameOf(t.clients, stackName));
+    const seen = [
+      ...lines,
+      "-- the actor (quorate's stand-in) did:",
+      ...(actors.at(-1)?.log ?? []),
+      "-- the group's instances now:",
+      ...(group?.Instances ?? []).map(
+        (i) => `${i.InstanceId} ${i.LifecycleState} v${i.LaunchTemplate?.Version}`,
+      ),
+    ];
+    expect(status, seen.join("\n")).toBe("UPDATE_ROLLBACK_COMPLETE");
     expect(lines).toContain(`${LOGICAL_ID.group} UPDATE_FAILED Resource update cancelled`);
     expect(lines).toContain(`${stackName} UPDATE_ROLLBACK_IN_PROGRESS Stack update cancelled`);
     const cancelledAt = lines.indexOf(

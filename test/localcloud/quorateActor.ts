@@ -126,17 +126,21 @@ export class QuorateActor {
       const id = i.InstanceId ?? "";
       const ip = ipOf.get(id);
       if (!ip) continue;
+      // A member add whose answer timed out on a loaded machine may still have
+      // happened: the instance's own learner is reused, not added again (and
+      // not mistaken for another learner that blocks it).
+      const own = members.list.find((m) => m.peerURLs.includes(this.peerUrl(ip)));
       // etcd 3.4 takes one learner at a time.
-      if (members.list.some((m) => m.isLearner)) break;
-      const added = await members.client.memberAdd([this.peerUrl(ip)], { isLearner: true });
-      const initialCluster = added.members
-        .map((m) => `${m.name || id}=${m.peerURLs[0] ?? ""}`)
-        .join(",");
+      if (!own && members.list.some((m) => m.isLearner)) break;
+      const list = own
+        ? members.list
+        : (await members.client.memberAdd([this.peerUrl(ip)], { isLearner: true })).members;
+      const initialCluster = list.map((m) => `${m.name || id}=${m.peerURLs[0] ?? ""}`).join(",");
       await this.tag(id, "existing", initialCluster);
       await this.complete(id, HOOK_NAME.launching);
       this.handled.add(`p:${id}`);
-      this.log.push(`added learner ${id}`);
-      members.list = added.members;
+      this.log.push(own ? `reused learner ${id}` : `added learner ${id}`);
+      members.list = list;
     }
     for (const learner of members.list.filter((m) => m.isLearner && m.name)) {
       try {
