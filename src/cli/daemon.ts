@@ -53,7 +53,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     ...(passStarted === undefined
       ? []
       : [`reconcile pass (started ${Math.round((Date.now() - passStarted) / 1000)} s ago)`]),
-    ...reconciler.busy().map((cluster) => `rollout of ${cluster}`),
+    ...reconciler.inFlight(),
   ]);
   const triggers = createTriggers({ pollIntervalMs: options.pollIntervalMs });
   let lastPass: PassSummary | undefined;

@@ -3,9 +3,8 @@
 import { usage } from "../errors.js";
 import { DEFAULT_KEEP_REVISIONS, type MaintenanceStep } from "../maintenance/decide.js";
 import { type MaintenanceOutcome, runMaintenance } from "../maintenance/maintain.js";
+import { createMaintenanceObserver } from "../maintenance/observe.js";
 import { durationMs } from "../manifest/duration.js";
-import { rolloutFacts } from "../reconcile/apply.js";
-import { createObserver } from "../reconcile/rollout/observe.js";
 import { integerFlag, oneOf, parseCommandArgs } from "./args.js";
 import type { Command } from "./command.js";
 import { AWS_FLAGS, AWS_FLAGS_HELP, awsSetup, selectValidClusters } from "./common.js";
@@ -84,11 +83,7 @@ export const maintainCommand: Command = {
     if (!spec) throw usage(`no cluster named ${name}`);
     const { clients } = awsSetup(values, ctx);
     const etcd = etcdClientOptions(values, ctx.cwd);
-    const facts = rolloutFacts(spec);
-    const observer = createObserver(clients(spec.region), facts, {
-      ...etcd,
-      probeTimeoutMs: durationMs(spec.gates.probeTimeout),
-    });
+    const observer = createMaintenanceObserver(clients(spec.region), spec, etcd);
     const write = (message: string, type = "maintenance") =>
       ctx.stdout.write(
         format === "json"
@@ -104,20 +99,7 @@ export const maintainCommand: Command = {
         etcd,
         signal: ctx.signal,
         onEvent: (message) => write(message),
-        async observe(signal) {
-          const o = await observer.observe(signal);
-          const busy =
-            o.stack === undefined
-              ? `stack ${spec.stackName} does not exist`
-              : o.stack.status.endsWith("_IN_PROGRESS")
-                ? `stack ${spec.stackName} is ${o.stack.status}`
-                : undefined;
-          return {
-            ...(o.probe ? { probe: o.probe } : {}),
-            desiredSize: o.desiredCapacity ?? spec.size,
-            ...(busy ? { busy } : {}),
-          };
-        },
+        observe: observer.observe,
       },
       { steps, keepRevisions: BigInt(keep) },
     );

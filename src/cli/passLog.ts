@@ -16,12 +16,17 @@ const EVENT_LEVEL: Partial<Record<RolloutEventType, LogLevel>> = {
 /** Rollout events as log lines, so the daemon's log follows a rollout member by member. */
 export function eventLogger(logger: Logger): (event: RolloutEvent) => void {
   return (event) => {
-    const level = EVENT_LEVEL[event.type] ?? "info";
+    // A defragmentation that failed or gave way is retried on its own, but an operator should see it.
+    const level =
+      event.defragResult && event.defragResult !== "done"
+        ? "warn"
+        : (EVENT_LEVEL[event.type] ?? "info");
     logger[level](event.message, {
       cluster: event.cluster,
       event: event.type,
       ...(event.instanceId ? { instance: event.instanceId } : {}),
       ...(event.memberId ? { member: event.memberId } : {}),
+      ...(event.defragResult ? { result: event.defragResult } : {}),
     });
   };
 }

@@ -117,7 +117,7 @@ export const reconcileCommand: Command = {
     let passing = true;
     ctx.stop.trackInFlight(() => [
       ...(passing ? ["reconcile pass"] : []),
-      ...reconciler.busy().map((cluster) => `rollout of ${cluster}`),
+      ...reconciler.inFlight(),
     ]);
     const summary = await reconciler.pass(ctx.signal);
     passing = false;

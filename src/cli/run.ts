@@ -43,7 +43,8 @@ once on a signed GitHub push webhook, and (with --watch) on every commit in a
 local working directory. Each pass is what \`quorate reconcile --once\` does,
 except that rollouts run in the background, so one cluster's long rollout never
 holds up the others. A cluster whose stack is mid-update when quorate starts is
-supervised, never executed again.
+supervised, never executed again. A settled cluster with spec.maintenance.autoDefrag
+gets a fragmented member defragmented, one at a time, gated like a rollout.
 
 Serves on --listen:
   GET  /healthz        200 while passes complete (for systemd or a load balancer)
@@ -146,6 +147,7 @@ export const runCommand: Command = {
           onEvent,
           ...(onStatus ? { onStatus } : {}),
           waitForRollouts: false,
+          autoDefrag: true,
           owner,
           ...(values.region ? { regions: values.region } : {}),
           ...pacing,

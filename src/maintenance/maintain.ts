@@ -46,6 +46,8 @@ export interface MaintenanceDeps {
 export interface MaintenanceOptions {
   steps: Iterable<MaintenanceStep>;
   keepRevisions: bigint;
+  /** Defragment only these members (ids), in the same order and with the same care; default all. */
+  members?: readonly bigint[];
 }
 
 /**
@@ -166,13 +168,16 @@ export async function runMaintenance(
 
   async function defragAll(): Promise<string> {
     const first = await passGate("defragmenting");
-    const order = defragOrder(membersOf(first));
+    const only = options.members;
+    const order = defragOrder(membersOf(first)).filter((m) => !only || only.includes(m.id));
+    if (order.length === 0) return "no member to defragment: the member asked for has left";
     const results: string[] = [];
     for (const planned of order) {
       const probe = await passGate(`defragmenting ${planned.name}`);
       let member = membersOf(probe).find((m) => m.id === planned.id);
       if (!member) throw new Error(`member ${planned.name} is no longer in the cluster`);
-      if (member.leader && order.length > 1) {
+      // A one-member cluster has no one to hand leadership to: its leader is defragmented in place.
+      if (member.leader && membersOf(probe).length > 1) {
         // Chosen here rather than by membership's transfer, which wants /health
         // true: while NOSPACE stands, etcd 3.4 answers false on every member.
         const to = defragOrder(membersOf(probe)).find((m) => !m.leader && !m.learner);

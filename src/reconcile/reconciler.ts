@@ -8,7 +8,8 @@ import type { AwsClients } from "../aws/clients.js";
 import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
-import type { GateMemory, GateResult } from "../etcd/gate.js";
+import { formatGateResult, type GateMemory } from "../etcd/gate.js";
+import { decideAutoDefrag } from "../maintenance/autoDefrag.js";
 import { membersOf } from "../maintenance/decide.js";
 import { durationMs } from "../manifest/duration.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
@@ -17,6 +18,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
 import type { BranchRewind, SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
+import { autoDefragPolicy, runAutoDefrag } from "./autoDefrag.js";
 import { REASON, type Reason, SOURCE_REASON } from "./conditions.js";
 import {
   type DecisionMemory,
@@ -67,6 +69,12 @@ export interface ReconcilerOptions {
   heartbeatEveryMs?: number;
   /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
   probeHealth?: boolean;
+  /**
+   * Defragment members of settled clusters whose spec.maintenance.autoDefrag
+   * allows it (`quorate run`). Off by default: `reconcile --once` is one pass
+   * for CI, and a defragmentation is no part of applying a commit.
+   */
+  autoDefrag?: boolean;
   /** Regions to look for orphaned stacks in, besides those the manifests name now or did before. */
   regions?: readonly string[];
   /**
@@ -106,7 +114,7 @@ export interface PassSummary {
   durationMs: number;
   clusters: {
     cluster: string;
-    /** busy: its rollout still runs; backoff: waiting to retry; deferred: too many rollouts at once. */
+    /** busy: its rollout or defragmentation still runs; backoff: waiting to retry; deferred: too many rollouts at once. */
     action: ReconcileAction["kind"] | "busy" | "backoff" | "deferred";
     outcome?: ReconcileOutcome["kind"];
   }[];
@@ -118,8 +126,10 @@ export interface Reconciler {
   source(): SourceStatus;
   /** Resolves when every rollout started so far has finished. */
   settle(): Promise<void>;
-  /** Clusters whose rollout is running now. */
+  /** Clusters whose rollout or defragmentation is running now. */
   busy(): string[];
+  /** What runs now, one phrase per cluster ("rollout of dev", "defragmentation of prod"). */
+  inFlight(): string[];
 }
 
 type Entry = PassSummary["clusters"][number];
@@ -152,6 +162,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const decisions = new Map<string, DecisionMemory>();
   const gateMemories = new Map<string, GateMemory>();
   const running = new Map<string, Promise<void>>();
+  /** Clusters whose task in `running` is an automatic defragmentation, and when each last ended. */
+  const defragging = new Set<string>();
+  const lastDefragAt = new Map<string, number>();
   const renderCache = new Map<string, { sha: string } | { error: string }>();
   let manifests: { revision: string; loaded: LoadedManifests } | undefined;
   let current: { revision: string; dir: string } | undefined;
@@ -515,7 +528,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
     }
 
-    await recordHealth(healthy, summary, revision);
+    await recordHealth(healthy, summary, revision, tasks, signal);
     if (options.waitForRollouts) await Promise.all(tasks);
     return finishPass(summary);
   }
@@ -570,6 +583,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     healthy: HealthTarget[],
     summary: PassSummary["clusters"],
     revision: string,
+    tasks: Promise<void>[],
+    signal?: AbortSignal,
   ): Promise<void> {
     const byRegion = new Map<string, HealthTarget[]>();
     for (const h of healthy)
@@ -609,9 +624,64 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             action: "none",
             outcome: record(spec.name, outcome, { spec, stack, ...databases }),
           });
+          if (health) {
+            const task = startDefrag(spec, stack, health, signal);
+            if (task) tasks.push(task);
+          }
         }
       }),
     );
+  }
+
+  /**
+   * A Ready cluster whose gate passed and one of whose members is fragmented
+   * (decideAutoDefrag): that member is defragmented in the background, as a
+   * task in `running` like a rollout, so that no pass applies or supervises
+   * the cluster until it ends, and no second one starts.
+   */
+  function startDefrag(
+    spec: ClusterSpec,
+    stack: LiveStack,
+    health: HealthResult,
+    signal?: AbortSignal,
+  ): Promise<void> | undefined {
+    if (!options.autoDefrag || !spec.maintenance.autoDefrag) return undefined;
+    const unsettled = running.has(spec.name)
+      ? "a task of this cluster is running"
+      : running.size >= limit
+        ? `${running.size} tasks run already (--concurrency ${limit})`
+        : stack.status.endsWith("_IN_PROGRESS")
+          ? `stack ${stack.stackName} is ${stack.status}`
+          : health.gate.passed
+            ? undefined
+            : `the health gate has not passed: ${formatGateResult(health.gate)}`;
+    const last = lastDefragAt.get(spec.name);
+    const decision = decideAutoDefrag({
+      policy: autoDefragPolicy(spec.maintenance),
+      members: membersOf(health.probe),
+      ...(unsettled ? { unsettled } : {}),
+      ...(last !== undefined ? { lastDefragAt: last } : {}),
+      now: now(),
+    });
+    if (!decision.defrag) return undefined;
+    const deps = {
+      aws: options.aws(spec.region),
+      etcd: options.etcd,
+      onEvent,
+      now,
+      ...(options.tickMs ? { intervalMs: options.tickMs } : {}),
+      ...(signal ? { signal } : {}),
+    };
+    const task = runAutoDefrag(deps, spec, decision.member, decision.message).then(() => {
+      lastDefragAt.set(spec.name, now());
+    });
+    const tracked = task.finally(() => {
+      running.delete(spec.name);
+      defragging.delete(spec.name);
+    });
+    running.set(spec.name, tracked);
+    defragging.add(spec.name);
+    return tracked;
   }
 
   function passSummary(
@@ -637,6 +707,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       while (running.size > 0) await Promise.all([...running.values()]);
     },
     busy: () => [...running.keys()],
+    inFlight: () =>
+      [...running.keys()].map((c) =>
+        defragging.has(c) ? `defragmentation of ${c}` : `rollout of ${c}`,
+      ),
   };
 }
 

@@ -159,6 +159,26 @@ describe("eventLogger", () => {
       },
     ]);
   });
+
+  it("logs automatic defragmentations with their result, and one that did not get done as a warning", () => {
+    const { stream, log } = logger({ format: "json" });
+    const onEvent = eventLogger(log);
+    const defrag = { at: "2025-03-01T12:01:00Z", cluster: "dev", type: "defrag" } as const;
+    onEvent({ ...defrag, memberId: "8e9e05c52164694d", message: "defragmenting i-1" });
+    onEvent({ ...defrag, message: "done", defragResult: "done" });
+    onEvent({ ...defrag, message: "gave way", defragResult: "gate-blocked" });
+    onEvent({ ...defrag, message: "failed", defragResult: "failed" });
+    const lines = stream.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.level, l.event, l.result])).toEqual([
+      ["info", "defrag", undefined],
+      ["info", "defrag", "done"],
+      ["warn", "defrag", "gate-blocked"],
+      ["warn", "defrag", "failed"],
+    ]);
+  });
 });
 
 describe("logPass", () => {
