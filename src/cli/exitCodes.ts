@@ -82,6 +82,7 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   FailedCreate: EXIT.needsOperator,
   ChangeSetFailed: EXIT.needsOperator,
   EtcdVersionRefused: EXIT.gateBlocked,
+  QuorumLost: EXIT.needsOperator,
   // Reasons of FaultToleranceReduced only, never of Ready.
   FaultToleranceReduced: EXIT.ok,
   FaultToleranceAtRest: EXIT.ok,

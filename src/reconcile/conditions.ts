@@ -36,6 +36,11 @@ export const REASON = {
    * the manifest changes.
    */
   EtcdVersionRefused: "EtcdVersionRefused",
+  /**
+   * Fewer than a quorum of voters have been healthy for gates.deadMemberGrace:
+   * etcd takes no write, and only the members coming back or a restore helps.
+   */
+  QuorumLost: "QuorumLost",
   /** The update failed and CloudFormation rolled back. */
   RolledBack: "RolledBack",
   /** The health gate failed before execution, so nothing was executed. */

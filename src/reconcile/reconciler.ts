@@ -8,7 +8,7 @@ import type { AwsClients } from "../aws/clients.js";
 import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
-import { formatGateResult, type GateMemory } from "../etcd/gate.js";
+import { formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
 import { decideAutoDefrag } from "../maintenance/autoDefrag.js";
 import { membersOf } from "../maintenance/decide.js";
 import { durationMs } from "../manifest/duration.js";
@@ -31,6 +31,12 @@ import { type HealthResult, type HealthTarget, probeRegionHealth } from "./healt
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
+import {
+  type NewestSnapshot,
+  newestSnapshot,
+  quorumLostMessage,
+  quorumLostSince,
+} from "./quorumLoss.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
 import {
@@ -161,6 +167,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const statuses = new Map<string, ClusterStatus>();
   const decisions = new Map<string, DecisionMemory>();
   const gateMemories = new Map<string, GateMemory>();
+  /** Clusters seen without a quorum: since when, and their newest snapshot once looked up. */
+  const quorumLosses = new Map<string, { since: number; newest?: NewestSnapshot }>();
   const running = new Map<string, Promise<void>>();
   /** Clusters whose task in `running` is an automatic defragmentation, and when each last ended. */
   const defragging = new Set<string>();
@@ -611,7 +619,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         for (const { spec, stack } of targets) {
           const health = probed.get(spec.name);
-          const outcome: ReconcileOutcome = {
+          const lost = health ? await quorumLossOutcome(spec, health.gate) : undefined;
+          const outcome: ReconcileOutcome = lost ?? {
             kind: "ready",
             message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
             ...(health ? { gate: health.gate } : {}),
@@ -682,6 +691,33 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     running.set(spec.name, tracked);
     defragging.add(spec.name);
     return tracked;
+  }
+
+  /**
+   * QuorumLost once fewer than a quorum of voters have been healthy for
+   * gates.deadMemberGrace (shorter losses are elections and restarts). The
+   * newest snapshot is looked up once per loss, not on every pass.
+   */
+  async function quorumLossOutcome(
+    spec: ClusterSpec,
+    gate: GateResult,
+  ): Promise<ReconcileOutcome | undefined> {
+    const since = quorumLostSince(quorumLosses.get(spec.name)?.since, gate, now());
+    if (since === undefined) {
+      quorumLosses.delete(spec.name);
+      return undefined;
+    }
+    const loss = quorumLosses.get(spec.name) ?? { since };
+    quorumLosses.set(spec.name, loss);
+    const lostForMs = now() - since;
+    if (lostForMs < durationMs(spec.gates.deadMemberGrace)) return undefined;
+    loss.newest ??= await newestSnapshot({ aws: options.aws, now: () => new Date(now()) }, spec);
+    return {
+      kind: "stalled",
+      reason: REASON.QuorumLost,
+      message: quorumLostMessage({ cluster: spec.name, gate, lostForMs, newest: loss.newest }),
+      gate,
+    };
   }
 
   function passSummary(

@@ -67,7 +67,7 @@ export type ReconcileOutcome =
   | { kind: "snapshot-missing"; message: string }
   | { kind: "rolled-back"; message: string; gate?: GateResult }
   /** Needs a person: invalid manifest, a stack only an operator may fix. */
-  | { kind: "stalled"; reason: Reason; message: string }
+  | { kind: "stalled"; reason: Reason; message: string; gate?: GateResult }
   | { kind: "suspended" }
   | { kind: "orphaned"; message: string }
   | { kind: "deleting"; message: string }
@@ -177,7 +177,9 @@ export function nextStatus(
         "Reconciling",
         FALSE,
         outcome.reason,
-        "no new change is made until the manifest or the stack changes; a stack mid-operation stays supervised",
+        outcome.reason === REASON.QuorumLost
+          ? "probed every pass; nothing is changed until a quorum of voters is healthy again"
+          : "no new change is made until the manifest or the stack changes; a stack mid-operation stays supervised",
       );
       set("Stalled", TRUE, outcome.reason, outcome.message);
       break;
