@@ -123,6 +123,13 @@ describe("a member killed mid-rollout", () => {
       expect(held?.message).toMatch(
         new RegExp(`^holding ${first}: gate failed: members-healthy: ${victim} .* does not answer`),
       );
+      // What a team hears (--notify-url): the hold once, on the failing check, then its end.
+      const said = run.events.findIndex((e) => e.type === "held" && e.message.includes(victim));
+      expect(run.events[said]?.failedChecks).toContain("members-healthy");
+      const resumed = run.events.slice(said + 1).find((e) => e.type === "resumed");
+      expect(resumed?.message).toBe("resumed: members-healthy passes again");
+      const heldBeforeKill = run.events.slice(0, said).filter((e) => e.type === "held");
+      expect(heldBeforeKill, "the stable clock alone is no hold").toEqual([]);
       expectQuorumKept(samples);
       expect(writes.failed, writes.failures.join("\n")).toBe(0);
       expect(writes.lost).toEqual([]);

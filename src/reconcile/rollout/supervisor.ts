@@ -83,7 +83,8 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
   let lastStatus: string | undefined;
   let lastMessage: string | undefined;
   let settledSince: number | undefined;
-  let holding = false;
+  /** The failing checks of the hold under way, if any. */
+  let holding: string[] | undefined;
   const promoted = new Set<string>();
 
   for (;;) {
@@ -110,8 +111,8 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     // Said once when a hold starts and once when it ends, not at every heartbeat.
     const hold = holdOf(decision);
     if (hold && !holding) emit("held", decision.message, {}, hold);
-    if (!hold && holding) emit("resumed", `resumed: ${decision.message}`);
-    holding = hold !== undefined;
+    if (!hold && holding) emit("resumed", resumedWords(holding, decision.message));
+    holding = hold?.failedChecks;
     reportHealthy(observation, promoted, emit);
     // A waiting line is repeated only when what it waits for changes, not its clock.
     const gist = decision.message.replace(/\d+(\.\d+)?(ms|s)\b/g, "#");
@@ -170,6 +171,12 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       await sleep(tickMs, options.signal);
     }
   }
+}
+
+/** `resumed: members-healthy passes again`, or what the rollout does now when no check held it. */
+function resumedWords(heldOn: string[], now: string): string {
+  if (heldOn.length === 0) return `resumed: ${now}`;
+  return `resumed: ${heldOn.join(", ")} ${heldOn.length === 1 ? "passes" : "pass"} again`;
 }
 
 function finish(
