@@ -86,6 +86,11 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   // Reasons of FaultToleranceReduced only, never of Ready.
   FaultToleranceReduced: EXIT.ok,
   FaultToleranceAtRest: EXIT.ok,
+  // Reasons of BackupReady only, never of Ready: a snapshot's fate does not fail a pass.
+  BackupSucceeded: EXIT.ok,
+  BackupFailed: EXIT.ok,
+  BackupOverdue: EXIT.ok,
+  BackupUnknown: EXIT.ok,
 };
 
 /** `quorate plan`: what was planned. */

@@ -11,6 +11,7 @@ const EVENT_LEVEL: Partial<Record<RolloutEventType, LogLevel>> = {
   "hook-held": "warn",
   held: "warn",
   "update-cancelled": "warn",
+  "backup-failed": "warn",
 };
 
 /** Rollout events as log lines, so the daemon's log follows a rollout member by member. */
@@ -27,6 +28,7 @@ export function eventLogger(logger: Logger): (event: RolloutEvent) => void {
       ...(event.instanceId ? { instance: event.instanceId } : {}),
       ...(event.memberId ? { member: event.memberId } : {}),
       ...(event.defragResult ? { result: event.defragResult } : {}),
+      ...(event.backup ?? {}),
     });
   };
 }

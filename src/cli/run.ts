@@ -46,14 +46,20 @@ holds up the others. A cluster whose stack is mid-update when quorate starts is
 supervised, never executed again. A settled cluster with spec.maintenance.autoDefrag
 gets a fragmented member defragmented, one at a time, gated like a rollout.
 
+Clusters with spec.backup get a scheduled snapshot at the first pass, in sync
+and with no rollout, after their newest good one is older than
+spec.backup.every (read from the bucket once at start), in the background and
+within --concurrency; a failure is retried after a backoff. The condition
+BackupReady and the quorate_backup_* metrics say how it goes.
+
 Serves on --listen:
   GET  /healthz        200 while passes complete (for systemd or a load balancer)
   GET  /status         JSON: source revision, and per cluster the conditions Ready,
-                       Reconciling, Stalled and HealthGatePassed with reasons and
-                       messages, observedRevision, lastAppliedRevision, lastAttemptedRevision;
-                       /status?cluster=NAME for one cluster
+                       Reconciling, Stalled, HealthGatePassed (and BackupReady) with
+                       reasons and messages, observedRevision, lastAppliedRevision,
+                       lastAttemptedRevision; /status?cluster=NAME for one cluster
   GET  /metrics        Prometheus metrics (reconcile durations and results, gate
-                       state, applied revision per cluster)
+                       state, applied revision, scheduled snapshots per cluster)
   POST /hooks/github   push webhook (HMAC-SHA256, X-Hub-Signature-256), with a secret
 
 Options:
@@ -148,6 +154,7 @@ export const runCommand: Command = {
           ...(onStatus ? { onStatus } : {}),
           waitForRollouts: false,
           autoDefrag: true,
+          scheduleBackups: true,
           owner,
           ...(values.region ? { regions: values.region } : {}),
           ...pacing,

@@ -7,7 +7,9 @@ export type ConditionType =
   | "Reconciling"
   | "Stalled"
   | "HealthGatePassed"
-  | "FaultToleranceReduced";
+  | "FaultToleranceReduced"
+  /** Only on clusters with spec.backup: whether a recent good snapshot is there to fall back on. */
+  | "BackupReady";
 export type ConditionStatus = "True" | "False" | "Unknown";
 
 export const REASON = {
@@ -70,6 +72,18 @@ export const REASON = {
   FaultToleranceReduced: "FaultToleranceReduced",
   /** The cluster tolerates as many failures as a healthy cluster of its size. */
   FaultToleranceAtRest: "FaultToleranceAtRest",
+  /** BackupReady: the newest good snapshot is younger than spec.backup.every plus a margin. */
+  BackupSucceeded: "BackupSucceeded",
+  /** BackupReady: the last scheduled snapshot (or the bucket's listing) failed; retried after a backoff. */
+  BackupFailed: "BackupFailed",
+  /**
+   * BackupReady: there is no good snapshot, or the newest is older than
+   * spec.backup.every plus a margin, without a failure to blame (the cluster
+   * was busy, suspended or out of sync, or quorate was not running).
+   */
+  BackupOverdue: "BackupOverdue",
+  /** BackupReady: the bucket has not been read since quorate started. */
+  BackupUnknown: "BackupUnknown",
 } as const;
 
 export type Reason = (typeof REASON)[keyof typeof REASON];
@@ -120,6 +134,7 @@ const ORDER: ConditionType[] = [
   "Stalled",
   "HealthGatePassed",
   "FaultToleranceReduced",
+  "BackupReady",
 ];
 
 export function conditionOf(

@@ -173,6 +173,34 @@ export function createMetrics(): QuorateMetrics {
     registers,
   });
 
+  // Scheduled snapshots (spec.backup.every). The timestamp and size follow the
+  // newest good snapshot the status knows (the bucket's, read at start); the
+  // duration and failures count what this process attempted.
+  const backupLastSuccess = clusterGauge(
+    "quorate_backup_last_success_timestamp_seconds",
+    "Unix time at which the newest good snapshot of the cluster was completed (read from the bucket at start, then each scheduled one). Alert on time() minus it; absent until one is known.",
+    registers,
+  );
+  const backupBytes = clusterGauge(
+    "quorate_backup_bytes",
+    "Size in bytes of the newest good snapshot of the cluster.",
+    registers,
+  );
+  const backupDuration = new Histogram({
+    name: "quorate_backup_duration_seconds",
+    help: "Time a scheduled snapshot took, from the first byte streamed to its manifest written (successful ones only).",
+    labelNames: ["cluster"] as const,
+    // From a small cluster on a fast disk to a GiB streamed over a slow link.
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers,
+  });
+  const backupFailures = new Counter({
+    name: "quorate_backup_failures_total",
+    help: "Scheduled snapshots that failed (a bucket that could not be listed or written, no healthy member, a cut stream); each is retried after a backoff and BackupReady says why.",
+    labelNames: ["cluster"] as const,
+    registers,
+  });
+
   const passFailures = new Counter({
     name: "quorate_reconcile_pass_failures_total",
     help: "Passes that ended in an unexpected error; the loop logged it and went on. Alert when it grows.",
@@ -208,8 +236,19 @@ export function createMetrics(): QuorateMetrics {
   let known = new Set<string>();
 
   const forget = (cluster: string) => {
-    for (const gauge of [ready, stalled, reconciling, gate, tolerance, clusterVersion])
+    for (const gauge of [
+      ready,
+      stalled,
+      reconciling,
+      gate,
+      tolerance,
+      clusterVersion,
+      backupLastSuccess,
+      backupBytes,
+    ])
       gauge.remove({ cluster });
+    backupDuration.remove({ cluster });
+    backupFailures.remove({ cluster });
     const revision = appliedRevisions.get(cluster);
     if (revision !== undefined) applied.remove({ cluster, revision });
     appliedRevisions.delete(cluster);
@@ -234,6 +273,20 @@ export function createMetrics(): QuorateMetrics {
         for (const gauge of [dbSize, dbInUse, fragmentation]) gauge.remove({ cluster, member });
     if (now.size > 0) databaseMembers.set(cluster, now);
     else databaseMembers.delete(cluster);
+  };
+
+  const observeBackup = (status: ClusterStatus) => {
+    const cluster = status.cluster;
+    const newest = status.backup?.newest;
+    if (newest) {
+      backupLastSuccess.set({ cluster }, Date.parse(newest.completedAt) / 1000);
+      backupBytes.set({ cluster }, newest.size);
+    } else {
+      backupLastSuccess.remove({ cluster });
+      backupBytes.remove({ cluster });
+    }
+    // Zero from the start, so that increase() sees the first failure.
+    if (status.backup) backupFailures.inc({ cluster }, 0);
   };
 
   return {
@@ -261,6 +314,7 @@ export function createMetrics(): QuorateMetrics {
         if (status.databases) observeDatabases(cluster, status.databases.members);
         if (status.etcdClusterVersion)
           clusterVersion.set({ cluster }, status.etcdClusterVersion.reached ? 1 : 0);
+        observeBackup(status);
         const before = appliedRevisions.get(cluster);
         const revision = status.lastAppliedRevision;
         if (before !== undefined && before !== revision)
@@ -289,6 +343,9 @@ export function createMetrics(): QuorateMetrics {
         defragLabels.add(event.cluster, event.defragResult);
       }
       events.inc({ cluster: event.cluster, type: event.type });
+      if (event.type === "backup-failed") backupFailures.inc({ cluster: event.cluster });
+      if (event.type === "backup-taken" && event.backup)
+        backupDuration.observe({ cluster: event.cluster }, event.backup.durationMs / 1000);
       eventLabels.add(event.cluster, event.type);
     },
     observePassFailure() {

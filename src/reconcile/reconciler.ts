@@ -19,6 +19,7 @@ import { renderStack } from "../render/template.js";
 import type { BranchRewind, SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
 import { autoDefragPolicy, runAutoDefrag } from "./autoDefrag.js";
+import { createBackupScheduler } from "./backup/scheduler.js";
 import { REASON, type Reason, SOURCE_REASON } from "./conditions.js";
 import {
   type DecisionMemory,
@@ -48,6 +49,7 @@ import {
   nextStatus,
   type ReconcileOutcome,
   stackFacts,
+  withBackup,
   withFaultTolerance,
 } from "./status.js";
 
@@ -81,6 +83,12 @@ export interface ReconcilerOptions {
    * for CI, and a defragmentation is no part of applying a commit.
    */
   autoDefrag?: boolean;
+  /**
+   * Take spec.backup's scheduled snapshots (`quorate run`): a background task,
+   * in `running` like a rollout, for each cluster in sync whose newest good
+   * snapshot is older than every. Default false (`reconcile --once` takes none).
+   */
+  scheduleBackups?: boolean;
   /** Regions to look for orphaned stacks in, besides those the manifests name now or did before. */
   regions?: readonly string[];
   /**
@@ -120,7 +128,7 @@ export interface PassSummary {
   durationMs: number;
   clusters: {
     cluster: string;
-    /** busy: its rollout or defragmentation still runs; backoff: waiting to retry; deferred: too many rollouts at once. */
+    /** busy: its rollout, defragmentation or scheduled snapshot still runs; backoff: waiting to retry; deferred: too many rollouts at once. */
     action: ReconcileAction["kind"] | "busy" | "backoff" | "deferred";
     outcome?: ReconcileOutcome["kind"];
   }[];
@@ -132,7 +140,7 @@ export interface Reconciler {
   source(): SourceStatus;
   /** Resolves when every rollout started so far has finished. */
   settle(): Promise<void>;
-  /** Clusters whose rollout or defragmentation is running now. */
+  /** Clusters whose rollout, defragmentation or scheduled snapshot is running now. */
   busy(): string[];
   /** What runs now, one phrase per cluster ("rollout of dev", "defragmentation of prod"). */
   inFlight(): string[];
@@ -173,6 +181,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   /** Clusters whose task in `running` is an automatic defragmentation, and when each last ended. */
   const defragging = new Set<string>();
   const lastDefragAt = new Map<string, number>();
+  /** Clusters whose task in `running` is a scheduled snapshot. */
+  const snapshotting = new Set<string>();
   const renderCache = new Map<string, { sha: string } | { error: string }>();
   let manifests: { revision: string; loaded: LoadedManifests } | undefined;
   let current: { revision: string; dir: string } | undefined;
@@ -226,6 +236,26 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       });
     }
     options.onEvent(event);
+  };
+
+  const backups = createBackupScheduler({
+    aws: options.aws,
+    etcd: options.etcd,
+    onEvent,
+    now,
+    random,
+    // A snapshot ends between passes: its BackupReady should not wait for the next one.
+    onChange: (cluster) => refreshBackup(cluster, lastSpecs.get(cluster)),
+  });
+  /** Each cluster's spec at the last pass, for the status of a snapshot that ends between passes. */
+  const lastSpecs = new Map<string, ClusterSpec>();
+  const refreshBackup = (cluster: string, spec: ClusterSpec | undefined) => {
+    const status = statuses.get(cluster);
+    if (status)
+      statuses.set(
+        cluster,
+        withBackup(status, backups.view(cluster, spec?.backup), new Date(now())),
+      );
   };
 
   const rolloutDeps = () => ({
@@ -537,6 +567,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
 
     await recordHealth(healthy, summary, revision, tasks, signal);
+    scheduleSnapshots(work, signal);
     if (options.waitForRollouts) await Promise.all(tasks);
     return finishPass(summary);
   }
@@ -576,6 +607,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       async (outcome) => {
         const after = await listStackQuietly(options.aws(spec.region), spec.stackName);
         record(name, outcome, { spec, ...(after ? { stack: after } : {}), attempted });
+        // beforeChange may have taken a snapshot: the schedule reads the bucket again.
+        if (attempted) backups.reread(name);
         const entry = summary.find((s) => s.cluster === name);
         if (entry) entry.outcome = outcome.kind;
       },
@@ -640,6 +673,34 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
       }),
     );
+  }
+
+  /**
+   * Scheduled snapshots of the clusters in sync, started after the rollouts
+   * and defragmentations so that these get the free slots first; then every
+   * cluster's BackupReady, which ages between snapshots. A snapshot is a task
+   * in `running`, so that no rollout starts under it (its beforeChange would
+   * take a second snapshot at the same time) and no second one starts.
+   */
+  function scheduleSnapshots(work: readonly WorkItem[], signal?: AbortSignal): void {
+    lastSpecs.clear();
+    for (const { cluster, spec, action } of work) {
+      if (spec) lastSpecs.set(cluster, spec);
+      if (!options.scheduleBackups || !spec?.backup || running.size >= limit) continue;
+      // Only "none" is a settled stack in sync: apply and supervise mean a rollout, and a
+      // suspended, stalled or unreachable cluster is left as it is.
+      const task = backups.consider(spec, action.kind !== "none" || running.has(cluster), signal);
+      if (!task) continue;
+      const tracked = task.finally(() => {
+        running.delete(cluster);
+        snapshotting.delete(cluster);
+      });
+      running.set(cluster, tracked);
+      snapshotting.add(cluster);
+    }
+    // Without the schedule nothing reads the bucket, and BackupReady could only say Unknown.
+    for (const { cluster, spec } of work)
+      refreshBackup(cluster, options.scheduleBackups ? spec : undefined);
   }
 
   /**
@@ -745,7 +806,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     busy: () => [...running.keys()],
     inFlight: () =>
       [...running.keys()].map((c) =>
-        defragging.has(c) ? `defragmentation of ${c}` : `rollout of ${c}`,
+        defragging.has(c)
+          ? `defragmentation of ${c}`
+          : snapshotting.has(c)
+            ? `scheduled snapshot of ${c}`
+            : `rollout of ${c}`,
       ),
   };
 }

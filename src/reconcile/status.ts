@@ -4,6 +4,7 @@
 import { formatFaultTolerance, formatGateResult, type GateResult } from "../etcd/gate.js";
 import type { MemberDb } from "../maintenance/decide.js";
 import { STACK_TAG } from "../render/contract.js";
+import type { BackupCondition, BackupStatus } from "./backup/readiness.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
 import type { EtcdClusterVersion } from "./rollout/events.js";
 
@@ -30,6 +31,8 @@ export interface ClusterStatus {
   etcdClusterVersion?: EtcdClusterVersion & { message: string };
   /** Each member's database at the daemon's last probe of it (metrics and autoDefrag read it). */
   databases?: MemberDatabases;
+  /** With spec.backup: the newest good snapshot and the scheduled snapshots' failures. */
+  backup?: BackupStatus;
   /** Consecutive transient failures; the retry waits longer after each. */
   failures: number;
   /** ISO 8601: no new attempt before this (backoff). */
@@ -274,6 +277,26 @@ export function memberDatabases(members: readonly MemberDb[], at: Date): MemberD
         dbSizeInUse: Number(m.dbSizeInUse),
       }))
       .sort((a, b) => a.member.localeCompare(b.member)),
+  };
+}
+
+/**
+ * The BackupReady condition and the backup block, from the snapshot schedule;
+ * without spec.backup (`view` undefined) both are removed.
+ */
+export function withBackup(
+  status: ClusterStatus,
+  view: { condition: BackupCondition; status: BackupStatus } | undefined,
+  now: Date,
+): ClusterStatus {
+  if (!view) {
+    const { backup: _gone, ...rest } = status;
+    return { ...rest, conditions: status.conditions.filter((c) => c.type !== "BackupReady") };
+  }
+  return {
+    ...status,
+    backup: view.status,
+    conditions: setCondition(status.conditions, view.condition, now),
   };
 }
 

@@ -309,3 +309,83 @@ describe("passResult", () => {
     expect(passResult(entry)).toBe(result);
   });
 });
+
+describe("scheduled snapshot metrics", () => {
+  const backup = (cluster: string, newest?: { size: number; completedAt: string }) => ({
+    ...ready(cluster, "b".repeat(40)),
+    backup: {
+      bucket: "snaps",
+      prefix: `${cluster}/`,
+      every: "PT1H",
+      failures: 0,
+      ...(newest
+        ? {
+            newest: {
+              key: `${cluster}/x.db`,
+              revision: "7",
+              takenAt: newest.completedAt,
+              ...newest,
+            },
+          }
+        : {}),
+    },
+  });
+  const event = (
+    metrics: ReturnType<typeof createMetrics>,
+    type: "backup-taken" | "backup-failed",
+    durationMs: number,
+  ) =>
+    metrics.observeEvent({
+      at: NOW.toISOString(),
+      cluster: "dev",
+      type,
+      message: "",
+      backup: { durationMs },
+    });
+
+  it("GIVEN the newest good snapshot in the status, taken and failed events THEN timestamp, bytes, duration and failures show", async () => {
+    const metrics = createMetrics();
+    metrics.observeStatuses([backup("dev"), ready("plain", "b".repeat(40))], SOURCE);
+    expect(await series(metrics, "quorate_backup_failures_total")).toEqual([
+      'quorate_backup_failures_total{cluster="dev"} 0',
+    ]);
+    expect(await series(metrics, "quorate_backup_last_success_timestamp_seconds")).toEqual([]);
+
+    event(metrics, "backup-taken", 1200);
+    event(metrics, "backup-failed", 300);
+    event(metrics, "backup-failed", 300);
+    metrics.observeStatuses(
+      [backup("dev", { size: 24576, completedAt: "2025-03-01T11:59:00.000Z" })],
+      SOURCE,
+    );
+    expect(await series(metrics, "quorate_backup_last_success_timestamp_seconds")).toEqual([
+      `quorate_backup_last_success_timestamp_seconds{cluster="dev"} ${Date.parse("2025-03-01T11:59:00Z") / 1000}`,
+    ]);
+    expect(await series(metrics, "quorate_backup_bytes")).toEqual([
+      'quorate_backup_bytes{cluster="dev"} 24576',
+    ]);
+    expect(await series(metrics, "quorate_backup_duration_seconds_count")).toEqual([
+      'quorate_backup_duration_seconds_count{cluster="dev"} 1',
+    ]);
+    expect(await series(metrics, "quorate_backup_duration_seconds_sum")).toEqual([
+      'quorate_backup_duration_seconds_sum{cluster="dev"} 1.2',
+    ]);
+    expect(await series(metrics, "quorate_backup_failures_total")).toEqual([
+      'quorate_backup_failures_total{cluster="dev"} 2',
+    ]);
+  });
+
+  it("GIVEN spec.backup removed THEN the gauges go; GIVEN the cluster gone THEN every backup series goes", async () => {
+    const metrics = createMetrics();
+    event(metrics, "backup-taken", 1200);
+    metrics.observeStatuses(
+      [backup("dev", { size: 1, completedAt: "2025-03-01T11:59:00.000Z" })],
+      SOURCE,
+    );
+    metrics.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    expect(await series(metrics, "quorate_backup_bytes")).toEqual([]);
+    expect(await series(metrics, "quorate_backup_last_success_timestamp_seconds")).toEqual([]);
+    metrics.observeStatuses([], SOURCE);
+    expect(await metrics.registry.metrics()).not.toMatch(/quorate_backup_\w+\{cluster="dev"/);
+  });
+});

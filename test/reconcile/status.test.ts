@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { conditionOf } from "../../src/reconcile/conditions.js";
+import { conditionOf, REASON } from "../../src/reconcile/conditions.js";
 import {
   backingOff,
   initialStatus,
   nextStatus,
   type ReconcileOutcome,
+  withBackup,
   withFaultTolerance,
 } from "../../src/reconcile/status.js";
 
@@ -212,5 +213,51 @@ describe("fault tolerance", () => {
     );
     expect(status.faultTolerance).toEqual({ tolerates: 1, resting: 2 });
     expect(conditionOf(status.conditions, "FaultToleranceReduced")?.status).toBe("True");
+  });
+});
+
+describe("withBackup", () => {
+  const view = (status: "True" | "False") => ({
+    condition: {
+      type: "BackupReady" as const,
+      status,
+      reason: status === "True" ? REASON.BackupSucceeded : REASON.BackupFailed,
+      message: status,
+    },
+    status: { bucket: "snaps", prefix: "dev/", every: "PT1H", failures: status === "True" ? 0 : 1 },
+  });
+
+  it("sets BackupReady after the other conditions, keeps its time while the status holds, and survives the next outcome", () => {
+    const ready = nextStatus(
+      initialStatus("dev"),
+      { kind: "ready", message: "in sync" },
+      { now: T0 },
+    );
+    const first = withBackup(ready, view("True"), T0);
+    expect(first.conditions.map((c) => c.type)).toEqual([
+      "Ready",
+      "Reconciling",
+      "Stalled",
+      "HealthGatePassed",
+      "BackupReady",
+    ]);
+    const again = withBackup(first, view("True"), at(60));
+    expect(conditionOf(again.conditions, "BackupReady")?.lastTransitionTime).toBe(T0.toISOString());
+    const failed = withBackup(again, view("False"), at(90));
+    expect(conditionOf(failed.conditions, "BackupReady")).toMatchObject({
+      status: "False",
+      reason: "BackupFailed",
+      lastTransitionTime: at(90).toISOString(),
+    });
+    const next = nextStatus(failed, { kind: "ready", message: "in sync" }, { now: at(120) });
+    expect(conditionOf(next.conditions, "BackupReady")?.reason).toBe("BackupFailed");
+    expect(next.backup?.failures).toBe(1);
+  });
+
+  it("without spec.backup removes the condition and the block", () => {
+    const with_ = withBackup(initialStatus("dev"), view("True"), T0);
+    const without = withBackup(with_, undefined, at(1));
+    expect(without.conditions.some((c) => c.type === "BackupReady")).toBe(false);
+    expect(without).not.toHaveProperty("backup");
   });
 });

@@ -23,6 +23,9 @@ export type RolloutEventType =
   | "resumed"
   /** The snapshot spec.backup.beforeChange asks for: reused, taken, or why there is none. */
   | "snapshot"
+  /** A scheduled snapshot of `quorate run` (spec.backup.every) was taken, or failed. */
+  | "backup-taken"
+  | "backup-failed"
   | "fault-tolerance"
   | "etcd-version"
   /** An automatic defragmentation in `quorate run` (spec.maintenance.autoDefrag): its steps and result. */
@@ -50,6 +53,21 @@ export interface RolloutEvent {
   clusterVersion?: EtcdClusterVersion;
   /** On the last defrag event of an automatic defragmentation: how it ended. */
   defragResult?: DefragResult;
+  /** On backup-taken and backup-failed events: what the metrics and the log need. */
+  backup?: ScheduledSnapshotFacts;
+}
+
+export interface ScheduledSnapshotFacts {
+  durationMs: number;
+  /** Taken: the object, its etcd revision and size. */
+  key?: string;
+  revision?: string;
+  bytes?: number;
+  /** Taken: snapshots retention deleted afterwards. */
+  pruned?: number;
+  /** Failed: the consecutive failure this is, and when it is tried again. */
+  attempt?: number;
+  retryAt?: string;
 }
 
 /** done: the member was defragmented; gate-blocked: the gate held it past abortAfter; failed: an error. */
