@@ -1,6 +1,6 @@
 // quorate plan: what applying would do to each live stack, for terminals, pull requests and scripts.
 import { homedir } from "node:os";
-import { isAbsolute, join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { usage } from "../errors.js";
 import { githubContextFromEnv, upsertStickyComment } from "../github/index.js";
 import { loadManifests } from "../manifest/load.js";
@@ -28,6 +28,7 @@ import {
 } from "./common.js";
 import { EXIT, exitCodeHelp, PLAN_EXIT } from "./exitCodes.js";
 import { currentBranch, detectRevision } from "./revision.js";
+import { pathInRepo } from "./sourceFlags.js";
 
 const HELP = `Usage: quorate plan [--repo DIR] [--path DIR] [--cluster NAME...] [--format text|markdown|json]
                     [--detailed-exitcode] [--keep] [--offline --base REF] [--comment github]
@@ -173,20 +174,4 @@ async function postComment(plan: Plan, ctx: CommandContext): Promise<void> {
 
 function cacheDir(ctx: CommandContext, kind: string): string {
   return join(ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quorate", kind);
-}
-
-/**
- * --path as a path inside the repository, for reading it at the base revision:
- * an absolute --path would otherwise name the working tree, and the base would
- * be the head itself (every cluster "no change").
- */
-function pathInRepo(repoDir: string, path: string): string {
-  const inside = relative(repoDir, resolve(repoDir, path));
-  if (inside.startsWith("..") || isAbsolute(inside)) {
-    throw usage(
-      `--path ${path} is outside the repository ${repoDir}`,
-      "give the manifest directory inside --repo (for example clusters)",
-    );
-  }
-  return inside === "" ? "." : inside;
 }

@@ -1,6 +1,6 @@
 // Flags that say where the manifests come from, shared by `reconcile` and `run`.
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { usage } from "../errors.js";
 import { createGitSource, type GitSource } from "../source/git.js";
 import type { SignaturePolicy } from "../source/signatures.js";
@@ -51,7 +51,12 @@ export function sourceFromFlags(
   const cacheDir =
     flags["cache-dir"] ??
     join(ctx.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "quorate", "git");
-  const path = flags.path ?? "clusters";
+  // The manifests are read from quorate's own checkout, so an absolute --path
+  // must name a directory inside the repository, or it would be read from this
+  // machine's disk instead of from the commit.
+  const path = local
+    ? pathInRepo(resolve(ctx.cwd, repo), flags.path ?? "clusters")
+    : remotePath(flags.path ?? "clusters");
   return {
     source: createGitSource({
       repo,
@@ -84,4 +89,30 @@ function signaturePolicy(flags: SourceFlags, ctx: CommandContext): SignaturePoli
   throw usage(
     "--verify-signatures needs --allowed-signers FILE (ssh signatures) or --keyring FILE|DIR (gpg)",
   );
+}
+
+/**
+ * --path as a path inside the repository: an absolute one inside it becomes
+ * relative to its root; one outside it is refused.
+ */
+export function pathInRepo(repoDir: string, path: string): string {
+  const inside = relative(repoDir, resolve(repoDir, path));
+  if (inside.startsWith("..") || isAbsolute(inside)) {
+    throw usage(
+      `--path ${path} is outside the repository ${repoDir}`,
+      "give the manifest directory inside --repo (for example clusters)",
+    );
+  }
+  return inside === "" ? "." : inside;
+}
+
+/** With a remote --repo, --path can only be relative to the repository's root. */
+function remotePath(path: string): string {
+  if (isAbsolute(path) || relative(".", path).startsWith("..")) {
+    throw usage(
+      `--path ${path} is not inside the repository`,
+      "give the manifest directory relative to the repository's root (for example clusters)",
+    );
+  }
+  return path;
 }
