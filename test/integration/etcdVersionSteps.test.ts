@@ -14,14 +14,13 @@
 // 3. `quorate apply` says the same with exit code 3.
 //
 // Each step builds on the one before (one stack): describe.sequential.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { applyCluster } from "../../src/reconcile/apply.js";
-import { cli } from "../cli/run.js";
-import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+import { applyDevByCli } from "../helpers/cliApply.js";
+import { type Harness, startHarness } from "../helpers/quorateHarness.js";
 
 let h: Harness;
 let dir: string;
@@ -92,31 +91,10 @@ describe.sequential("etcd version steps against the members' own versions", () =
   });
 
   it("3. `quorate apply` refuses it with exit code 3", async () => {
-    const manifest = parse(
-      readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"),
-    );
-    manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
-    manifest.spec.etcd = { ...manifest.spec.etcd, version: "3.6.0" };
-    writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
     const executed = await executions();
-    const run = await cli(
-      [
-        "apply",
-        "--yes",
-        "--local",
-        "--endpoint",
-        h.endpoint,
-        "--cluster",
-        "dev",
-        "--path",
-        dir,
-        "--revision",
-        "rev-cli",
-        "--tick",
-        "200",
-      ],
-      { env: { ...process.env, XDG_CACHE_HOME: dir } },
-    );
+    const run = await applyDevByCli(h.endpoint, dir, (m) => {
+      m.spec.etcd = { ...m.spec.etcd, version: "3.6.0" };
+    });
     expect(run.code, run.stdout + run.stderr).toBe(3);
     expect(run.stdout).toMatch(
       /^dev: version-refused: not applied: the members' etcd versions refuse/m,

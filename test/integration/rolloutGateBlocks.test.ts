@@ -3,11 +3,10 @@
 // no leader, a stale member or a member lagging behind. Each time the outcome
 // names the failed check, no change set is executed, and the stack stays as
 // it was; the CLI says so with exit code 3.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { createEtcdClient } from "../../src/etcd/client.js";
 import { evaluateGate, type GateCheckName } from "../../src/etcd/gate.js";
 import { createMembership } from "../../src/etcd/membership.js";
@@ -15,8 +14,8 @@ import { probeCluster } from "../../src/etcd/probe.js";
 import { buildRoster, type RosterEntry } from "../../src/etcd/roster.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
-import { cli } from "../cli/run.js";
-import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+import { applyDevByCli } from "../helpers/cliApply.js";
+import { type Harness, startHarness } from "../helpers/quorateHarness.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 let h: Harness;
@@ -99,32 +98,11 @@ describe("an upgrade of dev is refused before anything is executed", () => {
   });
 
   it("and `quorate apply` says so with exit code 3", async () => {
-    const manifest = parse(
-      readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"),
-    );
-    manifest.spec.image.version = "4152.2.0";
-    manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
-    writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
     await withNospaceAlarm(async () => {
       const executed = await executions();
-      const run = await cli(
-        [
-          "apply",
-          "--yes",
-          "--local",
-          "--endpoint",
-          h.endpoint,
-          "--cluster",
-          "dev",
-          "--path",
-          dir,
-          "--revision",
-          "rev-cli",
-          "--tick",
-          "200",
-        ],
-        { env: { ...process.env, XDG_CACHE_HOME: dir } },
-      );
+      const run = await applyDevByCli(h.endpoint, dir, (m) => {
+        m.spec.image.version = "4152.2.0";
+      });
       expect(run.code, run.stdout + run.stderr).toBe(3);
       expect(run.stdout).toMatch(
         /^dev: gate-blocked: not applied, the health gate failed: .*no-alarms: NOSPACE alarm/m,

@@ -6,21 +6,20 @@
 // clears, a snapshot is in the bucket before the stack update starts and
 // before the first new instance launches, and the rollout runs with no failed
 // write. A change that replaces no member takes no snapshot.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DescribeStackEventsCommand } from "@aws-sdk/client-cloudformation";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
 import { describeInstances } from "../../src/aws/instances.js";
 import { startWriteProbe } from "../../src/etcd/writeProbe.js";
 import { localAmiId } from "../../src/localcloud/index.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
 import { bucketFor, readCatalog } from "../../src/reconcile/backup/snapshots.js";
-import { cli } from "../cli/run.js";
-import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+import { applyDevByCli } from "../helpers/cliApply.js";
+import { type Harness, startHarness } from "../helpers/quorateHarness.js";
 
 const BACKUP = { bucket: "snaps" };
 const UPGRADE = "4152.2.0";
@@ -73,31 +72,10 @@ describe("dev with spec.backup, beforeChange on by default", () => {
       await expectUnchanged(before, executed);
 
       // The same through the CLI: exit 3, as for a failed gate.
-      const manifest = parse(
-        readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"),
-      );
-      manifest.spec.image.version = UPGRADE;
-      manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
-      manifest.spec.backup = BACKUP;
-      writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
-      const run = await cli(
-        [
-          "apply",
-          "--yes",
-          "--local",
-          "--endpoint",
-          h.endpoint,
-          "--cluster",
-          "dev",
-          "--path",
-          dir,
-          "--revision",
-          "rev-cli",
-          "--tick",
-          "200",
-        ],
-        { env: { ...process.env, XDG_CACHE_HOME: dir } },
-      );
+      const run = await applyDevByCli(h.endpoint, dir, (m) => {
+        m.spec.image.version = UPGRADE;
+        m.spec.backup = BACKUP;
+      });
       expect(run.code, run.stdout + run.stderr).toBe(3);
       expect(run.stdout).toMatch(
         /^\s+snapshot: before any member is replaced, the newest good snapshot under s3:\/\/snaps\/dev\/ is reused if it is at most 15m old, else one is taken/m,
