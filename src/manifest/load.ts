@@ -32,11 +32,20 @@ export async function loadManifests(
   paths: readonly string[],
   cwd: string,
 ): Promise<LoadedManifests> {
-  const { files, problems, warnings } = await readManifestFiles(paths, cwd);
+  const { files, problems, refused, warnings } = await readManifestFiles(paths, cwd);
   const set = parseManifests(files);
   const errors = [...problems, ...set.errors].sort(compareManifestErrors);
   return {
     ...set,
+    // A file found but refused (too large, not UTF-8) is an invalid manifest of
+    // its own, as a file that does not parse is: the daemon's status names it.
+    invalid: [
+      ...refused.map((e) => ({
+        source: { file: e.file, line: e.line, column: e.column, document: -1 },
+        errors: [e],
+      })),
+      ...set.invalid,
+    ],
     errors,
     warnings,
     files: files.map((f) => f.file),
@@ -44,13 +53,22 @@ export async function loadManifests(
   };
 }
 
-/** The manifest files under the given paths, read but not parsed; unreadable ones as errors. */
+/**
+ * The manifest files under the given paths, read but not parsed; unreadable
+ * ones as errors (`problems`), those of a file found but not read also in `refused`.
+ */
 export async function readManifestFiles(
   paths: readonly string[],
   cwd: string,
-): Promise<{ files: ManifestFile[]; problems: ManifestError[]; warnings: string[] }> {
+): Promise<{
+  files: ManifestFile[];
+  problems: ManifestError[];
+  refused: ManifestError[];
+  warnings: string[];
+}> {
   const found: string[] = [];
   const problems: ManifestError[] = [];
+  const refused: ManifestError[] = [];
   const links: string[] = [];
   for (const path of paths) {
     const absolute = isAbsolute(path) ? path : join(cwd, path);
@@ -67,21 +85,22 @@ export async function readManifestFiles(
     try {
       const read = await readBounded(absolute);
       if (read.size > MAX_MANIFEST_BYTES) {
-        problems.push(tooLarge(shown, read.size));
+        refused.push(tooLarge(shown, read.size));
         continue;
       }
       const decoded = decodeUtf8(read.bytes);
       if (typeof decoded === "string") files.push({ file: shown, text: decoded });
-      else problems.push(badEncoding(shown, decoded));
+      else refused.push(badEncoding(shown, decoded));
     } catch (error) {
-      problems.push(unreadable(shown, error));
+      refused.push(unreadable(shown, error));
     }
   }
+  problems.push(...refused);
   const warnings = links.map(
     (link) =>
       `${escapeControl(displayPath(link, cwd))} is a symbolic link and is not read: a link may point outside the repository; commit the manifest itself`,
   );
-  return { files, problems, warnings };
+  return { files, problems, refused, warnings };
 }
 
 /** The file's size, and its bytes only when it is within the cap. */

@@ -566,6 +566,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
     }
 
+    // A status with no stack behind it that this pass has no work for (a bad file
+    // since fixed or deleted, reported as file#document) is forgotten: it would
+    // otherwise stay Stalled in /status until a restart.
+    const worked = new Set(work.map((w) => w.cluster));
+    for (const [name, status] of statuses)
+      if (!worked.has(name) && !running.has(name) && status.stackStatus === undefined)
+        statuses.delete(name);
     await recordHealth(healthy, summary, revision, tasks, signal);
     scheduleSnapshots(work, signal);
     if (options.waitForRollouts) await Promise.all(tasks);

@@ -109,6 +109,10 @@ describe("reading manifest files", () => {
     expect(loaded.errors.map(formatManifestError)).toEqual([
       `clusters/big.yaml:1:1: is ${MAX_MANIFEST_BYTES + 1} bytes, more than the 1048576 bytes (1 MiB) a manifest may hold: a cluster manifest is a few kilobytes; the file was not read. Split it, or remove what does not belong in it`,
     ]);
+    // An invalid manifest of its own, as an unparsable file is, so that the daemon's status names it.
+    expect(loaded.invalid.map((i) => [i.source.file, i.cluster, i.errors[0]?.rule])).toEqual([
+      ["clusters/big.yaml", undefined, "manifest.tooLarge"],
+    ]);
   });
 
   it("reads a file of exactly the cap", async () => {
