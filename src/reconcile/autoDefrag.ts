@@ -5,16 +5,20 @@
 // reports through rollout events and never throws: a failure is an event with
 // defragResult "failed", and the cluster is tried again after minInterval.
 import type { AwsClients } from "../aws/clients.js";
+import type { LiveStack } from "../aws/stacks.js";
 import { describeError } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
+import { formatGateResult } from "../etcd/gate.js";
 import { hexId } from "../etcd/wire.js";
-import type { AutoDefragPolicy } from "../maintenance/autoDefrag.js";
-import { DEFAULT_KEEP_REVISIONS, type MemberDb } from "../maintenance/decide.js";
+import { type AutoDefragPolicy, decideAutoDefrag } from "../maintenance/autoDefrag.js";
+import { DEFAULT_KEEP_REVISIONS, type MemberDb, membersOf } from "../maintenance/decide.js";
 import { runMaintenance } from "../maintenance/maintain.js";
 import { createMaintenanceObserver } from "../maintenance/observe.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec, MaintenanceSpec } from "../manifest/types.js";
+import type { HealthResult } from "./health.js";
 import type { DefragResult, EventSink } from "./rollout/events.js";
+import type { TaskSlots } from "./taskSlots.js";
 
 export interface AutoDefragDeps {
   aws: AwsClients;
@@ -94,4 +98,66 @@ export async function runAutoDefrag(
     );
     return "failed";
   }
+}
+
+export interface AutoDefragStarterOptions {
+  /** `quorate run` turns it on; a one-shot pass never defragments. */
+  enabled: boolean;
+  aws: (region: string) => AwsClients;
+  etcd: EtcdClientOptions;
+  onEvent: EventSink;
+  now: () => number;
+  tickMs?: number;
+  slots: TaskSlots;
+}
+
+/**
+ * After a pass has probed a cluster in sync: a Ready cluster whose gate passed
+ * and one of whose members is fragmented (decideAutoDefrag) gets that member
+ * defragmented in the background, as a task in the cluster's slot like a
+ * rollout, so that no pass applies or supervises it until it ends and no
+ * second one starts.
+ */
+export function createAutoDefragStarter(options: AutoDefragStarterOptions) {
+  const { slots, now } = options;
+  /** When each cluster's last automatic defragmentation ended. */
+  const lastDefragAt = new Map<string, number>();
+  return function startDefrag(
+    spec: ClusterSpec,
+    stack: LiveStack,
+    health: HealthResult,
+    signal?: AbortSignal,
+  ): Promise<void> | undefined {
+    if (!options.enabled || !spec.maintenance.autoDefrag) return undefined;
+    const unsettled = slots.has(spec.name)
+      ? "a task of this cluster is running"
+      : slots.full()
+        ? `${slots.count()} tasks run already (--concurrency ${slots.limit})`
+        : stack.status.endsWith("_IN_PROGRESS")
+          ? `stack ${stack.stackName} is ${stack.status}`
+          : health.gate.passed
+            ? undefined
+            : `the health gate has not passed: ${formatGateResult(health.gate)}`;
+    const last = lastDefragAt.get(spec.name);
+    const decision = decideAutoDefrag({
+      policy: autoDefragPolicy(spec.maintenance),
+      members: membersOf(health.probe),
+      ...(unsettled ? { unsettled } : {}),
+      ...(last !== undefined ? { lastDefragAt: last } : {}),
+      now: now(),
+    });
+    if (!decision.defrag) return undefined;
+    const deps = {
+      aws: options.aws(spec.region),
+      etcd: options.etcd,
+      onEvent: options.onEvent,
+      now,
+      ...(options.tickMs ? { intervalMs: options.tickMs } : {}),
+      ...(signal ? { signal } : {}),
+    };
+    const task = runAutoDefrag(deps, spec, decision.member, decision.message).then(() => {
+      lastDefragAt.set(spec.name, now());
+    });
+    return slots.track(spec.name, "defragmentation", task);
+  };
 }

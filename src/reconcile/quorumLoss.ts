@@ -5,14 +5,18 @@
 // says QuorumLost, names who answers and who does not, the newest good
 // snapshot, and the two ways out. quorate never restores on its own: only an
 // operator knows whether the silent members and their disks will come back.
-// Pure but for newestSnapshot, the one S3 read, made once per loss.
+// Pure but for newestSnapshot, the one S3 read, made once per loss by the
+// tracker the reconciler keeps.
 import { describeError } from "../errors.js";
 import type { GateResult } from "../etcd/gate.js";
 import { quorumOf } from "../etcd/quorum.js";
+import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { newestGood } from "./backup/catalog.js";
 import { formatAge } from "./backup/listing.js";
 import { bucketFor, readCatalog, type SnapshotDeps } from "./backup/snapshots.js";
+import { REASON } from "./conditions.js";
+import type { ReconcileOutcome } from "./status.js";
 
 /** True when fewer voters than a quorum are healthy (tolerates < 0). */
 export function quorumIsLost(gate: GateResult): boolean {
@@ -103,4 +107,38 @@ export async function newestSnapshot(
   } catch (error) {
     return { kind: "unreadable", where, error: describeError(error) };
   }
+}
+
+/**
+ * QuorumLost once fewer than a quorum of voters have been healthy for
+ * gates.deadMemberGrace (shorter losses are elections and restarts), as a
+ * stalled outcome with the gate; the newest snapshot is looked up once per
+ * loss, not on every pass.
+ */
+export function createQuorumLossTracker(deps: { aws: SnapshotDeps["aws"]; now: () => number }) {
+  /** Clusters seen without a quorum: since when, and their newest snapshot once looked up. */
+  const losses = new Map<string, { since: number; newest?: NewestSnapshot }>();
+  return {
+    async outcome(spec: ClusterSpec, gate: GateResult): Promise<ReconcileOutcome | undefined> {
+      const since = quorumLostSince(losses.get(spec.name)?.since, gate, deps.now());
+      if (since === undefined) {
+        losses.delete(spec.name);
+        return undefined;
+      }
+      const loss = losses.get(spec.name) ?? { since };
+      losses.set(spec.name, loss);
+      const lostForMs = deps.now() - since;
+      if (lostForMs < durationMs(spec.gates.deadMemberGrace)) return undefined;
+      loss.newest ??= await newestSnapshot(
+        { aws: deps.aws, now: () => new Date(deps.now()) },
+        spec,
+      );
+      return {
+        kind: "stalled",
+        reason: REASON.QuorumLost,
+        message: quorumLostMessage({ cluster: spec.name, gate, lostForMs, newest: loss.newest }),
+        gate,
+      };
+    },
+  };
 }

@@ -8,8 +8,7 @@ import type { AwsClients } from "../aws/clients.js";
 import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
-import { formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
-import { decideAutoDefrag } from "../maintenance/autoDefrag.js";
+import type { GateMemory } from "../etcd/gate.js";
 import { membersOf } from "../maintenance/decide.js";
 import { durationMs } from "../manifest/duration.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
@@ -18,7 +17,7 @@ import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
 import type { BranchRewind, SourceResult } from "../source/types.js";
 import { type ApplyOutcome, applyCluster, rolloutFacts } from "./apply.js";
-import { autoDefragPolicy, runAutoDefrag } from "./autoDefrag.js";
+import { createAutoDefragStarter } from "./autoDefrag.js";
 import { createBackupScheduler } from "./backup/scheduler.js";
 import { REASON, type Reason, SOURCE_REASON } from "./conditions.js";
 import {
@@ -32,12 +31,7 @@ import { type HealthResult, type HealthTarget, probeRegionHealth } from "./healt
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
-import {
-  type NewestSnapshot,
-  newestSnapshot,
-  quorumLostMessage,
-  quorumLostSince,
-} from "./quorumLoss.js";
+import { createQuorumLossTracker } from "./quorumLoss.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
 import {
@@ -52,6 +46,7 @@ import {
   withBackup,
   withFaultTolerance,
 } from "./status.js";
+import { createTaskSlots } from "./taskSlots.js";
 
 export interface ReconcileSource {
   /** Repository, credentials redacted. */
@@ -175,14 +170,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const statuses = new Map<string, ClusterStatus>();
   const decisions = new Map<string, DecisionMemory>();
   const gateMemories = new Map<string, GateMemory>();
-  /** Clusters seen without a quorum: since when, and their newest snapshot once looked up. */
-  const quorumLosses = new Map<string, { since: number; newest?: NewestSnapshot }>();
-  const running = new Map<string, Promise<void>>();
-  /** Clusters whose task in `running` is an automatic defragmentation, and when each last ended. */
-  const defragging = new Set<string>();
-  const lastDefragAt = new Map<string, number>();
-  /** Clusters whose task in `running` is a scheduled snapshot. */
-  const snapshotting = new Set<string>();
+  const quorumLoss = createQuorumLossTracker({ aws: options.aws, now });
+  const running = createTaskSlots(limit);
   const renderCache = new Map<string, { sha: string } | { error: string }>();
   let manifests: { revision: string; loaded: LoadedManifests } | undefined;
   let current: { revision: string; dir: string } | undefined;
@@ -237,6 +226,16 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }
     options.onEvent(event);
   };
+
+  const startDefrag = createAutoDefragStarter({
+    enabled: options.autoDefrag === true,
+    aws: options.aws,
+    etcd: options.etcd,
+    onEvent,
+    now,
+    ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    slots: running,
+  });
 
   const backups = createBackupScheduler({
     aws: options.aws,
@@ -599,12 +598,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     revision: string,
     signal?: AbortSignal,
   ): Promise<{ task: Promise<void> } | undefined> {
-    if (running.size >= limit) {
+    if (running.full()) {
       if (!options.waitForRollouts) {
         summary.push({ cluster: name, action: "deferred" });
         return undefined;
       }
-      while (running.size >= limit) await Promise.race(running.values());
+      await running.waitForFree();
     }
     const attempted = action.kind === "apply";
     const reason = attempted ? REASON.Progressing : REASON.RolloutInProgress;
@@ -620,8 +619,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         if (entry) entry.outcome = outcome.kind;
       },
     );
-    const tracked = task.finally(() => running.delete(name));
-    running.set(name, tracked);
+    const tracked = running.track(name, "rollout", task);
     // Wrapped: an async function returning the promise itself would wait for it.
     return { task: tracked };
   }
@@ -659,7 +657,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         }
         for (const { spec, stack } of targets) {
           const health = probed.get(spec.name);
-          const lost = health ? await quorumLossOutcome(spec, health.gate) : undefined;
+          const lost = health ? await quorumLoss.outcome(spec, health.gate) : undefined;
           const outcome: ReconcileOutcome = lost ?? {
             kind: "ready",
             message: `stack ${stack.status} matches revision ${revision.slice(0, 12)}`,
@@ -693,99 +691,15 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     lastSpecs.clear();
     for (const { cluster, spec, action } of work) {
       if (spec) lastSpecs.set(cluster, spec);
-      if (!options.scheduleBackups || !spec?.backup || running.size >= limit) continue;
+      if (!options.scheduleBackups || !spec?.backup || running.full()) continue;
       // Only "none" is a settled stack in sync: apply and supervise mean a rollout, and a
       // suspended, stalled or unreachable cluster is left as it is.
       const task = backups.consider(spec, action.kind !== "none" || running.has(cluster), signal);
-      if (!task) continue;
-      const tracked = task.finally(() => {
-        running.delete(cluster);
-        snapshotting.delete(cluster);
-      });
-      running.set(cluster, tracked);
-      snapshotting.add(cluster);
+      if (task) running.track(cluster, "scheduled snapshot", task);
     }
     // Without the schedule nothing reads the bucket, and BackupReady could only say Unknown.
     for (const { cluster, spec } of work)
       refreshBackup(cluster, options.scheduleBackups ? spec : undefined);
-  }
-
-  /**
-   * A Ready cluster whose gate passed and one of whose members is fragmented
-   * (decideAutoDefrag): that member is defragmented in the background, as a
-   * task in `running` like a rollout, so that no pass applies or supervises
-   * the cluster until it ends, and no second one starts.
-   */
-  function startDefrag(
-    spec: ClusterSpec,
-    stack: LiveStack,
-    health: HealthResult,
-    signal?: AbortSignal,
-  ): Promise<void> | undefined {
-    if (!options.autoDefrag || !spec.maintenance.autoDefrag) return undefined;
-    const unsettled = running.has(spec.name)
-      ? "a task of this cluster is running"
-      : running.size >= limit
-        ? `${running.size} tasks run already (--concurrency ${limit})`
-        : stack.status.endsWith("_IN_PROGRESS")
-          ? `stack ${stack.stackName} is ${stack.status}`
-          : health.gate.passed
-            ? undefined
-            : `the health gate has not passed: ${formatGateResult(health.gate)}`;
-    const last = lastDefragAt.get(spec.name);
-    const decision = decideAutoDefrag({
-      policy: autoDefragPolicy(spec.maintenance),
-      members: membersOf(health.probe),
-      ...(unsettled ? { unsettled } : {}),
-      ...(last !== undefined ? { lastDefragAt: last } : {}),
-      now: now(),
-    });
-    if (!decision.defrag) return undefined;
-    const deps = {
-      aws: options.aws(spec.region),
-      etcd: options.etcd,
-      onEvent,
-      now,
-      ...(options.tickMs ? { intervalMs: options.tickMs } : {}),
-      ...(signal ? { signal } : {}),
-    };
-    const task = runAutoDefrag(deps, spec, decision.member, decision.message).then(() => {
-      lastDefragAt.set(spec.name, now());
-    });
-    const tracked = task.finally(() => {
-      running.delete(spec.name);
-      defragging.delete(spec.name);
-    });
-    running.set(spec.name, tracked);
-    defragging.add(spec.name);
-    return tracked;
-  }
-
-  /**
-   * QuorumLost once fewer than a quorum of voters have been healthy for
-   * gates.deadMemberGrace (shorter losses are elections and restarts). The
-   * newest snapshot is looked up once per loss, not on every pass.
-   */
-  async function quorumLossOutcome(
-    spec: ClusterSpec,
-    gate: GateResult,
-  ): Promise<ReconcileOutcome | undefined> {
-    const since = quorumLostSince(quorumLosses.get(spec.name)?.since, gate, now());
-    if (since === undefined) {
-      quorumLosses.delete(spec.name);
-      return undefined;
-    }
-    const loss = quorumLosses.get(spec.name) ?? { since };
-    quorumLosses.set(spec.name, loss);
-    const lostForMs = now() - since;
-    if (lostForMs < durationMs(spec.gates.deadMemberGrace)) return undefined;
-    loss.newest ??= await newestSnapshot({ aws: options.aws, now: () => new Date(now()) }, spec);
-    return {
-      kind: "stalled",
-      reason: REASON.QuorumLost,
-      message: quorumLostMessage({ cluster: spec.name, gate, lostForMs, newest: loss.newest }),
-      gate,
-    };
   }
 
   function passSummary(
@@ -808,17 +722,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     statuses: () => [...statuses.values()].sort((a, b) => a.cluster.localeCompare(b.cluster)),
     source: () => sourceStatus,
     settle: async () => {
-      while (running.size > 0) await Promise.all([...running.values()]);
+      await running.settle();
     },
-    busy: () => [...running.keys()],
-    inFlight: () =>
-      [...running.keys()].map((c) =>
-        defragging.has(c)
-          ? `defragmentation of ${c}`
-          : snapshotting.has(c)
-            ? `scheduled snapshot of ${c}`
-            : `rollout of ${c}`,
-      ),
+    busy: () => running.clusters(),
+    inFlight: () => running.describe(),
   };
 }
 
