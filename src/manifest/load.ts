@@ -1,9 +1,17 @@
 // Reading manifests from disk: files or directories (recursively *.yaml / *.yml).
-// The only IO of src/manifest; everything after reading is parseManifests.
+// The only IO of src/manifest; everything after reading is parse.ts, file by file.
 import { open, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
+import { setImmediate } from "node:timers/promises";
 import { compareManifestErrors, escapeControl, type ManifestError } from "./manifestError.js";
-import { type ManifestFile, type ManifestSet, parseManifests } from "./parse.js";
+import {
+  finishManifestSet,
+  type InvalidManifest,
+  type ManifestFile,
+  type ManifestSet,
+  parseManifestFile,
+} from "./parse.js";
+import type { ClusterSpec } from "./types.js";
 
 export interface LoadedManifests extends ManifestSet {
   /** Every manifest file read, in a stable order. */
@@ -33,7 +41,17 @@ export async function loadManifests(
   cwd: string,
 ): Promise<LoadedManifests> {
   const { files, problems, refused, warnings } = await readManifestFiles(paths, cwd);
-  const set = parseManifests(files);
+  // File by file, yielding between them: parsing is synchronous and a 1 MiB
+  // file takes up to a second, so without the yields a repository of large
+  // files held the event loop (heartbeats, /healthz, a SIGTERM's bounded stop)
+  // for as long as all of them took.
+  const valid: ClusterSpec[] = [];
+  const invalid: InvalidManifest[] = [];
+  for (const { file, text } of files) {
+    parseManifestFile(file, text, valid, invalid);
+    await setImmediate();
+  }
+  const set = finishManifestSet(valid, invalid);
   const errors = [...problems, ...set.errors].sort(compareManifestErrors);
   return {
     ...set,

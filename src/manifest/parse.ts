@@ -29,19 +29,36 @@ export interface ManifestSet {
 export function parseManifests(files: readonly ManifestFile[]): ManifestSet {
   const valid: ClusterSpec[] = [];
   const invalid: InvalidManifest[] = [];
-  for (const { file, text } of files) {
-    try {
-      readFile(file, text, valid, invalid);
-    } catch (error) {
-      // Whatever goes wrong in one file stays in that file: the others go on.
-      invalid.push(
-        fileError(file, { line: 1, column: 1 }, "manifest.unexpected", {
-          problem: `could not be read: ${error instanceof Error ? error.message : String(error)}`,
-          hint: "the file is skipped; this is a quorate bug, please report it with the file",
-        }),
-      );
-    }
+  for (const { file, text } of files) parseManifestFile(file, text, valid, invalid);
+  return finishManifestSet(valid, invalid);
+}
+
+/**
+ * One file's clusters into `valid`, its errors into `invalid`; never throws.
+ * With finishManifestSet, what parseManifests does, for a caller that lets
+ * other work run between files (a large file takes up to a second).
+ */
+export function parseManifestFile(
+  file: string,
+  text: string,
+  valid: ClusterSpec[],
+  invalid: InvalidManifest[],
+): void {
+  try {
+    readFile(file, text, valid, invalid);
+  } catch (error) {
+    // Whatever goes wrong in one file stays in that file: the others go on.
+    invalid.push(
+      fileError(file, { line: 1, column: 1 }, "manifest.unexpected", {
+        problem: `could not be read: ${error instanceof Error ? error.message : String(error)}`,
+        hint: "the file is skipped; this is a quorate bug, please report it with the file",
+      }),
+    );
   }
+}
+
+/** The set from every file's clusters: names and stacks unique across files. */
+export function finishManifestSet(valid: ClusterSpec[], invalid: InvalidManifest[]): ManifestSet {
   const { clusters, duplicates } = uniqueness(valid);
   invalid.push(...duplicates);
   const errors = invalid.flatMap((i) => i.errors).sort(compareManifestErrors);
