@@ -3,24 +3,30 @@
 // One cluster that fails to plan is reported as an error; the others still are.
 import type { AwsClients } from "../aws/clients.js";
 import { describeError } from "../errors.js";
+import type { EtcdClientOptions } from "../etcd/client.js";
+import { checkLiveVersions } from "../etcd/versionRules.js";
 import { loadManifests, readManifestFiles } from "../manifest/load.js";
 import type { InvalidManifest } from "../manifest/parse.js";
 import { parseManifests } from "../manifest/parse.js";
 import type { ClusterSpec } from "../manifest/types.js";
+import { fromVerdict } from "../plan/etcdVersion.js";
 import {
   errorClusterPlan,
+  membersRoll,
   planForRemovedCluster,
   planFromTemplates,
   serviceSpecUpdateBehaviour,
   skippedClusterPlan,
+  withLiveDetail,
   withSnapshotRequirement,
   withSpecWarnings,
 } from "../plan/index.js";
 import type { ClusterPlan, Plan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
+import { readLiveMembers } from "./liveMembers.js";
 import { DEFAULT_OWNER } from "./ownership.js";
-import { previewCluster } from "./preview.js";
+import { type ClusterPreview, previewCluster } from "./preview.js";
 import { refuseVersionStep } from "./versionGuard.js";
 
 /** Bounded parallelism: AWS throttles bursts, and one stack update at a time is its advice. */
@@ -62,6 +68,8 @@ export interface LivePlanOptions {
   texts?: ReadonlyMap<string, string>;
   concurrency?: number;
   signal?: AbortSignal;
+  /** For reading the current members of a cluster that will roll (TLS, timeouts). */
+  etcd?: EtcdClientOptions;
 }
 
 export async function planLive(
@@ -87,7 +95,7 @@ export async function planLive(
           : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return preview.plan;
+      return await withLiveMembers(options, spec, preview);
     } catch (error) {
       return errorClusterPlan({
         cluster: spec.name,
@@ -101,6 +109,37 @@ export async function planLive(
     revision: options.revision,
     clusters: [...planned, ...invalidManifestPlans(invalid)],
   };
+}
+
+/**
+ * A plan whose members roll names them (who leads, who is a learner, their
+ * versions), and etcd's version rules are checked against the versions the
+ * members report: the live template says what was last asked for, the members
+ * what runs (an interrupted rollout leaves them apart). Apply checks the same
+ * again before it executes.
+ */
+async function withLiveMembers(
+  options: LivePlanOptions,
+  spec: ClusterSpec,
+  preview: ClusterPreview,
+): Promise<ClusterPlan> {
+  if (!membersRoll(preview.plan)) return preview.plan;
+  const members = await readLiveMembers(options.aws(spec.region), spec, preview.live, options.etcd);
+  const plan = withLiveDetail(preview.plan, { members });
+  if (!plan.etcdVersion) return plan;
+  const verdict = checkLiveVersions(
+    members.members.map((m) => ({
+      name: m.instanceId ?? m.name,
+      ...(m.version ? { version: m.version } : {}),
+    })),
+    spec.etcd.version,
+  );
+  if (!verdict || verdict.allowed) return plan;
+  return refuseVersionStep(
+    { ...plan, etcdVersion: fromVerdict(verdict) },
+    spec,
+    options.texts?.get(spec.source.file),
+  );
 }
 
 export interface OfflinePlanOptions {

@@ -13,10 +13,7 @@ export async function applyDevByCli(
   dir: string,
   change: (manifest: Record<string, any>) => void,
 ): Promise<CliResult> {
-  const manifest = parse(readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"));
-  manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
-  change(manifest);
-  writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
+  writeDev(dir, change);
   return cli(
     [
       "apply",
@@ -35,4 +32,12 @@ export async function applyDevByCli(
     ],
     { env: { ...process.env, XDG_CACHE_HOME: dir } },
   );
+}
+
+/** dir/dev.yaml: the example dev manifest with the test gates and the given changes. */
+export function writeDev(dir: string, change: (manifest: Record<string, any>) => void): void {
+  const manifest = parse(readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8"));
+  manifest.spec.gates = { ...manifest.spec.gates, ...TEST_GATES };
+  change(manifest);
+  writeFileSync(join(dir, "dev.yaml"), stringify(manifest));
 }

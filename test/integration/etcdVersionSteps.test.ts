@@ -18,8 +18,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ClusterPlan } from "../../src/plan/model.js";
 import { applyCluster } from "../../src/reconcile/apply.js";
-import { applyDevByCli } from "../helpers/cliApply.js";
+import { cli } from "../cli/run.js";
+import { applyDevByCli, writeDev } from "../helpers/cliApply.js";
 import { type Harness, startHarness } from "../helpers/quorateHarness.js";
 
 let h: Harness;
@@ -45,6 +47,17 @@ async function executions(): Promise<number> {
 }
 
 describe.sequential("etcd version steps against the members' own versions", () => {
+  it("0. `quorate plan` of the upgrade names the current members and the versions they run", async () => {
+    const plan = await planDev("3.5.26");
+    expect(plan.status).toBe("update");
+    expect(plan.etcdVersion).toMatchObject({ from: "3.4.23", to: "3.5.26", allowed: true });
+    const instances = (await h.instances(h.spec("dev"))).map((i) => i.instanceId).sort();
+    const members = plan.currentMembers?.members ?? [];
+    expect(members.map((m) => m.instanceId).sort()).toEqual(instances);
+    expect(members.filter((m) => m.leader)).toHaveLength(1);
+    expect(members.every((m) => m.version === "3.4.23" && !m.learner && m.healthy)).toBe(true);
+  });
+
   it("1. a minor upgrade rolls, and the cluster version that did not follow is reported", async () => {
     const before = await h.instances(h.spec("dev"));
     const outcome = await applyCluster(
@@ -90,6 +103,20 @@ describe.sequential("etcd version steps against the members' own versions", () =
     expect(stack?.changeSets.filter((c) => c.executionStatus === "AVAILABLE")).toEqual([]);
   });
 
+  it("2b. `quorate plan` says so before anything is merged, at the manifest's line", async () => {
+    const plan = await planDev("3.6.0");
+    expect(plan.status).toBe("error");
+    expect(plan.etcdVersion).toMatchObject({
+      from: "3.4.23",
+      to: "3.6.0",
+      allowed: false,
+      rule: "minor-skip",
+    });
+    expect(plan.error).toMatch(
+      /dev\.yaml:\d+:\d+: spec\.etcd\.version: .*etcd 3\.4\.23 → 3\.6\.0 skips 3\.5/,
+    );
+  });
+
   it("3. `quorate apply` refuses it with exit code 3", async () => {
     const executed = await executions();
     const run = await applyDevByCli(h.endpoint, dir, (m) => {
@@ -102,3 +129,18 @@ describe.sequential("etcd version steps against the members' own versions", () =
     expect(await executions()).toBe(executed);
   });
 });
+
+/** `quorate plan --format json` of dev at this etcd version, against the live stack. */
+async function planDev(version: string): Promise<ClusterPlan> {
+  writeDev(dir, (m) => {
+    m.spec.etcd = { ...m.spec.etcd, version };
+  });
+  const run = await cli(
+    ["plan", "--local", "--endpoint", h.endpoint, "--path", dir, "--format", "json"],
+    { cwd: dir, env: { ...process.env, XDG_CACHE_HOME: dir } },
+  );
+  const plan = JSON.parse(run.stdout) as { clusters: ClusterPlan[] };
+  const dev = plan.clusters.find((c) => c.cluster === "dev");
+  if (!dev) throw new Error(`no plan of dev: ${run.stdout}${run.stderr}`);
+  return dev;
+}
