@@ -89,7 +89,8 @@ export async function listStacks(cfn: CloudFormationClient): Promise<LiveStack[]
 export interface ChangeSetRequest {
   stackName: string;
   changeSetName: string;
-  templateBody: string;
+  /** The template; absent: the stack's own template again (UsePreviousTemplate), so that only the tags change. */
+  templateBody?: string;
   tags: { Key: string; Value: string }[];
   type: "CREATE" | "UPDATE";
   description?: string;
@@ -105,7 +106,10 @@ export async function createChangeSet(
         StackName: request.stackName,
         ChangeSetName: request.changeSetName,
         ChangeSetType: request.type,
-        TemplateBody: request.templateBody,
+        // quorate's templates have no Parameters, so none need UsePreviousValue.
+        ...(request.templateBody === undefined
+          ? { UsePreviousTemplate: true }
+          : { TemplateBody: request.templateBody }),
         Tags: request.tags,
         Capabilities: ["CAPABILITY_IAM"],
         ...(request.description ? { Description: request.description } : {}),

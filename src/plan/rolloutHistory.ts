@@ -96,3 +96,47 @@ function median(values: readonly number[]): number {
     ? (sorted[mid] ?? 0)
     : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
+
+/**
+ * The stack's tags with the history tag set to `value`, everything else as it
+ * is: the update that records a rollout changes that one tag and nothing else
+ * (CloudFormation replaces the whole tag set with what the change set names).
+ */
+export function tagsWithHistory(
+  live: Readonly<Record<string, string>>,
+  key: string,
+  value: string,
+): { Key: string; Value: string }[] {
+  const tags: Record<string, string> = { ...live, [key]: value };
+  return Object.keys(tags)
+    .sort()
+    .map((k) => ({ Key: k, Value: tags[k] ?? "" }));
+}
+
+/** What a change set that should only retag does, as the SDK's Change type has it. */
+export interface RetagChange {
+  Type?: string;
+  ResourceChange?: {
+    Action?: string;
+    LogicalResourceId?: string;
+    Replacement?: string;
+    Scope?: string[];
+  };
+}
+
+/**
+ * Why a change set meant to change only stack tags would do more (a resource
+ * added, removed, replaced, or a property changed: what would roll the group),
+ * or undefined when it only retags resources in place.
+ */
+export function beyondRetagging(changes: readonly RetagChange[]): string | undefined {
+  for (const change of changes) {
+    const rc = change.ResourceChange;
+    const id = rc?.LogicalResourceId ?? "a resource";
+    if (rc?.Action !== "Modify") return `${id}: ${rc?.Action ?? change.Type ?? "unknown"}`;
+    if (rc.Replacement && rc.Replacement !== "False") return `${id}: replacement ${rc.Replacement}`;
+    const other = (rc.Scope ?? []).filter((s) => s !== "Tags");
+    if (other.length > 0) return `${id}: ${other.join(", ")} change`;
+  }
+  return undefined;
+}

@@ -16,6 +16,8 @@ export const STACK_TAG = {
   prune: "quorate.dev:prune",
   /** Which quorate applied the stack (its --owner): each acts only on its own stacks. */
   owner: "quorate.dev:owner",
+  /** Per-member durations of the last rollouts (plan/rolloutHistory.ts): what a plan's expected duration comes from. */
+  rolloutHistory: "quorate.dev:rollout-history",
 } as const;
 
 /** Instance tags through which quorate hands a new member its peer list. */
