@@ -47,11 +47,17 @@ export async function* snapshotBytes(
   const fail = (failure: "unreachable" | "timeout" | "bad-response" | "etcd", detail: string) =>
     new EtcdRequestError({ failure, endpoint: base, path: PATH, detail });
   const res = await post(base, options, fail);
-  const whole = createHash("sha256");
-  const data = createHash("sha256"); // everything but the trailing 32 bytes
+  // One pass of sha256 over everything but the newest 32 bytes; the hash of the
+  // whole is a copy of it fed the tail at the end (a second pass over every
+  // byte cost 0.6 s of CPU per 500 MiB, bench/snapshot.bench.mjs).
+  const data = createHash("sha256");
   let tail: Buffer = Buffer.alloc(0);
   let remaining: bigint | undefined;
   let pending: Buffer = Buffer.alloc(0);
+  // Chunks of a line not yet ended, joined once its newline arrives: joining on
+  // every chunk copied a line's bytes again per chunk.
+  const partial: Buffer[] = [];
+  let partialBytes = 0;
 
   const take = (line: Buffer): Buffer | undefined => {
     if (line.length === 0) return undefined;
@@ -73,19 +79,33 @@ export async function* snapshotBytes(
   };
 
   const emit = (blob: Buffer): Buffer => {
-    whole.update(blob);
     stats.bytes += blob.length;
     // Hold the newest 32 bytes back from the data hash: they may be etcd's checksum.
-    const joined = tail.length ? Buffer.concat([tail, blob]) : blob;
-    const cut = Math.max(0, joined.length - HASH_BYTES);
-    data.update(joined.subarray(0, cut));
-    tail = Buffer.from(joined.subarray(cut));
+    if (blob.length >= HASH_BYTES) {
+      data.update(tail);
+      data.update(blob.subarray(0, blob.length - HASH_BYTES));
+      tail = Buffer.from(blob.subarray(blob.length - HASH_BYTES));
+    } else {
+      const joined = Buffer.concat([tail, blob]);
+      const cut = Math.max(0, joined.length - HASH_BYTES);
+      data.update(joined.subarray(0, cut));
+      tail = joined.subarray(cut);
+    }
     return blob;
   };
 
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      if (chunk.indexOf(0x0a) < 0) {
+        partial.push(chunk);
+        partialBytes += chunk.length;
+        if (pending.length + partialBytes > MAX_LINE_BYTES) {
+          throw fail("bad-response", "a snapshot message line is larger than the gateway sends");
+        }
+        continue;
+      }
+      pending = Buffer.concat([pending, ...partial.splice(0), chunk]);
+      partialBytes = 0;
       for (let end = pending.indexOf(0x0a); end >= 0; end = pending.indexOf(0x0a)) {
         const blob = take(pending.subarray(0, end));
         pending = pending.subarray(end + 1);
@@ -95,7 +115,7 @@ export async function* snapshotBytes(
         throw fail("bad-response", "a snapshot message line is larger than the gateway sends");
       }
     }
-    const last = take(pending);
+    const last = take(Buffer.concat([pending, ...partial]));
     if (last?.length) yield emit(last);
   } catch (error) {
     if (error instanceof EtcdRequestError) throw error;
@@ -110,6 +130,7 @@ export async function* snapshotBytes(
       `the snapshot stream ended early: ${stats.bytes} bytes received, ${remaining} still to come`,
     );
   }
+  const whole = data.copy().update(tail);
   if (tail.length !== HASH_BYTES || !data.digest().equals(tail)) {
     throw fail(
       "bad-response",

@@ -10,6 +10,9 @@ import { type SnapshotStreamStats, snapshotBytes } from "../../src/etcd/snapshot
 
 const DB = randomBytes(100_000);
 const WHOLE = Buffer.concat([DB, createHash("sha256").update(DB).digest()]);
+/** etcd's hash split across the last two messages: the last carries 10 of its 32 bytes. */
+const SPLIT_DB = randomBytes(3 * 32 * 1024 - 22);
+const SPLIT = Buffer.concat([SPLIT_DB, createHash("sha256").update(SPLIT_DB).digest()]);
 
 /** Message lines as etcd sends them: 32 KiB blobs, remainingBytes on all but the last. */
 function lines(data: Buffer): string[] {
@@ -31,6 +34,7 @@ function lines(data: Buffer): string[] {
 
 const ROUTES: Record<string, string[]> = {
   "/whole": lines(WHOLE),
+  "/split": lines(SPLIT),
   "/cut": lines(WHOLE).slice(0, 2),
   "/damaged": lines(Buffer.concat([DB, Buffer.alloc(32)])),
   "/failing": [
@@ -50,12 +54,17 @@ let server: Server;
 let base: string;
 /** Which stream the server sends next. */
 let current = "/whole";
+let trickle = false;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     expect(req.url).toBe("/v3/maintenance/snapshot");
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(`${(ROUTES[current] ?? []).join("\n")}\n`);
+    const body = Buffer.from(`${(ROUTES[current] ?? []).join("\n")}\n`);
+    if (!trickle) return void res.end(body);
+    // Small writes: lines arrive in many chunks, and chunks end mid-line.
+    for (let at = 0; at < body.length; at += 1000) res.write(body.subarray(at, at + 1000));
+    res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,8 +72,12 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function read(route: string): Promise<{ data: Buffer; stats: SnapshotStreamStats }> {
+async function read(
+  route: string,
+  inPieces = false,
+): Promise<{ data: Buffer; stats: SnapshotStreamStats }> {
   current = route;
+  trickle = inPieces;
   const stats: SnapshotStreamStats = { bytes: 0 };
   const chunks: Buffer[] = [];
   for await (const chunk of snapshotBytes(base, stats)) chunks.push(chunk);
@@ -82,6 +95,16 @@ describe("snapshotBytes", () => {
   });
 
   it.each([
+    ["in one write", "/whole", false, WHOLE],
+    ["in 1000-byte writes", "/whole", true, WHOLE],
+    ["with etcd's hash split across two messages", "/split", true, SPLIT],
+  ])("reads a stream sent %s", async (_, route, inPieces, expected) => {
+    const { data, stats } = await read(route, inPieces);
+    expect(data.equals(expected)).toBe(true);
+    expect(stats.sha256).toBe(createHash("sha256").update(expected).digest("hex"));
+  });
+
+  it.each([
     ["/cut", /the snapshot stream ended early: 65536 bytes received, 34496 still to come/],
     [
       "/damaged",
@@ -90,6 +113,7 @@ describe("snapshotBytes", () => {
     ["/failing", /the snapshot failed mid-stream: etcdserver: server stopped/],
   ])("%s fails, and never sets the sha256", async (route, message) => {
     current = route;
+    trickle = false;
     const stats: SnapshotStreamStats = { bytes: 0 };
     const drain = async () => {
       for await (const _ of snapshotBytes(base, stats)) {
