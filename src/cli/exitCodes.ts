@@ -54,6 +54,8 @@ export const APPLY_EXIT: Readonly<Record<ApplyResult, ExitCode>> = {
   // Held like a failed gate: nothing executed, and it may pass once S3 or a member is back.
   "snapshot-missing": EXIT.gateBlocked,
   "version-refused": EXIT.gateBlocked,
+  // Refused before any change set, like a failed gate: name a good snapshot and apply again.
+  "restore-refused": EXIT.gateBlocked,
 };
 
 /**
@@ -82,6 +84,7 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   FailedCreate: EXIT.needsOperator,
   ChangeSetFailed: EXIT.needsOperator,
   EtcdVersionRefused: EXIT.gateBlocked,
+  RestoreRefused: EXIT.gateBlocked,
   QuorumLost: EXIT.needsOperator,
   // Reasons of FaultToleranceReduced only, never of Ready.
   FaultToleranceReduced: EXIT.ok,

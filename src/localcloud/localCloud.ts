@@ -95,7 +95,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     throw new Error(`timeScale must be above 0 (got ${settings.timeScale})`);
   const store = Store.open(join(dataDir, "state"));
   const world = new World(store, settings, new Faults(), log);
+  const objects = ObjectStore.open(join(dataDir, "s3"));
   const host: InstanceHost = {
+    readObject: (bucket, key) => {
+      const record = objects.getObject(bucket, key);
+      return record ? objects.readBody(bucket, record) : undefined;
+    },
     instanceTags: (id) => tagMap(store.instances.get(id)?.tags ?? []),
     signal: (id, status, reason) =>
       applySignalFault(world, id, status, reason, () => signalFromInstance(world, id, status)),
@@ -128,7 +133,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       port: options.port ?? DEFAULTS.port,
       world,
       services: [cloudFormationService(world), autoScalingService(world), ec2Service(world)],
-      s3: { store: ObjectStore.open(join(dataDir, "s3")), faults: world.faults, log },
+      s3: { store: objects, faults: world.faults, log },
       admin: { counters, info },
     });
   } catch (error) {

@@ -317,15 +317,5 @@ function backupRules(spec: Raw, name: string): RuleFinding[] {
       rule: "restore.snapshotUnderPrefix",
     });
   }
-  if (spec.restore && !findings.some((f) => f.path[1] === "restore")) {
-    // Refused, not ignored: a restore declared in git that renders nothing would
-    // leave a cluster that lost quorum as it is while the plan looks clean.
-    findings.push({
-      path: ["spec", "restore"],
-      problem: "is not rendered by this version of quorate yet",
-      hint: "remove spec.restore; until quorate renders restores, restore by hand: `quorate backups CLUSTER` names the snapshot, and `etcdctl snapshot restore` of it on each new member starts a new cluster",
-      rule: "restore.notYetRendered",
-    });
-  }
   return findings;
 }

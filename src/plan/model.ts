@@ -216,6 +216,32 @@ export interface ClusterPlan {
   currentMembers?: LiveMembers;
   /** Present when members are replaced and spec.backup.beforeChange asks for a snapshot first. */
   snapshotBeforeChange?: SnapshotRequirement;
+  /** Present when the manifest declares a restore (spec.restore); see RestorePlan. */
+  restore?: RestorePlan;
+}
+
+/**
+ * A restore (spec.restore). A new one (`applies`) renders a new group whose
+ * members start one new cluster from the snapshot, without the health gate or
+ * a snapshot first; one already applied is kept as it is, pinned in the
+ * stack's tags. Offline plans cannot read the bucket: the snapshot is then
+ * only what the manifest names.
+ */
+export interface RestorePlan {
+  id: string;
+  /** True when this change performs the restore; false when the stack already has it. */
+  applies: boolean;
+  bucket: string;
+  /** The S3 key of the snapshot's data (the pinned one), or the manifest's word for it offline. */
+  snapshot: string;
+  /** The etcd revision the snapshot holds: every write after it is lost. */
+  revision?: string;
+  takenAt?: string;
+  ageSeconds?: number;
+  /** The member it was taken from. */
+  member?: string;
+  sha256?: string;
+  size?: number;
 }
 
 /**

@@ -12,13 +12,18 @@ export const SNAPSHOT_CHECK = "snapshot-before-change";
 
 export type SnapshotNeed =
   | { needed: true; requirement: SnapshotRequirement }
-  | { needed: false; why: "no-backup" | "before-change-off" | "not-an-update" | "no-replacement" };
+  | {
+      needed: false;
+      why: "no-backup" | "before-change-off" | "not-an-update" | "no-replacement" | "restore";
+    };
 
 export function snapshotNeed(
-  plan: Pick<ClusterPlan, "status" | "impact">,
+  plan: Pick<ClusterPlan, "status" | "impact" | "restore">,
   backup: BackupSpec | undefined,
 ): SnapshotNeed {
   if (!backup) return { needed: false, why: "no-backup" };
+  // A restore discards the old cluster, which may have no quorum to snapshot.
+  if (plan.restore?.applies) return { needed: false, why: "restore" };
   if (!backup.beforeChange) return { needed: false, why: "before-change-off" };
   if (plan.status !== "update") return { needed: false, why: "not-an-update" };
   if (!plan.impact?.instancesReplaced) return { needed: false, why: "no-replacement" };

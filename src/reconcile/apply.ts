@@ -7,11 +7,11 @@ import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
-import { clusterHeadline, rolloutSentence } from "../plan/format/describe.js";
+import { clusterHeadline, restoreSentence, rolloutSentence } from "../plan/format/describe.js";
 import type { ClusterPlan } from "../plan/model.js";
 import { SNAPSHOT_CHECK } from "../plan/snapshotBeforeChange.js";
 import type { AmiFeed } from "../render/ami.js";
-import { STACK_TAG } from "../render/contract.js";
+import { restoreGroupName, STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { snapshotBeforeChange } from "./backup/beforeChange.js";
 import { confirmClusterVersion, liveVersionRefusal, minorUpgradeTarget } from "./clusterVersion.js";
@@ -39,6 +39,8 @@ export type ApplyResult =
    * skip or a downgrade from what they really run): nothing was executed.
    */
   | "version-refused"
+  /** spec.restore's snapshot is missing or corrupt (checked before any change set): nothing was created. */
+  | "restore-refused"
   | "error";
 
 export interface ApplyOutcome {
@@ -89,6 +91,9 @@ export function rolloutFacts(spec: ClusterSpec, heartbeatEveryMs?: number): Roll
     abortAfterMs: durationMs(spec.gates.abortAfter),
     heartbeatEveryMs: heartbeatEveryMs ?? Math.min(Math.floor(hookMs / 3), 60_000),
     size: spec.size,
+    ...(spec.restore
+      ? { restoreGroupName: restoreGroupName(spec.stackName, spec.restore.id) }
+      : {}),
   };
 }
 
@@ -120,11 +125,13 @@ export async function applyCluster(
   }
   if (preview.plan.status === "error") {
     const result: ApplyResult =
-      preview.changeSetFailed !== undefined
-        ? "change-set-failed"
-        : preview.state === "needs-operator" || preview.state === "not-ours"
-          ? "needs-operator"
-          : "error";
+      preview.restoreRefused !== undefined
+        ? "restore-refused"
+        : preview.changeSetFailed !== undefined
+          ? "change-set-failed"
+          : preview.state === "needs-operator" || preview.state === "not-ours"
+            ? "needs-operator"
+            : "error";
     return { ...base, result, message: preview.plan.error ?? "planning failed", executed: false };
   }
   if (!preview.changeSet) {
@@ -168,7 +175,11 @@ export async function applyCluster(
       };
     }
   }
-  if (type === "UPDATE") {
+  // A restore replaces the cluster with one started from its snapshot: the
+  // old one's health is not what it waits for (it may have lost quorum).
+  if (preview.plan.restore?.applies) {
+    emit(deps, spec, "restore", restoreSentence(preview.plan) ?? "restoring");
+  } else if (type === "UPDATE") {
     let gate = await preExecutionGate(deps, aws, facts, spec);
     emit(deps, spec, "gate", formatGateResult(gate));
     if (mayHealFirst(gate)) {

@@ -38,6 +38,8 @@ export const REASON = {
    * the manifest changes.
    */
   EtcdVersionRefused: "EtcdVersionRefused",
+  /** spec.restore's snapshot is missing or corrupt: nothing was changed; name another one. */
+  RestoreRefused: "RestoreRefused",
   /**
    * Fewer than a quorum of voters have been healthy for gates.deadMemberGrace:
    * etcd takes no write, and only the members coming back or a restore helps.

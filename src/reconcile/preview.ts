@@ -25,6 +25,7 @@ import {
 import type { ClusterPlan } from "../plan/model.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
+import { prepareRestore } from "./backup/restore.js";
 import { ownershipProblem } from "./ownership.js";
 import { refuseVersionStep } from "./versionGuard.js";
 
@@ -56,6 +57,8 @@ export interface ClusterPreview {
   changeSet?: { id: string; type: "CREATE" | "UPDATE" };
   /** CloudFormation refused the change set (FAILED): the reason, as AWS gave it. */
   changeSetFailed?: string;
+  /** spec.restore's snapshot is missing or corrupt: nothing was created. */
+  restoreRefused?: string;
 }
 
 export interface PreviewOptions {
@@ -143,6 +146,15 @@ async function previewFromLiveStack(
   }
 
   const type = state === "settled" ? "UPDATE" : "CREATE";
+  const restore = await prepareRestore(aws, spec, live?.tags ?? {});
+  if (!restore.ok) {
+    return {
+      ...withLive,
+      state,
+      restoreRefused: restore.message,
+      plan: errorClusterPlan({ ...id, error: restore.message }),
+    };
+  }
   const changeSetName = `quorate-${rendered.templateSha256.slice(0, 10)}-${randomBytes(3).toString("hex")}`;
   let changeSetId: string;
   try {
@@ -151,7 +163,11 @@ async function previewFromLiveStack(
       changeSetName,
       templateBody: rendered.templateBody,
       tags: carryHistory(
-        stackTags(rendered, { revision: options.revision, owner: options.owner }),
+        stackTags(rendered, {
+          revision: options.revision,
+          owner: options.owner,
+          pinned: restore.tags,
+        }),
         live,
       ),
       type,
@@ -194,14 +210,15 @@ async function previewFromLiveStack(
     if (outcome.kind === "no-changes") return unchanged();
     const liveBody =
       type === "UPDATE" ? await getTemplateBody(aws.cloudFormation, spec.stackName) : undefined;
+    const planned = planFromChangeSet({
+      ...id,
+      stackExists: type === "UPDATE",
+      changes: outcome.changes,
+      desired: { template: rendered.template },
+      ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
+    });
     const plan = refuseVersionStep(
-      planFromChangeSet({
-        ...id,
-        stackExists: type === "UPDATE",
-        changes: outcome.changes,
-        desired: { template: rendered.template },
-        ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
-      }),
+      restore.plan ? { ...planned, restore: restore.plan } : planned,
       spec,
       options.manifestText,
     );

@@ -312,6 +312,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       case "change-set-failed":
         // Remembered by template hash, so that the next pass makes no new change set for it.
         return refuse(spec, REASON.ChangeSetFailed, outcome.message);
+      case "restore-refused":
+        // The same snapshot is refused next pass too: held until the manifest changes.
+        return refuse(spec, REASON.RestoreRefused, outcome.message);
       case "version-refused":
         // The same template meets the same members next pass: refused until the manifest changes.
         return refuse(spec, REASON.EtcdVersionRefused, outcome.message);

@@ -5,7 +5,7 @@
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { type CfnResource, getAtt, ref } from "./cfnTemplate.js";
-import { HOOK_NAME, LOGICAL_ID } from "./contract.js";
+import { HOOK_NAME, LOGICAL_ID, restoreGroupName } from "./contract.js";
 
 /** Processes that would fight a rolling update (AWS's recommended list). */
 export const SUSPENDED_PROCESSES = [
@@ -24,6 +24,11 @@ export function autoScalingGroupResources(spec: ClusterSpec): Record<string, Cfn
     [LOGICAL_ID.group]: {
       Type: "AWS::AutoScaling::AutoScalingGroup",
       Properties: {
+        // A restore is a new group (a new name requires replacement), whose
+        // members start one new cluster from the snapshot.
+        ...(spec.restore
+          ? { AutoScalingGroupName: restoreGroupName(spec.stackName, spec.restore.id) }
+          : {}),
         // etcd membership is quorate's to change: the group never scales. Launching
         // first needs room for one more instance during a rolling update
         // (CloudFormation refuses MinInstancesInService >= MaxSize).

@@ -17,6 +17,8 @@ export const TLS_SETTINGS_PATH = "/etc/quorate/tls.env";
  * for etcd and for the bootstrap's own curl.
  */
 export const TLS_DIR = "/etc/ssl/certs/etcd";
+/** Only with spec.restore: what a member of the restore's new group needs to restore. */
+export const RESTORE_SETTINGS_PATH = "/etc/quorate/restore.env";
 export const BOOTSTRAP_PATH = "/opt/quorate/bin/bootstrap";
 export const UPDATE_CONF_PATH = "/etc/flatcar/update.conf";
 /** Filesystem label of the data volume, so the mount does not depend on the device name. */
@@ -55,6 +57,31 @@ export function timesyncdConf(os: ClusterSpec["image"]["os"]): string {
   const pool = os === "flatcar" ? "flatcar" : "coreos";
   const fallback = [0, 1, 2, 3].map((n) => `${n}.${pool}.pool.ntp.org`).join(" ");
   return `[Time]\nNTP=${AMAZON_TIME_SYNC}\nFallbackNTP=${fallback}\n`;
+}
+
+/**
+ * The restore settings file, or undefined without spec.restore. The snapshot
+ * itself is not here: quorate pins it in the stack's tags when it applies the
+ * restore (contract.ts STACK_TAG.restoreSnapshot), so the template does not
+ * change when a newer snapshot is taken. etcdutl restores from etcd 3.5 on;
+ * 3.4 has only etcdctl's (deprecated in 3.5, gone in 3.6).
+ */
+export function restoreSettingsFor(spec: ClusterSpec): string | undefined {
+  if (!spec.restore || !spec.backup) return undefined;
+  const [major = 0, minor = 0] = spec.etcd.version.split(".").map(Number);
+  const tool = major > 3 || (major === 3 && minor >= 5) ? "etcdutl" : "etcdctl";
+  return [
+    `QUORATE_RESTORE_ID=${spec.restore.id}`,
+    `QUORATE_RESTORE_BUCKET=${spec.backup.bucket}`,
+    `QUORATE_RESTORE_TOOL=${tool}`,
+    `QUORATE_ETCD_IMAGE=${etcdImageOf(spec.etcd.version)}`,
+    "",
+  ].join("\n");
+}
+
+/** The image of an etcd version (see systemdUnits.ts etcdImage). */
+export function etcdImageOf(version: string): string {
+  return `quay.io/coreos/etcd:v${version}`;
 }
 
 /** The TLS settings file, or undefined when TLS is off. */

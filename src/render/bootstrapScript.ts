@@ -2,8 +2,13 @@
 // everything cluster-specific comes from the settings file, so the script can
 // be read, linted and tested once.
 
-import { PEERS_ENV_PATH, TLS_DIR, TLS_SETTINGS_PATH } from "./bootSettings.js";
-import { BOOT_SETTINGS_PATH, INSTANCE_TAG } from "./contract.js";
+import {
+  PEERS_ENV_PATH,
+  RESTORE_SETTINGS_PATH,
+  TLS_DIR,
+  TLS_SETTINGS_PATH,
+} from "./bootSettings.js";
+import { BOOT_SETTINGS_PATH, INSTANCE_TAG, STACK_TAG } from "./contract.js";
 
 /**
  * Pinned, so that what an instance runs is fixed by the template hash.
@@ -24,6 +29,7 @@ ROOT=\${QUORATE_ROOT:-}
 SETTINGS=$ROOT${BOOT_SETTINGS_PATH}
 TLS_SETTINGS=$ROOT${TLS_SETTINGS_PATH}
 PEERS=$ROOT${PEERS_ENV_PATH}
+RESTORE_SETTINGS=$ROOT${RESTORE_SETTINGS_PATH}
 TLS_DIR=$ROOT${TLS_DIR}
 STATE_DIR=$ROOT/var/lib/quorate
 IMDS=\${QUORATE_IMDS_ENDPOINT:-http://169.254.169.254}/latest
@@ -111,6 +117,42 @@ fi
 
 PEER_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_PEER_PORT"
 CLIENT_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_CLIENT_PORT"
+# A restore (spec.restore): the members of the restore's new group start one
+# new cluster from the snapshot quorate pinned in the stack's tags (they reach
+# every instance). Only a member of that new cluster restores, and only into
+# an empty data directory: a member added later joins as any other does, and
+# a reboot keeps the data it has.
+DATA_DIR=$ROOT$ETCD_DATA_DIR
+if [ -f "$RESTORE_SETTINGS" ] && [ "$CLUSTER_STATE" = new ] && [ ! -d "$DATA_DIR/member" ]; then
+  # shellcheck source=/dev/null
+  . "$RESTORE_SETTINGS"
+  until SNAPSHOT_KEY=$(tag ${STACK_TAG.restoreSnapshot}) && SNAPSHOT_SHA256=$(tag ${STACK_TAG.restoreSha256}); do
+    log "waiting for the restore's snapshot (stack tags ${STACK_TAG.restoreSnapshot}, ${STACK_TAG.restoreSha256})"
+    sleep "$POLL_SECONDS"
+  done
+  WORK=$DATA_DIR/quorate-restore
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+  until aws s3 cp --region "$QUORATE_REGION" --only-show-errors \
+    "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY" - >"$WORK/snapshot.db"; do
+    log "could not read s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY; retrying"
+    sleep "$POLL_SECONDS"
+  done
+  got=$(sha256sum "$WORK/snapshot.db" | cut -d ' ' -f 1)
+  [ "$got" = "$SNAPSHOT_SHA256" ] ||
+    die "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY has sha256 $got, quorate pinned $SNAPSHOT_SHA256; not restoring"
+  # The restore tool comes from the etcd image the member runs, so its
+  # on-disk format is the member's own.
+  docker run --rm -e ETCDCTL_API=3 -v "$DATA_DIR:$DATA_DIR" --entrypoint "$QUORATE_RESTORE_TOOL" \
+    "$QUORATE_ETCD_IMAGE" snapshot restore "$WORK/snapshot.db" --name "$INSTANCE_ID" \
+    --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$CLUSTER_TOKEN" \
+    --initial-advertise-peer-urls "$PEER_URL" --data-dir "$WORK/data" ||
+    die "$QUORATE_RESTORE_TOOL snapshot restore of $SNAPSHOT_KEY failed"
+  mv "$WORK/data/member" "$DATA_DIR/member"
+  rm -rf "$WORK"
+  log "restored $SNAPSHOT_KEY (restore $QUORATE_RESTORE_ID) into $DATA_DIR"
+fi
+
 mkdir -p "$(dirname "$PEERS")"
 {
   # Named after the instance, so quorate maps members to instances.

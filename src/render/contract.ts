@@ -18,6 +18,16 @@ export const STACK_TAG = {
   owner: "quorate.dev:owner",
   /** Per-member durations of the last rollouts (plan/rolloutHistory.ts): what a plan's expected duration comes from. */
   rolloutHistory: "quorate.dev:rollout-history",
+  /**
+   * A restore quorate applied (spec.restore.id) and the snapshot it pinned for
+   * it: `latest` is resolved once, when the restore is first applied, and kept
+   * here so that later snapshots never change what the group restores. Stack
+   * tags reach every instance of the group, so the bootstrap reads them too.
+   */
+  restoreId: "quorate.dev:restore-id",
+  restoreSnapshot: "quorate.dev:restore-snapshot",
+  restoreSha256: "quorate.dev:restore-sha256",
+  restoreRevision: "quorate.dev:restore-revision",
 } as const;
 
 /** Instance tags through which quorate hands a new member its peer list. */
@@ -45,6 +55,15 @@ export const HOOK_NAME = {
   launching: "quorate-launching",
   terminating: "quorate-terminating",
 } as const;
+
+/**
+ * The group of a restore is named after it: a new name is what makes
+ * CloudFormation create a new group (AutoScalingGroupName requires
+ * replacement) and remove the old one once the new one has signalled.
+ */
+export function restoreGroupName(stackName: string, restoreId: string): string {
+  return `${stackName}-restore-${restoreId}`;
+}
 
 /** Path, inside the user-data, of the etcd settings file the bootstrap reads. */
 export const BOOT_SETTINGS_PATH = "/etc/quorate/etcd.env";

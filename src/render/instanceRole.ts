@@ -44,6 +44,27 @@ export function instanceRoleResources(spec: ClusterSpec): Record<string, CfnReso
       Condition: { StringEquals: { "kms:ViaService": sub("ssm.${AWS::Region}.amazonaws.com") } },
     });
   }
+  if (spec.restore && spec.backup) {
+    // Only a restore's members read snapshots, and only their own cluster's:
+    // the bucket may hold other clusters' prefixes.
+    statements.push({
+      Sid: "ReadOwnSnapshots",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: sub(`arn:\${AWS::Partition}:s3:::${spec.backup.bucket}/${spec.backup.prefix}*`),
+    });
+    const key =
+      spec.backup.encryption.type === "SSE-KMS" ? spec.backup.encryption.kmsKeyId : undefined;
+    if (key) {
+      statements.push({
+        Sid: "DecryptOwnSnapshots",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: kmsKeyArn(key),
+        Condition: { StringEquals: { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } },
+      });
+    }
+  }
   return {
     [LOGICAL_ID.role]: {
       Type: "AWS::IAM::Role",

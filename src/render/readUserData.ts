@@ -3,6 +3,7 @@
 // settings the real bootstrap would read.
 import { parse as parseYaml } from "yaml";
 import { terminal } from "../errors.js";
+import { RESTORE_SETTINGS_PATH } from "./bootSettings.js";
 import { BOOT_SETTINGS_PATH, type BootSettings, decodeBootSettings } from "./contract.js";
 import { decodeDataUrl } from "./dataUrl.js";
 
@@ -45,6 +46,40 @@ export function readBootSettingsFromUserData(userDataBase64: string): BootSettin
       error,
     );
   }
+}
+
+/** What spec.restore puts on a member (bootSettings.ts restoreSettingsFor). */
+export interface RestoreSettings {
+  id: string;
+  bucket: string;
+  tool: "etcdutl" | "etcdctl";
+  etcdImage: string;
+}
+
+/** The restore settings in base64 user-data, or undefined when it declares no restore. */
+export function readRestoreSettingsFromUserData(
+  userDataBase64: string,
+): RestoreSettings | undefined {
+  const text = Buffer.from(userDataBase64, "base64").toString("utf8");
+  const { content } = readUserDataFile(text, RESTORE_SETTINGS_PATH);
+  if (content === undefined) return undefined;
+  const env = new Map(
+    content
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  const id = env.get("QUORATE_RESTORE_ID");
+  const bucket = env.get("QUORATE_RESTORE_BUCKET");
+  const tool = env.get("QUORATE_RESTORE_TOOL");
+  const etcdImage = env.get("QUORATE_ETCD_IMAGE");
+  if (!id || !bucket || (tool !== "etcdutl" && tool !== "etcdctl") || !etcdImage) {
+    throw terminal(
+      `${RESTORE_SETTINGS_PATH} in the user-data is incomplete`,
+      "re-render the stack with this version of quorate",
+    );
+  }
+  return { id, bucket, tool, etcdImage };
 }
 
 function ignitionFile(text: string, path: string): string | undefined {

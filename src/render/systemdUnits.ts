@@ -4,6 +4,7 @@ import {
   BOOTSTRAP_PATH,
   DATA_VOLUME_LABEL,
   ETCD_DATA_DIR,
+  etcdImageOf,
   PEERS_ENV_PATH,
   TLS_SETTINGS_PATH,
 } from "./bootSettings.js";
@@ -63,7 +64,7 @@ ${tls}EnvironmentFile=${PEERS_ENV_PATH}
  * an arch suffix is etcd's multi-arch manifest list.
  */
 export function etcdImage(spec: ClusterSpec): string {
-  return `quay.io/coreos/etcd:v${spec.etcd.version}`;
+  return etcdImageOf(spec.etcd.version);
 }
 
 export function dataMountUnit(): string {

@@ -83,17 +83,19 @@ export function renderStack(spec: ClusterSpec, image: { imageId: string }): Rend
 }
 
 /**
- * Every stack tag to apply: the rendered ones plus the git revision and the
- * applying quorate's owner name, sorted by key. Neither is in the template
+ * Every stack tag to apply: the rendered ones plus the git revision, the
+ * applying quorate's owner name and what it pinned, sorted by key. Neither is in the template
  * hash: a new commit or owner alone must not make a stack out of sync.
  */
 export function stackTags(
   rendered: RenderedStack,
-  applied: { revision: string; owner: string },
+  applied: { revision: string; owner: string; pinned?: Record<string, string> },
 ): CfnTag[] {
   const tags = Object.fromEntries(rendered.tags.map((tag) => [tag.Key, tag.Value]));
   return sortTags({
     ...tags,
+    // What quorate chose when it applied (the snapshot a restore uses), kept on later applies.
+    ...applied.pinned,
     [STACK_TAG.revision]: applied.revision,
     [STACK_TAG.owner]: applied.owner,
   });

@@ -6,6 +6,8 @@ import {
   BOOTSTRAP_PATH,
   bootSettingsFor,
   DATA_VOLUME_LABEL,
+  RESTORE_SETTINGS_PATH,
+  restoreSettingsFor,
   TIMESYNCD_CONF_PATH,
   TLS_SETTINGS_PATH,
   timesyncdConf,
@@ -48,6 +50,9 @@ function instanceFiles(spec: ClusterSpec): InstanceFile[] {
   ];
   const tls = tlsSettingsFor(spec);
   if (tls !== undefined) files.push({ path: TLS_SETTINGS_PATH, mode: 0o644, content: tls });
+  const restore = restoreSettingsFor(spec);
+  if (restore !== undefined)
+    files.push({ path: RESTORE_SETTINGS_PATH, mode: 0o644, content: restore });
   return files;
 }
 

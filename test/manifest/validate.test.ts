@@ -241,14 +241,6 @@ describe("validation rules, one row per rule with its exact message", () => {
       "spec.restore: needs spec.backup: a restore reads its snapshot from spec.backup's bucket and prefix; add spec.backup with the bucket the snapshot is in",
     ],
     [
-      "a restore is refused, not ignored, while quorate does not render it",
-      (m: any) => {
-        m.spec.backup = { bucket: "snaps" };
-        m.spec.restore = { id: "r1" };
-      },
-      "spec.restore: is not rendered by this version of quorate yet: remove spec.restore; until quorate renders restores, restore by hand: `quorate backups CLUSTER` names the snapshot, and `etcdctl snapshot restore` of it on each new member starts a new cluster",
-    ],
-    [
       "kmsKeyId needs SSE-KMS",
       (m: any) => {
         m.spec.backup = { bucket: "snaps", encryption: { kmsKeyId: "alias/etcd" } };

@@ -3,7 +3,8 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { notReady } from "../../errors.js";
-import type { BootSettings, PeerList } from "../../render/contract.js";
+import { type BootSettings, type PeerList, STACK_TAG } from "../../render/contract.js";
+import { readRestoreSettingsFromUserData } from "../../render/readUserData.js";
 import { readBootSettingsFromUserData } from "../../render/userData.js";
 import {
   clientUrl,
@@ -12,6 +13,7 @@ import {
   etcdFailureReason,
   type InstancePaths,
   instancePaths,
+  peerUrl,
 } from "./etcdCommand.js";
 import {
   adoptEtcd,
@@ -22,8 +24,9 @@ import {
   spawnEtcd,
 } from "./etcdProcess.js";
 import { probeReadiness } from "./etcdReadiness.js";
-import { openMetadataClient } from "./metadataClient.js";
+import { type MetadataClient, openMetadataClient } from "./metadataClient.js";
 import { type MetadataService, startMetadataService } from "./metadataService.js";
+import { hasMemberData, restoreSnapshot } from "./snapshotRestore.js";
 import type {
   InstanceHost,
   InstancePhase,
@@ -201,8 +204,45 @@ export class Instance {
     this.log("peer-list", { ...peers });
     this.peers = peers;
     await mkdir(this.paths.dir, { recursive: true });
+    await this.restoreIfAsked(imds, settings, instanceId, privateIp, peers);
     await writeFile(this.paths.peersFile, `${JSON.stringify(peers)}\n`);
     await this.startEtcd(this.member(settings, instanceId, privateIp), peers.state);
+  }
+
+  /** The bootstrap's restore step: only a member of a new cluster, into an empty data dir. */
+  private async restoreIfAsked(
+    imds: MetadataClient,
+    settings: BootSettings,
+    instanceId: string,
+    privateIp: string,
+    peers: PeerList,
+  ): Promise<void> {
+    const restore = readRestoreSettingsFromUserData(this.spec.userDataBase64);
+    if (!restore || peers.state !== "new" || hasMemberData(this.paths)) return;
+    const signal = this.abort.signal;
+    let pinned: { key: string; sha256: string } | undefined;
+    for (;;) {
+      const key = await imds.get(`/latest/meta-data/tags/instance/${STACK_TAG.restoreSnapshot}`);
+      const sha256 = await imds.get(`/latest/meta-data/tags/instance/${STACK_TAG.restoreSha256}`);
+      if (key && sha256) pinned = { key, sha256 };
+      if (pinned) break;
+      await sleep(POLL_MS, undefined, { signal });
+    }
+    this.setPhase("restoring", pinned.key);
+    const said = await this.hold(
+      restoreSnapshot({
+        settings: restore,
+        snapshotKey: pinned.key,
+        sha256: pinned.sha256,
+        instanceId,
+        peerUrl: peerUrl(this.member(settings, instanceId, privateIp)),
+        peers,
+        paths: this.paths,
+        etcdBinary: this.ctx.etcdBinary,
+        readObject: (bucket, key) => this.ctx.host.readObject(bucket, key),
+      }),
+    );
+    this.log("restored", { message: said });
   }
 
   private bootSettings(): BootSettings {

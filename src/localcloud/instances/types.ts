@@ -3,12 +3,14 @@
 // The engine decides WHEN an instance launches or terminates; the runtime
 // decides HOW (processes, instance metadata, the boot that mirrors the rendered
 // bootstrap script).
+import type { Readable } from "node:stream";
 
 export type SignalStatus = "SUCCESS" | "FAILURE";
 
 export type InstancePhase =
   | "booting" // the stand-in for EC2 boot time (bootDelayMs)
   | "waiting-for-peers" // bootstrap polls its instance tags for the peer list
+  | "restoring" // a restore's member restores the pinned snapshot into its data dir
   | "starting-etcd"
   | "running" // etcd is up; the bootstrap waits until it is healthy and voting
   | "signalled" // the success signal was sent
@@ -26,6 +28,8 @@ export interface InstanceHost {
   signal(instanceId: string, status: SignalStatus, reason: string): void;
   /** Phase changes, for state, logs and DescribeInstances. */
   onPhase(instanceId: string, phase: InstancePhase, detail?: string): void;
+  /** An S3 object's body (what the AWS CLI's `s3 cp` reads), or undefined when there is none. */
+  readObject(bucket: string, key: string): Readable | undefined;
 }
 
 /** What the engine knows about an instance when it hands it to the runtime. */

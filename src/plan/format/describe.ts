@@ -141,6 +141,24 @@ export function snapshotSentence(cluster: ClusterPlan): string | undefined {
   return `before any member is replaced, the newest good snapshot under s3://${r.bucket}/${r.prefix} is reused if it is at most ${displayDuration(r.maxAgeSeconds)} old, else one is taken; without one nothing is executed (spec.backup.beforeChange)`;
 }
 
+/** What a restore (spec.restore) does, in words: which snapshot, and what is lost. */
+export function restoreSentence(cluster: ClusterPlan): string | undefined {
+  const r = cluster.restore;
+  if (!r) return undefined;
+  const where = `s3://${r.bucket}/${r.snapshot}`;
+  if (!r.applies)
+    return `restore ${r.id} is done: the cluster was restored from ${where} (revision ${r.revision ?? "?"}); nothing is restored again while spec.restore.id stays ${r.id}`;
+  const taken =
+    r.ageSeconds !== undefined
+      ? ` (taken ${displayDuration(r.ageSeconds)} ago${r.member ? ` from member ${r.member}` : ""}, at revision ${r.revision})`
+      : " (chosen when the restore is applied: the bucket is not read offline)";
+  const lost =
+    r.revision !== undefined
+      ? `every write after revision ${r.revision} is lost`
+      : "every write after the snapshot's revision is lost";
+  return `THIS IS A RESTORE (${r.id}): a new group's members start a new etcd cluster from snapshot ${where}${taken}, and the old group and its data are deleted; ${lost}; the health gate and spec.backup.beforeChange do not apply`;
+}
+
 export function reasonsSentence(cluster: ClusterPlan): string | undefined {
   const reasons = cluster.impact?.reasons ?? [];
   if (reasons.length === 0) return undefined;

@@ -20,6 +20,7 @@ import {
   memberRole,
   membersCell,
   reasonsSentence,
+  restoreSentence,
   rolloutSentence,
   snapshotSentence,
   summaryLine,
@@ -193,6 +194,8 @@ function detailsBlock(cluster: ClusterPlan): string {
   const parts = [
     `<details><summary><b>${html(cluster.cluster)}</b> (<code>${html(cluster.stackName)}</code>): ${html(clusterHeadline(cluster))}</summary>`,
   ];
+  const restore = restoreSentence(cluster);
+  if (restore) parts.push(`**Restore:** ${escapeText(restore)}`);
   const rollout = rolloutSentence(cluster);
   if (rollout) parts.push(`**Rollout:** ${escapeText(rollout)}`);
   const snapshot = snapshotSentence(cluster);

@@ -13,6 +13,7 @@ import {
   memberRole,
   propertyMarker,
   reasonsSentence,
+  restoreSentence,
   rolloutSentence,
   snapshotSentence,
   summaryLine,
@@ -86,6 +87,8 @@ function clusterLines(cluster: ClusterPlan, paint: Paint): string[] {
       );
     }
   }
+  const restore = restoreSentence(cluster);
+  if (restore) lines.push(`    restore: ${restore}`);
   const rollout = rolloutSentence(cluster);
   if (rollout) lines.push(`    rollout: ${rollout}`);
   const snapshot = snapshotSentence(cluster);

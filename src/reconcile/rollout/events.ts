@@ -5,6 +5,7 @@ export type RolloutEventType =
   | "stack-status"
   | "plan"
   | "bootstrap"
+  | "restore"
   | "learner-added"
   | "peers-published"
   | "hook-released"

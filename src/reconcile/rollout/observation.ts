@@ -46,6 +46,11 @@ export interface RolloutFacts {
   heartbeatEveryMs: number;
   /** The manifest's size: what the cluster tolerates at rest (absent: not reported). */
   size?: number;
+  /**
+   * With spec.restore: the restore's group (contract.ts restoreGroupName).
+   * While the stack creates it, its members bootstrap a new cluster.
+   */
+  restoreGroupName?: string;
 }
 
 export const WAITING_TO_LAUNCH = new Set(["Pending", "Pending:Wait"]);

@@ -32,10 +32,24 @@ export function createObserver(
       const at = now();
       const stack = await describeStack(aws.cloudFormation, facts.stackName);
       if (!stack) return { at, instances: [] };
-      groupName ??= await stackResourceId(aws.cloudFormation, facts.stackName, LOGICAL_ID.group);
-      let group = groupName
-        ? (await describeGroups(aws.autoScaling, [groupName])).get(groupName)
+      // A restore's group is found by its name: while CloudFormation creates it,
+      // the stack's resource may still name the old group, and the new group's
+      // members wait for the peer list only supervision publishes.
+      const restoreGroup = facts.restoreGroupName
+        ? (await describeGroups(aws.autoScaling, [facts.restoreGroupName])).get(
+            facts.restoreGroupName,
+          )
         : undefined;
+      if (restoreGroup && groupName !== restoreGroup.name) {
+        groupName = restoreGroup.name;
+        lastMembers = []; // the old cluster's members are not the new group's
+      }
+      groupName ??= await stackResourceId(aws.cloudFormation, facts.stackName, LOGICAL_ID.group);
+      let group =
+        restoreGroup ??
+        (groupName
+          ? (await describeGroups(aws.autoScaling, [groupName])).get(groupName)
+          : undefined);
       if (!group && groupName) {
         // The group was replaced (a new physical id) or is not created yet: look it up again.
         groupName = await stackResourceId(aws.cloudFormation, facts.stackName, LOGICAL_ID.group);

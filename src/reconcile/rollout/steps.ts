@@ -35,10 +35,18 @@ const releaseWhenStackGoes: RolloutStep = (ctx) => {
   ]);
 };
 
-/** No member answers: a new stack bootstraps; otherwise hold every hook. */
+/**
+ * No member answers: a new stack bootstraps, and so does a restore's new group
+ * while the stack creates it (its members start a new cluster from the
+ * snapshot); otherwise hold every hook.
+ */
 const bootstrapOrHoldWithoutMembers: RolloutStep = (ctx) => {
   if (ctx.members && ctx.members.length > 0) return undefined;
-  if (ctx.stackStatus === "CREATE_IN_PROGRESS")
+  const restoring =
+    ctx.facts.restoreGroupName !== undefined &&
+    ctx.observation.groupName === ctx.facts.restoreGroupName &&
+    ctx.stackStatus === "UPDATE_IN_PROGRESS";
+  if (ctx.stackStatus === "CREATE_IN_PROGRESS" || restoring)
     return bootstrap(ctx.observation, ctx.facts, ctx.memory);
   const why = ctx.observation.probe?.memberListError
     ? `no member answers (${ctx.observation.probe.memberListError})`

@@ -37,6 +37,11 @@ export class FakeHost implements InstanceHost {
     this.phases.push({ instanceId, phase, ...(detail === undefined ? {} : { detail }) });
   }
 
+  /** No S3 here: the runtime tests boot no restore. */
+  readObject(): undefined {
+    return undefined;
+  }
+
   addTags(instanceId: string, tags: Record<string, string>): void {
     this.tags.set(instanceId, { ...this.tags.get(instanceId), ...tags });
   }
