@@ -19,6 +19,8 @@ export const TLS_SETTINGS_PATH = "/etc/quorate/tls.env";
 export const TLS_DIR = "/etc/ssl/certs/etcd";
 /** Only with spec.restore: what a member of the restore's new group needs to restore. */
 export const RESTORE_SETTINGS_PATH = "/etc/quorate/restore.env";
+/** Only with spec.restore: the bootstrap's restore step (bootstrapScript.ts restoreScript). */
+export const RESTORE_SCRIPT_PATH = "/opt/quorate/bin/restore";
 export const BOOTSTRAP_PATH = "/opt/quorate/bin/bootstrap";
 export const UPDATE_CONF_PATH = "/etc/flatcar/update.conf";
 /** Filesystem label of the data volume, so the mount does not depend on the device name. */

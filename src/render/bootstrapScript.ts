@@ -4,6 +4,7 @@
 
 import {
   PEERS_ENV_PATH,
+  RESTORE_SCRIPT_PATH,
   RESTORE_SETTINGS_PATH,
   TLS_DIR,
   TLS_SETTINGS_PATH,
@@ -118,39 +119,16 @@ fi
 PEER_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_PEER_PORT"
 CLIENT_URL="$QUORATE_SCHEME://$LOCAL_IP:$QUORATE_CLIENT_PORT"
 # A restore (spec.restore): the members of the restore's new group start one
-# new cluster from the snapshot quorate pinned in the stack's tags (they reach
-# every instance). Only a member of that new cluster restores, and only into
-# an empty data directory: a member added later joins as any other does, and
-# a reboot keeps the data it has.
+# new cluster from the snapshot quorate pinned (restoreScript, only on such
+# members). Only a member of that new cluster restores, and only into an
+# empty data directory: a member added later joins as any other does, and a
+# reboot keeps the data it has.
 DATA_DIR=$ROOT$ETCD_DATA_DIR
 if [ -f "$RESTORE_SETTINGS" ] && [ "$CLUSTER_STATE" = new ] && [ ! -d "$DATA_DIR/member" ]; then
   # shellcheck source=/dev/null
   . "$RESTORE_SETTINGS"
-  until SNAPSHOT_KEY=$(tag ${STACK_TAG.restoreSnapshot}) && SNAPSHOT_SHA256=$(tag ${STACK_TAG.restoreSha256}); do
-    log "waiting for the restore's snapshot (stack tags ${STACK_TAG.restoreSnapshot}, ${STACK_TAG.restoreSha256})"
-    sleep "$POLL_SECONDS"
-  done
-  WORK=$DATA_DIR/quorate-restore
-  rm -rf "$WORK"
-  mkdir -p "$WORK"
-  until aws s3 cp --region "$QUORATE_REGION" --only-show-errors \
-    "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY" - >"$WORK/snapshot.db"; do
-    log "could not read s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY; retrying"
-    sleep "$POLL_SECONDS"
-  done
-  got=$(sha256sum "$WORK/snapshot.db" | cut -d ' ' -f 1)
-  [ "$got" = "$SNAPSHOT_SHA256" ] ||
-    die "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY has sha256 $got, quorate pinned $SNAPSHOT_SHA256; not restoring"
-  # The restore tool comes from the etcd image the member runs, so its
-  # on-disk format is the member's own.
-  docker run --rm -e ETCDCTL_API=3 -v "$DATA_DIR:$DATA_DIR" --entrypoint "$QUORATE_RESTORE_TOOL" \
-    "$QUORATE_ETCD_IMAGE" snapshot restore "$WORK/snapshot.db" --name "$INSTANCE_ID" \
-    --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$CLUSTER_TOKEN" \
-    --initial-advertise-peer-urls "$PEER_URL" --data-dir "$WORK/data" ||
-    die "$QUORATE_RESTORE_TOOL snapshot restore of $SNAPSHOT_KEY failed"
-  mv "$WORK/data/member" "$DATA_DIR/member"
-  rm -rf "$WORK"
-  log "restored $SNAPSHOT_KEY (restore $QUORATE_RESTORE_ID) into $DATA_DIR"
+  # shellcheck source=/dev/null
+  . "$ROOT${RESTORE_SCRIPT_PATH}"
 fi
 
 mkdir -p "$(dirname "$PEERS")"
@@ -242,5 +220,41 @@ done
 mkdir -p "$STATE_DIR"
 touch "$STATE_DIR/signalled"
 log "signalled $QUORATE_SIGNAL_RESOURCE of $QUORATE_STACK_NAME"
+`;
+}
+
+/**
+ * The restore step, sourced by the bootstrap on a restore's members only (so
+ * the user-data of every other stack stays well under EC2's 16 KB). It uses
+ * the bootstrap's functions and variables: tag, aws, log, die, DATA_DIR.
+ */
+export function restoreScript(): string {
+  return `# shellcheck shell=sh
+# shellcheck disable=SC2154 # sourced by the quorate bootstrap, which sets these
+until SNAPSHOT_KEY=$(tag ${STACK_TAG.restoreSnapshot}) && SNAPSHOT_SHA256=$(tag ${STACK_TAG.restoreSha256}); do
+  log "waiting for the restore's snapshot (stack tags ${STACK_TAG.restoreSnapshot}, ${STACK_TAG.restoreSha256})"
+  sleep "$POLL_SECONDS"
+done
+WORK=$DATA_DIR/quorate-restore
+rm -rf "$WORK"
+mkdir -p "$WORK"
+until aws s3 cp --region "$QUORATE_REGION" --only-show-errors \\
+  "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY" - >"$WORK/snapshot.db"; do
+  log "could not read s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY; retrying"
+  sleep "$POLL_SECONDS"
+done
+got=$(sha256sum "$WORK/snapshot.db" | cut -d ' ' -f 1)
+[ "$got" = "$SNAPSHOT_SHA256" ] ||
+  die "s3://$QUORATE_RESTORE_BUCKET/$SNAPSHOT_KEY has sha256 $got, quorate pinned $SNAPSHOT_SHA256; not restoring"
+# The restore tool comes from the etcd image the member runs, so its
+# on-disk format is the member's own.
+docker run --rm --network host -e ETCDCTL_API=3 -v "$DATA_DIR:$DATA_DIR" --entrypoint "$QUORATE_RESTORE_TOOL" \\
+  "$QUORATE_ETCD_IMAGE" snapshot restore "$WORK/snapshot.db" --name "$INSTANCE_ID" \\
+  --initial-cluster "$INITIAL_CLUSTER" --initial-cluster-token "$CLUSTER_TOKEN" \\
+  --initial-advertise-peer-urls "$PEER_URL" --data-dir "$WORK/data" ||
+  die "$QUORATE_RESTORE_TOOL snapshot restore of $SNAPSHOT_KEY failed"
+mv "$WORK/data/member" "$DATA_DIR/member"
+rm -rf "$WORK"
+log "restored $SNAPSHOT_KEY (restore $QUORATE_RESTORE_ID) into $DATA_DIR"
 `;
 }

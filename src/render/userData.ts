@@ -6,6 +6,7 @@ import {
   BOOTSTRAP_PATH,
   bootSettingsFor,
   DATA_VOLUME_LABEL,
+  RESTORE_SCRIPT_PATH,
   RESTORE_SETTINGS_PATH,
   restoreSettingsFor,
   TIMESYNCD_CONF_PATH,
@@ -14,7 +15,7 @@ import {
   tlsSettingsFor,
   UPDATE_CONF_PATH,
 } from "./bootSettings.js";
-import { bootstrapScript } from "./bootstrapScript.js";
+import { bootstrapScript, restoreScript } from "./bootstrapScript.js";
 import { canonicalJson } from "./canonicalJson.js";
 import { BOOT_SETTINGS_PATH, encodeBootSettings } from "./contract.js";
 import { encodeDataUrl } from "./dataUrl.js";
@@ -51,8 +52,10 @@ function instanceFiles(spec: ClusterSpec): InstanceFile[] {
   const tls = tlsSettingsFor(spec);
   if (tls !== undefined) files.push({ path: TLS_SETTINGS_PATH, mode: 0o644, content: tls });
   const restore = restoreSettingsFor(spec);
-  if (restore !== undefined)
+  if (restore !== undefined) {
     files.push({ path: RESTORE_SETTINGS_PATH, mode: 0o644, content: restore });
+    files.push({ path: RESTORE_SCRIPT_PATH, mode: 0o644, content: restoreScript() });
+  }
   return files;
 }
 

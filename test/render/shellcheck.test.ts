@@ -4,7 +4,7 @@
 // missing.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { BOOTSTRAP_PATH } from "../../src/render/bootSettings.js";
+import { BOOTSTRAP_PATH, RESTORE_SCRIPT_PATH } from "../../src/render/bootSettings.js";
 import { renderUserData } from "../../src/render/userData.js";
 import { userDataContents } from "./instanceRoot.js";
 import { coreosLegacySpec, devSpec, tlsSpec } from "./specs.js";
@@ -20,10 +20,28 @@ function shellcheck(script: string): { status: number | null; output: string } {
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
-function renderedBootstrap(text: string): string {
-  const file = userDataContents(text).files.find((f) => f.path === BOOTSTRAP_PATH);
-  if (!file) throw new Error(`the user-data writes no ${BOOTSTRAP_PATH}`);
+function renderedBootstrap(text: string, path = BOOTSTRAP_PATH): string {
+  const file = userDataContents(text).files.find((f) => f.path === path);
+  if (!file) throw new Error(`the user-data writes no ${path}`);
   return file.content;
+}
+
+/** dev with a restore: the only user-data that writes the restore step. */
+function restoreSpec() {
+  const spec = devSpec();
+  return {
+    ...spec,
+    backup: {
+      bucket: "snaps",
+      prefix: "dev/",
+      every: "PT1H",
+      retention: { keepLast: 24 },
+      beforeChange: true,
+      maxAge: "PT1H",
+      encryption: { type: "SSE-S3" as const },
+    },
+    restore: { id: "r1", snapshot: "latest" },
+  };
 }
 
 const title = "shellcheck of the rendered bootstrap";
@@ -38,6 +56,12 @@ suite(available ? title : `${title}: SKIPPED, shellcheck is not installed here`,
       status: 0,
       output: "",
     });
+  });
+
+  it("the restore step a restore's members source: no findings", () => {
+    expect(
+      shellcheck(renderedBootstrap(renderUserData(restoreSpec()), RESTORE_SCRIPT_PATH)),
+    ).toEqual({ status: 0, output: "" });
   });
 
   it("does report a finding in a broken variant", () => {
