@@ -89,8 +89,7 @@ export async function listStacks(cfn: CloudFormationClient): Promise<LiveStack[]
 export interface ChangeSetRequest {
   stackName: string;
   changeSetName: string;
-  /** The template; absent: the stack's own template again (UsePreviousTemplate), so that only the tags change. */
-  templateBody?: string;
+  templateBody: string;
   tags: { Key: string; Value: string }[];
   type: "CREATE" | "UPDATE";
   description?: string;
@@ -106,10 +105,7 @@ export async function createChangeSet(
         StackName: request.stackName,
         ChangeSetName: request.changeSetName,
         ChangeSetType: request.type,
-        // quorate's templates have no Parameters, so none need UsePreviousValue.
-        ...(request.templateBody === undefined
-          ? { UsePreviousTemplate: true }
-          : { TemplateBody: request.templateBody }),
+        TemplateBody: request.templateBody,
         Tags: request.tags,
         Capabilities: ["CAPABILITY_IAM"],
         ...(request.description ? { Description: request.description } : {}),

@@ -21,7 +21,6 @@ import type { EventSink } from "./rollout/events.js";
 import type { RolloutFacts } from "./rollout/observation.js";
 import { createObserver } from "./rollout/observe.js";
 import { type RolloutOutcome, superviseRollout } from "./rollout/supervisor.js";
-import { recordRollout } from "./rolloutRecord.js";
 
 export type ApplyResult =
   | "no-change"
@@ -243,40 +242,13 @@ export async function applyCluster(
     `executed change set ${changeSetId.split("/").pop() ?? changeSetId}`,
     { stackStatus: `${type}_IN_PROGRESS` },
   );
-  const rolled = await supervise(deps, aws, facts);
-  const outcome = fromRollout(base, rolled, true);
+  const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
   if (outcome.result === "applied") {
     await syncTerminationProtection(aws, spec, preview);
     const target = minorUpgradeTarget(preview.plan);
     if (target) await reportClusterVersion(deps, aws, facts, spec, target);
-    // Last, once the rollout is over: the history is for the next plan, and a
-    // failure to write it changes nothing about this outcome.
-    if (type === "UPDATE") await recordHistory(deps, aws, spec, rolled.memberSeconds);
   }
   return outcome;
-}
-
-async function recordHistory(
-  deps: ApplyDeps,
-  aws: AwsClients,
-  spec: ClusterSpec,
-  memberSeconds: readonly number[],
-): Promise<void> {
-  const recorded = await recordRollout({
-    aws,
-    stackName: spec.stackName,
-    memberSeconds,
-    ...(deps.now ? { now: deps.now } : {}),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.tickMs ? { pollMs: deps.tickMs } : {}),
-  });
-  if (recorded.kind === "skipped") return;
-  emit(
-    deps,
-    spec,
-    recorded.kind === "recorded" ? "history-recorded" : "history-failed",
-    recorded.message,
-  );
 }
 
 function snapshotDeps(deps: ApplyDeps) {

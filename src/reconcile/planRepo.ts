@@ -22,9 +22,7 @@ import {
   withSpecWarnings,
 } from "../plan/index.js";
 import type { ClusterPlan, Plan } from "../plan/model.js";
-import { parseRolloutHistory } from "../plan/rolloutHistory.js";
 import type { AmiFeed } from "../render/ami.js";
-import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { readLiveMembers } from "./liveMembers.js";
 import { DEFAULT_OWNER } from "./ownership.js";
@@ -127,8 +125,7 @@ async function withLiveMembers(
 ): Promise<ClusterPlan> {
   if (!membersRoll(preview.plan)) return preview.plan;
   const members = await readLiveMembers(options.aws(spec.region), spec, preview.live, options.etcd);
-  const history = parseRolloutHistory(preview.live?.tags[STACK_TAG.rolloutHistory]);
-  const plan = withLiveDetail(preview.plan, { members, history });
+  const plan = withLiveDetail(preview.plan, { members });
   if (!plan.etcdVersion) return plan;
   const verdict = checkLiveVersions(
     members.members.map((m) => ({

@@ -162,14 +162,11 @@ async function previewFromLiveStack(
       stackName: spec.stackName,
       changeSetName,
       templateBody: rendered.templateBody,
-      tags: carryHistory(
-        stackTags(rendered, {
-          revision: options.revision,
-          owner: options.owner,
-          pinned: restore.tags,
-        }),
-        live,
-      ),
+      tags: stackTags(rendered, {
+        revision: options.revision,
+        owner: options.owner,
+        pinned: restore.tags,
+      }),
       type,
       description: `quorate ${spec.name} at ${options.revision}`,
     });
@@ -263,21 +260,4 @@ export async function discardChangeSet(
       `cleaning up change set ${changeSetId}: ${describeError(error)}`,
     );
   }
-}
-
-/**
- * A change set replaces the stack's whole tag set: the rollout history
- * (rolloutRecord.ts) is not rendered from the manifest, so it is carried over
- * from the live stack, or the next change would erase it.
- */
-function carryHistory(
-  tags: { Key: string; Value: string }[],
-  live: LiveStack | undefined,
-): { Key: string; Value: string }[] {
-  const history = live?.tags[STACK_TAG.rolloutHistory];
-  if (!history) return tags;
-  return [
-    ...tags.filter((t) => t.Key !== STACK_TAG.rolloutHistory),
-    { Key: STACK_TAG.rolloutHistory, Value: history },
-  ].sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
 }

@@ -16,8 +16,6 @@ export const STACK_TAG = {
   prune: "quorate.dev:prune",
   /** Which quorate applied the stack (its --owner): each acts only on its own stacks. */
   owner: "quorate.dev:owner",
-  /** Per-member durations of the last rollouts (plan/rolloutHistory.ts): what a plan's expected duration comes from. */
-  rolloutHistory: "quorate.dev:rollout-history",
   /**
    * A restore quorate applied (spec.restore.id) and the snapshot it pinned for
    * it: `latest` is resolved once, when the restore is first applied, and kept

@@ -1,13 +1,10 @@
 import { describe, expect, it } from "vitest";
 import {
-  beyondRetagging,
   estimateRollout,
   formatRolloutHistory,
   HISTORY_MAX_ROLLOUTS,
   parseRolloutHistory,
   type RecordedRollout,
-  type RetagChange,
-  tagsWithHistory,
   withRollout,
 } from "../../src/plan/rolloutHistory.js";
 
@@ -76,56 +73,5 @@ describe("estimateRollout", () => {
       rollouts: 5,
       samples: 6,
     });
-  });
-});
-
-describe("the update that records a rollout", () => {
-  it("changes the history tag and keeps every other tag as it is, sorted", () => {
-    const tags = tagsWithHistory(
-      {
-        "quorate.dev:revision": "abc",
-        "quorate.dev:cluster": "dev",
-        "quorate.dev:rollout-history": "old",
-      },
-      "quorate.dev:rollout-history",
-      "20240506T1202Z=95",
-    );
-    expect(tags).toEqual([
-      { Key: "quorate.dev:cluster", Value: "dev" },
-      { Key: "quorate.dev:revision", Value: "abc" },
-      { Key: "quorate.dev:rollout-history", Value: "20240506T1202Z=95" },
-    ]);
-  });
-
-  const modify = (id: string, scope: string[], replacement = "False") => ({
-    Type: "Resource",
-    ResourceChange: {
-      Action: "Modify",
-      LogicalResourceId: id,
-      Scope: scope,
-      Replacement: replacement,
-    },
-  });
-
-  it.each<[string, RetagChange[], string | undefined]>([
-    ["no changes", [], undefined],
-    ["tags in place", [modify("EtcdGroup", ["Tags"]), modify("EtcdRole", ["Tags"])], undefined],
-    [
-      "a property besides the tags",
-      [modify("EtcdGroup", ["Tags", "Properties"])],
-      "EtcdGroup: Properties change",
-    ],
-    [
-      "a replacement",
-      [modify("EtcdLaunchTemplate", ["Tags"], "True")],
-      "EtcdLaunchTemplate: replacement True",
-    ],
-    [
-      "an added resource",
-      [{ Type: "Resource", ResourceChange: { Action: "Add", LogicalResourceId: "X" } }],
-      "X: Add",
-    ],
-  ])("%s", (_, changes, refusal) => {
-    expect(beyondRetagging(changes)).toBe(refusal);
   });
 });

@@ -29,9 +29,6 @@ export type RolloutEventType =
   | "backup-failed"
   | "fault-tolerance"
   | "etcd-version"
-  /** A finished rollout's member durations written to the stack's history tag, or why they were not. */
-  | "history-recorded"
-  | "history-failed"
   /** An automatic defragmentation in `quorate run` (spec.maintenance.autoDefrag): its steps and result. */
   | "defrag"
   | "waiting"

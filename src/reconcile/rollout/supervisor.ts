@@ -14,7 +14,6 @@ import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
 import { holdOf } from "./decision.js";
 import type { EventSink, RolloutEvent, RolloutEventType } from "./events.js";
-import { type MemberClock, memberPromoted, observeGroup, startClock } from "./memberDurations.js";
 import type { RolloutFacts, RolloutObservation } from "./observation.js";
 import { createObserver } from "./observe.js";
 
@@ -29,11 +28,6 @@ export interface RolloutOutcome {
   stackStatus?: string;
   gate?: GateResult;
   message: string;
-  /**
-   * Seconds per member replaced, measured while this supervision watched
-   * (memberDurations.ts); what the stack's rollout history records.
-   */
-  memberSeconds: number[];
 }
 
 export interface SuperviseOptions {
@@ -92,7 +86,6 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
   /** The failing checks of the hold under way, if any. */
   let holding: string[] | undefined;
   const promoted = new Set<string>();
-  let clock: MemberClock = startClock();
 
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -106,13 +99,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       continue;
     }
     const status = observation.stack?.status;
-    if (!status)
-      return {
-        result: "absent",
-        message: `stack ${facts.stackName} does not exist`,
-        memberSeconds: [...clock.memberSeconds],
-      };
-    clock = observeGroup(clock, observation.at, observation.instances);
+    if (!status) return { result: "absent", message: `stack ${facts.stackName} does not exist` };
     if (status !== lastStatus) {
       emit("stack-status", `stack ${status}`, {}, { stackStatus: status });
       lastStatus = status;
@@ -149,10 +136,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
           emit,
           promoteAttemptMs: Math.max(tickMs, 1000),
         });
-        if (action.kind === "promote") {
-          promoted.add(action.instanceId);
-          clock = memberPromoted(clock, now());
-        }
+        if (action.kind === "promote") promoted.add(action.instanceId);
       } catch (error) {
         const waiting = error instanceof QuorateError && error.kind === "notReady";
         emit(waiting ? "waiting" : "error", `${action.kind}: ${describeError(error)}`);
@@ -178,7 +162,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
         options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
       const waitedEnough = now() - settledSince >= settleMs;
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
-        return finish(status, decision.gate, emit, clock.memberSeconds);
+        return finish(status, decision.gate, emit);
       }
     } else {
       settledSince = undefined;
@@ -199,7 +183,6 @@ function finish(
   status: string,
   gate: GateResult | undefined,
   emit: (type: RolloutEventType, message: string) => void,
-  memberSeconds: readonly number[],
 ): RolloutOutcome {
   const gateLine = gate ? formatGateResult(gate) : "no gate evaluated";
   const result: RolloutResult = COMPLETE.has(status)
@@ -214,13 +197,7 @@ function finish(
         ? `stack ${status}: the change did not go through and was rolled back; ${gateLine}`
         : `stack ${status}: a person must decide (quorate never runs ContinueUpdateRollback or deletes a stack on its own); ${gateLine}`;
   emit("done", message);
-  return {
-    result,
-    stackStatus: status,
-    ...(gate ? { gate } : {}),
-    message,
-    memberSeconds: [...memberSeconds],
-  };
+  return { result, stackStatus: status, ...(gate ? { gate } : {}), message };
 }
 
 /** What the cluster tolerates now and at rest; undefined while no member list was read. */
