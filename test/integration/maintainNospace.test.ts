@@ -58,12 +58,17 @@ describe("NOSPACE: held, cleared by the command it names, then applied", () => {
     expect(refused).toMatch(/database space exceeded/);
     expect((await filler.alarms()).map((a) => a.alarm)).toContain("NOSPACE");
 
+    // Each step says when it is reached: a timeout in CI then names the step that hung.
+    const reached = (step: string) =>
+      console.log(`nospace story: ${step} at ${new Date().toISOString()}`);
+    reached("NOSPACE raised");
     // 2. The upgrade is held, naming NOSPACE and the command.
     const held = await applyCluster(h.deps(), spec("4152.2.0"), { revision: "rev-held" });
     expect(held.result, held.message).toBe("gate-blocked");
     expect(held.message).toContain("NOSPACE alarm raised by");
     expect(held.message).toContain("run `quorate maintain dev --compact --defrag --disarm`");
 
+    reached("upgrade held");
     // 3. The command, exactly as named, under a concurrent writer.
     writeFileSync(join(dir, "dev.yaml"), stringify(manifest()));
     // `at` is when a write was sent: a write sent before the disarm and answered
@@ -105,6 +110,7 @@ describe("NOSPACE: held, cleared by the command it names, then applied", () => {
       ],
       { env: { ...process.env, XDG_CACHE_HOME: dir } },
     );
+    reached(`quorate maintain exited ${run.code}`);
     let lines: { message: string; at: string }[];
     let disarmedAt: number;
     try {
@@ -159,6 +165,7 @@ describe("NOSPACE: held, cleared by the command it names, then applied", () => {
     }
     filler.close();
 
+    reached("maintenance checked");
     // 4. The upgrade now applies.
     const applied = await applyCluster(h.deps(), spec("4152.2.0"), { revision: "rev-after" });
     expect(applied.result, applied.message).toBe("applied");
