@@ -1,6 +1,13 @@
 // The long-running loop shared by `quorate run` and the demo: triggers (poll,
 // webhook, file watch) -> reconcile pass -> metrics, logs and status.
 import { resolve } from "node:path";
+import {
+  failedPassRecord,
+  type PassRecord,
+  passRecord,
+  recordPass,
+} from "../dashboard/passHistory.js";
+import { createTimelines } from "../dashboard/timeline.js";
 import { describeError, terminal } from "../errors.js";
 import type { Notifier } from "../notify/notifier.js";
 import { createMetrics, type QuorateMetrics } from "../reconcile/metrics.js";
@@ -41,13 +48,21 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const metrics = createMetrics();
   const toLog = eventLogger(log);
   const notifier = options.notifier?.(metrics);
+  // The dashboard's rollouts: the events and outcomes the daemon sees anyway.
+  const timelines = createTimelines();
+  let passes: PassRecord[] = [];
   const onEvent = (event: RolloutEvent) => {
     metrics.observeEvent(event);
     toLog(event);
     options.onEvent?.(event);
     notifier?.onEvent(event);
+    timelines.onEvent(event);
   };
-  const reconciler = options.reconciler(onEvent, notifier?.onStatus);
+  const onStatus: StatusSink = (previous, next, outcome) => {
+    timelines.onStatus(previous, next, outcome);
+    notifier?.onStatus(previous, next, outcome);
+  };
+  const reconciler = options.reconciler(onEvent, onStatus);
   let passStarted: number | undefined;
   options.trackInFlight?.(() => [
     ...(passStarted === undefined
@@ -68,6 +83,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
           source: reconciler.source,
           busy: reconciler.busy,
           lastPass: () => lastPass,
+          timelines: timelines.list,
+          passes: () => passes,
           metrics,
           // Liveness allows a few missed polls before it reports the loop stuck.
           livenessMaxAgeMs: Math.max(5 * 60_000, 3 * options.pollIntervalMs),
@@ -89,7 +106,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
             : {}),
         }),
       );
-      log.info("serving /healthz, /status, /metrics", {
+      log.info("serving the dashboard at /, /healthz, /status, /metrics", {
         url: server.url,
         webhook: Boolean(options.webhookSecret),
       });
@@ -115,6 +132,10 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         if (options.signal.aborted) throw error;
         // A controller survives its own bugs: count it, say it, and try at the next trigger.
         metrics.observePassFailure();
+        passes = recordPass(
+          passes,
+          failedPassRecord(passStarted ?? Date.now(), Date.now(), describeError(error)),
+        );
         log.error("reconcile pass failed; the next trigger starts a new pass", {
           error: describeError(error),
           ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
@@ -124,6 +145,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
         passStarted = undefined;
       }
       lastPass = summary;
+      passes = recordPass(passes, passRecord(summary));
       metrics.observePass(summary);
       logPass(log, summary);
       options.afterPass?.(summary, reason);

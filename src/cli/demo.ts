@@ -103,7 +103,7 @@ export const demoCommand: Command = {
       }, 300);
     try {
       await runDaemon({
-        reconciler: (onEvent) =>
+        reconciler: (onEvent, onStatus) =>
           (reconciler = createReconciler({
             source: createGitSource({
               repo,
@@ -116,6 +116,7 @@ export const demoCommand: Command = {
             amiFeed,
             etcd: {},
             onEvent,
+            ...(onStatus ? { onStatus } : {}),
             waitForRollouts: false,
             tickMs: 500,
           })),

@@ -5,6 +5,7 @@ import type { AwsClients } from "../aws/clients.js";
 import { describeStack, executeChangeSet, setTerminationProtection, sleep } from "../aws/stacks.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
+import type { ClusterProbe } from "../etcd/types.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { clusterHeadline, restoreSentence, rolloutSentence } from "../plan/format/describe.js";
@@ -59,6 +60,8 @@ export interface ApplyDeps {
   amiFeed: AmiFeed;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
+  /** Every probe of the members while supervising (the reconciler keeps them in the status). */
+  onProbe?: (cluster: string, probe: ClusterProbe) => void;
   signal?: AbortSignal;
   now?: () => number;
   /** Observation interval while supervising. */
@@ -367,6 +370,7 @@ function supervise(
     facts,
     etcd: { ...deps.etcd, probeTimeoutMs: durationMs(facts.gates.probeTimeout) },
     onEvent: deps.onEvent,
+    ...(deps.onProbe ? { onProbe: deps.onProbe } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.tickMs ? { tickMs: deps.tickMs } : {}),

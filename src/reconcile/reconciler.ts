@@ -9,6 +9,7 @@ import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/s
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import type { GateMemory } from "../etcd/gate.js";
+import type { ClusterProbe } from "../etcd/types.js";
 import { membersOf } from "../maintenance/decide.js";
 import { durationMs } from "../manifest/duration.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
@@ -28,6 +29,7 @@ import {
   unreadManifest,
 } from "./decide.js";
 import { type HealthResult, type HealthTarget, probeRegionHealth } from "./health.js";
+import { type MemberViews, memberViews } from "./memberView.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
@@ -150,6 +152,7 @@ interface RecordExtra {
   region?: string;
   /** The members' database sizes, when this outcome comes with a probe. */
   databases?: MemberDatabases;
+  members?: MemberViews;
 }
 
 async function isDirectoryOrFile(path: string): Promise<boolean> {
@@ -197,6 +200,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     });
     if (extra.region) next.region = extra.region;
     if (extra.databases) next.databases = extra.databases;
+    if (extra.members) next.members = extra.members;
     if (extra.spec) {
       next.stackName = extra.spec.stackName;
       next.region = extra.spec.region;
@@ -257,11 +261,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       );
   };
 
+  // A rollout's probes keep the members in the status true while it runs.
+  const onProbe = (cluster: string, probe: ClusterProbe) => {
+    const status = statuses.get(cluster);
+    if (status) statuses.set(cluster, { ...status, members: memberViews(probe) });
+  };
+
   const rolloutDeps = () => ({
     aws: options.aws,
     amiFeed: options.amiFeed,
     etcd: options.etcd,
     onEvent,
+    onProbe,
     now,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     ...(options.heartbeatEveryMs ? { heartbeatEveryMs: options.heartbeatEveryMs } : {}),
@@ -344,6 +355,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         facts,
         etcd: { ...options.etcd, probeTimeoutMs: durationMs(spec.gates.probeTimeout) },
         onEvent,
+        onProbe,
         now,
         ...(options.tickMs ? { tickMs: options.tickMs } : {}),
         ...(signal ? { signal } : {}),
@@ -667,7 +679,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             ...(health ? { gate: health.gate } : {}),
           };
           const databases = health
-            ? { databases: memberDatabases(membersOf(health.probe), new Date(health.probe.at)) }
+            ? {
+                databases: memberDatabases(membersOf(health.probe), new Date(health.probe.at)),
+                members: memberViews(health.probe),
+              }
             : {};
           summary.push({
             cluster: spec.name,

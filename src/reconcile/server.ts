@@ -1,8 +1,12 @@
-// The daemon's HTTP face: liveness for probes, status for people and scripts,
-// Prometheus metrics, and the GitHub webhook. It only reads what the
-// reconciler exposes through the getters it is given; it never drives a pass.
+// The daemon's HTTP face: liveness for probes, status for people and scripts
+// (JSON, and the dashboard at /), Prometheus metrics, and the GitHub webhook.
+// It only reads what the reconciler exposes through the getters it is given;
+// it never drives a pass.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
+import type { PassRecord } from "../dashboard/passHistory.js";
+import { createDashboardRoutes, DASHBOARD_PATHS } from "../dashboard/routes.js";
+import type { RolloutTimeline } from "../dashboard/timeline.js";
 import { usage } from "../errors.js";
 import { createWebhookHandler, DEFAULT_WEBHOOK_PATH, type PushEvent } from "../source/webhook.js";
 import type { QuorateMetrics } from "./metrics.js";
@@ -21,6 +25,11 @@ export interface DaemonServerOptions {
   source: () => SourceStatus;
   busy: () => string[];
   lastPass: () => PassSummary | undefined;
+  /** The dashboard's rollouts and passes (none when absent). */
+  timelines?: () => RolloutTimeline[];
+  passes?: () => PassRecord[];
+  /** How often an open dashboard's stream looks for a change (default 1 s). */
+  liveIntervalMs?: number;
   metrics: QuorateMetrics;
   webhook?: { secret: string; onPush(event: PushEvent): void };
   /** /healthz fails once the last completed pass finished longer ago than this. */
@@ -95,7 +104,23 @@ export function parseListenAddress(value: string): { host: string; port: number 
 export async function startDaemonServer(options: DaemonServerOptions): Promise<DaemonServer> {
   const now = options.now ?? Date.now;
   const webhook = options.webhook ? createWebhookHandler(options.webhook) : undefined;
-  const routes = ["/healthz", "/status", "/metrics", ...(webhook ? [DEFAULT_WEBHOOK_PATH] : [])];
+  const dashboard = createDashboardRoutes(
+    () => ({
+      source: options.source(),
+      clusters: options.statuses(),
+      busy: options.busy(),
+      timelines: options.timelines?.() ?? [],
+      passes: options.passes?.() ?? [],
+    }),
+    options.liveIntervalMs ? { liveIntervalMs: options.liveIntervalMs } : {},
+  );
+  const routes = [
+    "/healthz",
+    "/status",
+    "/metrics",
+    ...DASHBOARD_PATHS,
+    ...(webhook ? [DEFAULT_WEBHOOK_PATH] : []),
+  ];
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? "/", "http://quorate");
@@ -112,6 +137,7 @@ export async function startDaemonServer(options: DaemonServerOptions): Promise<D
       text(response, 405, `${path} accepts GET only`, { Allow: "GET, HEAD" });
       return;
     }
+    if (dashboard.handle(path, request, response)) return;
     switch (path) {
       case "/healthz": {
         const state = liveness(options.lastPass(), options.livenessMaxAgeMs, now());

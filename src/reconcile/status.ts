@@ -6,6 +6,7 @@ import type { MemberDb } from "../maintenance/decide.js";
 import { STACK_TAG } from "../render/contract.js";
 import type { BackupCondition, BackupStatus } from "./backup/readiness.js";
 import { type Condition, REASON, type Reason, setCondition } from "./conditions.js";
+import type { MemberViews } from "./memberView.js";
 import type { EtcdClusterVersion } from "./rollout/events.js";
 
 export interface ClusterStatus {
@@ -31,6 +32,8 @@ export interface ClusterStatus {
   etcdClusterVersion?: EtcdClusterVersion & { message: string };
   /** Each member's database at the daemon's last probe of it (metrics and autoDefrag read it). */
   databases?: MemberDatabases;
+  /** Each member (health, leader, learner, version, database, applied index) at the last probe, rollouts' included. */
+  members?: MemberViews;
   /** With spec.backup: the newest good snapshot and the scheduled snapshots' failures. */
   backup?: BackupStatus;
   /** Consecutive transient failures; the retry waits longer after each. */

@@ -41,6 +41,8 @@ export interface SuperviseOptions {
   /** After the stack settles, how long to wait for the cluster to report healthy. */
   settleMs?: number;
   now?: () => number;
+  /** Every probe of the members, for the status the dashboard shows while the rollout runs. */
+  onProbe?: (cluster: string, probe: ClusterProbe) => void;
 }
 
 const COMPLETE = new Set(["CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"]);
@@ -106,6 +108,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
     }
 
     reportTolerance(observation.probe);
+    if (observation.probe) options.onProbe?.(facts.cluster, observation.probe);
     const decision = decideRollout(observation, facts, memory);
     memory = decision.memory;
     // Said once when a hold starts and once when it ends, not at every heartbeat.
