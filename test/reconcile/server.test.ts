@@ -178,7 +178,9 @@ describe("POST /hooks/github", () => {
       headers: headers(signWebhookBody(SECRET, push)),
     });
     expect(response.status).toBe(404);
-    expect(await response.text()).toBe("not found; quorate serves /healthz, /status, /metrics\n");
+    expect(await response.text()).toBe(
+      "not found; quorate serves /healthz, /status, /metrics, /, /dashboard.css, /dashboard.js, /events\n",
+    );
   });
 });
 
