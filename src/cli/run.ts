@@ -53,11 +53,17 @@ within --concurrency; a failure is retried after a backoff. The condition
 BackupReady and the quorate_backup_* metrics say how it goes.
 
 Serves on --listen:
+  GET  /               the dashboard (read-only HTML): per cluster its conditions,
+                       revisions, members and current rollout as a per-member
+                       timeline, and the last passes; live without a reload
+  GET  /events         server-sent events: the dashboard's live part when it changes
   GET  /healthz        200 while passes complete (for systemd or a load balancer)
   GET  /status         JSON: source revision, and per cluster the conditions Ready,
                        Reconciling, Stalled, HealthGatePassed (and BackupReady) with
-                       reasons and messages, observedRevision, lastAppliedRevision,
-                       lastAttemptedRevision; /status?cluster=NAME for one cluster
+                       reasons and messages, members (health, leader, learner, version,
+                       database size, applied index), observedRevision,
+                       lastAppliedRevision, lastAttemptedRevision;
+                       /status?cluster=NAME for one cluster
   GET  /metrics        Prometheus metrics (reconcile durations and results, gate
                        state, applied revision, scheduled snapshots per cluster)
   POST /hooks/github   push webhook (HMAC-SHA256, X-Hub-Signature-256), with a secret
@@ -65,7 +71,7 @@ Serves on --listen:
 Options:
 ${SOURCE_FLAGS_HELP}
   --interval DURATION  poll interval, ISO 8601, PT1S to PT24H (default: PT3M)
-  --listen HOST:PORT   status, metrics and webhook server (default: 127.0.0.1:9464;
+  --listen HOST:PORT   dashboard, status, metrics and webhook server (default: 127.0.0.1:9464;
                        "off" serves nothing)
   --webhook-secret-file FILE   the GitHub webhook secret (or env QUORATE_WEBHOOK_SECRET)
   --watch              start a pass at once on each commit to the --repo working directory
@@ -86,7 +92,7 @@ ${exitCodeHelp("run")}
 
 export const runCommand: Command = {
   name: "run",
-  summary: "the GitOps loop on a box: poll, webhook, watch; /status and /metrics",
+  summary: "the GitOps loop on a box: poll, webhook, watch; dashboard, /status and /metrics",
   help: HELP,
   async run(args, ctx) {
     const { values } = parseCommandArgs("run", args, {

@@ -5,6 +5,11 @@
 export const DASHBOARD_CSS_PATH = "/dashboard.css";
 export const DASHBOARD_JS_PATH = "/dashboard.js";
 export const EVENTS_PATH = "/events";
+/** Linked by the page, so that browsers do not ask for /favicon.ico and log its 404. */
+export const FAVICON_PATH = "/favicon.svg";
+
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6" fill="#1a7f37"/></svg>
+`;
 
 /** Same-origin script, style and EventSource; nothing else, no framing, no forms. */
 export const CONTENT_SECURITY_POLICY = [

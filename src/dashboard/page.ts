@@ -6,7 +6,7 @@ import { conditionOf } from "../reconcile/conditions.js";
 import type { MemberView } from "../reconcile/memberView.js";
 import type { SourceStatus } from "../reconcile/reconciler.js";
 import type { ClusterStatus } from "../reconcile/status.js";
-import { DASHBOARD_CSS_PATH, DASHBOARD_JS_PATH, EVENTS_PATH } from "./assets.js";
+import { DASHBOARD_CSS_PATH, DASHBOARD_JS_PATH, EVENTS_PATH, FAVICON_PATH } from "./assets.js";
 import { attr, bytes, revision, text, time } from "./html.js";
 import type { PassRecord } from "./passHistory.js";
 import type { RolloutTimeline } from "./timeline.js";
@@ -28,6 +28,7 @@ export function renderDashboard(view: DashboardView): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>quorate</title>
 <link rel="stylesheet"${attr("href", DASHBOARD_CSS_PATH)}>
+<link rel="icon" type="image/svg+xml"${attr("href", FAVICON_PATH)}>
 <script defer${attr("src", DASHBOARD_JS_PATH)}></script>
 </head>
 <body>

@@ -10,10 +10,18 @@ import {
   DASHBOARD_JS,
   DASHBOARD_JS_PATH,
   EVENTS_PATH,
+  FAVICON_PATH,
+  FAVICON_SVG,
 } from "./assets.js";
 import { type DashboardView, renderDashboard, renderLive } from "./page.js";
 
-export const DASHBOARD_PATHS = ["/", DASHBOARD_CSS_PATH, DASHBOARD_JS_PATH, EVENTS_PATH];
+export const DASHBOARD_PATHS = [
+  "/",
+  DASHBOARD_CSS_PATH,
+  DASHBOARD_JS_PATH,
+  FAVICON_PATH,
+  EVENTS_PATH,
+];
 
 /** A few tabs and a wall screen; more would be a leak (each stream renders every second). */
 export const MAX_EVENT_STREAMS = 32;
@@ -88,6 +96,9 @@ export function createDashboardRoutes(
           return true;
         case DASHBOARD_JS_PATH:
           send(response, 200, "text/javascript; charset=utf-8", DASHBOARD_JS);
+          return true;
+        case FAVICON_PATH:
+          send(response, 200, "image/svg+xml", FAVICON_SVG);
           return true;
         case EVENTS_PATH:
           stream(request, response);

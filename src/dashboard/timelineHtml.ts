@@ -23,7 +23,7 @@ const LABEL: Partial<Record<RolloutEventType, string>> = {
 };
 
 /** Steps that mean trouble, for the eye: shown in the warning colour. */
-const WARN = new Set<RolloutEventType>(["held", "error", "update-cancelled", "hook-held"]);
+const WARN = new Set<RolloutEventType>(["held", "error", "update-cancelled"]);
 
 export function renderTimeline(timeline: RolloutTimeline, running: boolean): string {
   const ended = timeline.ended;

@@ -179,7 +179,7 @@ describe("POST /hooks/github", () => {
     });
     expect(response.status).toBe(404);
     expect(await response.text()).toBe(
-      "not found; quorate serves /healthz, /status, /metrics, /, /dashboard.css, /dashboard.js, /events\n",
+      "not found; quorate serves /healthz, /status, /metrics, /, /dashboard.css, /dashboard.js, /favicon.svg, /events\n",
     );
   });
 });
