@@ -102,26 +102,36 @@ function run(command, args, env = {}) {
     let stdout = "";
     let stderr = "";
     let hwm = 0;
-    // Without /usr/bin/time: VmHWM is the process's own peak, so the last read is close to it.
-    const poll = timed
-      ? undefined
-      : setInterval(() => {
-          const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-          hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
-        }, 20);
+    // The RSS of the measured process every 100 ms, [ms, MiB], to see which phase
+    // sets the peak (module loading or the stream). Under /usr/bin/time it is its child.
+    const rssTrace = [];
+    const poll = setInterval(() => {
+      try {
+        const pid = timed
+          ? readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim()
+          : child.pid;
+        if (!pid) return;
+        const status = readFileSync(`/proc/${pid}/status`, "utf8");
+        const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        hwm = Math.max(hwm, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        rssTrace.push([Math.round(performance.now() - started), Math.round(rss / 1024)]);
+      } catch {
+        // the process has not started yet, or has just ended
+      }
+    }, 100);
     child.stdout.on("data", (c) => (stdout += c));
     child.stderr.on("data", (c) => (stderr += c));
     child.on("error", reject);
     child.on("close", (code) => {
       const ms = performance.now() - started;
       children.delete(child);
-      if (poll) clearInterval(poll);
+      clearInterval(poll);
       if (code !== 0)
         return reject(new Error(`${command} ${args.join(" ")}: exit ${code}\n${stderr}`));
       const [rss, user, sys] = timed
         ? readFileSync(timeFile, "utf8").trim().split("\n").pop().split(" ").map(Number)
         : [hwm, Number.NaN, Number.NaN];
-      resolve({ stdout, stderr, ms, rssKiB: rss, cpuS: user + sys });
+      resolve({ stdout, stderr, ms, rssKiB: rss, cpuS: user + sys, rssTrace });
     });
   });
 }
@@ -233,18 +243,6 @@ try {
     const baseBytes = statSync(file).size;
     rmSync(file, { force: true });
 
-    // The gateway's own ceiling: the same JSON stream quorate reads, to /dev/null.
-    const gateway = await run("curl", [
-      "-sf",
-      "-X",
-      "POST",
-      "-d",
-      "{}",
-      "-o",
-      "/dev/null",
-      `${member}/v3/maintenance/snapshot`,
-    ]);
-
     const cloudCpu = process.cpuUsage();
     const q = await run(process.execPath, [
       ...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []),
@@ -274,7 +272,6 @@ try {
       rmSync(copy, { force: true });
     }
     const r = {
-      gatewayToDevNull: { ms: gateway.ms, MiBps: baseBytes / MiB / (gateway.ms / 1000) },
       baseline: {
         bytes: baseBytes,
         ms: base.ms,
@@ -290,6 +287,8 @@ try {
         localS3CpuS: (used.user + used.system) / 1e6,
         MiBps: taken.size / MiB / (q.ms / 1000),
         peakRssMiB: q.rssKiB / 1024,
+        // RSS every 100 ms, [ms since the process started, MiB].
+        rssTrace: q.rssTrace,
         member: taken.member.endpoint,
         sha256: taken.sha256,
       },
@@ -298,7 +297,7 @@ try {
     r.ratio = r.quorate.MiBps / r.baseline.MiBps;
     rounds.push(r);
     console.error(
-      `round ${round + 1}: gateway to /dev/null ${r.gatewayToDevNull.MiBps.toFixed(0)} MiB/s, etcdctl ${r.baseline.MiBps.toFixed(0)} MiB/s (${(base.ms / 1000).toFixed(2)} s), ` +
+      `round ${round + 1}: etcdctl ${r.baseline.MiBps.toFixed(0)} MiB/s (${(base.ms / 1000).toFixed(2)} s), ` +
         `quorate ${r.quorate.MiBps.toFixed(0)} MiB/s (${(q.ms / 1000).toFixed(2)} s, in-process ${(taken.durationMs / 1000).toFixed(2)} s, cpu ${q.cpuS.toFixed(1)} s + local S3 ${r.quorate.localS3CpuS.toFixed(1)} s, peak RSS ${r.quorate.peakRssMiB.toFixed(0)} MiB), x${r.ratio.toFixed(2)}`,
     );
   }

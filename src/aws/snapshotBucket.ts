@@ -1,6 +1,6 @@
 // Every S3 call quorate makes, in one place, on the real @aws-sdk/client-s3:
-// snapshots stream up through @aws-sdk/lib-storage (multipart, a few parts in
-// memory at a time), manifests are small JSON objects, listings page through
+// snapshots stream up in parts through a fixed pool of part buffers
+// (multipartUpload.ts), manifests are small JSON objects, listings page through
 // ListObjectsV2. S3_PERMISSIONS says which IAM actions these calls need.
 import type { Readable } from "node:stream";
 import {
@@ -12,9 +12,9 @@ import {
   type S3Client,
   type ServerSideEncryption,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
 import type { BackupSpec } from "../manifest/types.js";
 import { classifyAwsError } from "./awsErrors.js";
+import { uploadInParts } from "./multipartUpload.js";
 
 /**
  * The IAM actions on arn:aws:s3:::BUCKET/PREFIX* (objects) and
@@ -30,7 +30,7 @@ export const S3_PERMISSIONS = {
   member: { objects: ["s3:GetObject"], bucket: [] },
 } as const;
 
-/** 8 MiB parts, 4 in flight: about 32 MiB of a snapshot in memory at most. */
+/** 8 MiB parts, 4 in flight: 32 MiB of a snapshot in memory, and objects up to 78 GiB (10,000 parts). */
 export const PART_SIZE = 8 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 4;
 
@@ -44,7 +44,7 @@ export interface SnapshotBucket {
   readonly bucket: string;
   readonly prefix: string;
   /** Streams a body to `key` in parts; returns once S3 has the whole object. */
-  upload(key: string, body: Readable, metadata: Record<string, string>): Promise<void>;
+  upload(key: string, body: AsyncIterable<Buffer>, metadata: Record<string, string>): Promise<void>;
   /** The stored size of `key`, or undefined when there is no such object. */
   size(key: string): Promise<number | undefined>;
   putJson(key: string, value: unknown): Promise<void>;
@@ -89,22 +89,18 @@ export function createSnapshotBucket(s3: S3Client, backup: BackupSpec): Snapshot
     prefix: backup.prefix,
     upload: (key, body, metadata) =>
       wrap(`uploading ${where(key)}`, async () => {
-        const upload = new Upload({
-          client: s3,
-          params: {
+        await uploadInParts(
+          s3,
+          {
             Bucket,
             Key: key,
-            Body: body,
             ContentType: "application/octet-stream",
             Metadata: metadata,
             ...encryptionParams(backup),
           },
-          partSize: PART_SIZE,
-          queueSize: PARTS_IN_FLIGHT,
-        });
-        // A body that fails mid-way fails the upload; lib-storage then aborts the multipart upload.
-        body.once("error", () => void upload.abort());
-        await upload.done();
+          body,
+          { partSize: PART_SIZE, partsInFlight: PARTS_IN_FLIGHT },
+        );
       }),
     size: (key) =>
       wrap(`reading ${where(key)}`, async () => {

@@ -13,7 +13,8 @@ const HELP = `Usage: quorate backup CLUSTER [--path DIR] [--format text|json]
 
 Takes a snapshot of the cluster now. quorate probes the members, picks a
 healthy voting member (a follower when there is one, the most caught-up
-first), streams its /v3/maintenance/snapshot straight into a multipart upload
+first), streams its snapshot (etcd's Maintenance.Snapshot over gRPC, on the
+same client URL and TLS) straight into a multipart upload
 to s3://<spec.backup.bucket>/<spec.backup.prefix><id>.db while computing its
 sha256, checks that S3 holds every byte, and only then writes the manifest
 <id>.manifest.json (cluster, etcd revision, member, size, sha256). A snapshot

@@ -1,12 +1,23 @@
-// snapshotBytes against a stand-in for the gateway: the real etcd cannot be
-// made to cut its stream or damage its trailing hash on demand, so a loopback
-// server sends the same message lines etcd 3.4.23 sends (measured in
-// test/integration/snapshots.test.ts against the real one).
+// snapshotBytes against a stand-in for etcd's Maintenance service: the real
+// etcd cannot be made to cut its stream, fail mid-way or damage its trailing
+// hash on demand, so a loopback gRPC server (grpc-js's own) sends the same
+// SnapshotResponse messages etcd 3.4.23 sends, 32 KiB blobs each (the real one
+// is read in test/integration/snapshots.test.ts, over TLS too).
 import { createHash, randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  Server,
+  ServerCredentials,
+  type ServerWritableStream,
+  type sendUnaryData,
+  status,
+} from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type SnapshotStreamStats, snapshotBytes } from "../../src/etcd/snapshotStream.js";
+import {
+  SNAPSHOT_METHOD,
+  type SnapshotStreamStats,
+  snapshotBytes,
+} from "../../src/etcd/snapshotStream.js";
+import { snapshotResponse } from "./protobufEncoding.js";
 
 const DB = randomBytes(100_000);
 const WHOLE = Buffer.concat([DB, createHash("sha256").update(DB).digest()]);
@@ -14,70 +25,78 @@ const WHOLE = Buffer.concat([DB, createHash("sha256").update(DB).digest()]);
 const SPLIT_DB = randomBytes(3 * 32 * 1024 - 22);
 const SPLIT = Buffer.concat([SPLIT_DB, createHash("sha256").update(SPLIT_DB).digest()]);
 
-/** Message lines as etcd sends them: 32 KiB blobs, remainingBytes on all but the last. */
-function lines(data: Buffer): string[] {
-  const out: string[] = [];
+/** Messages as etcd sends them: 32 KiB blobs, remaining_bytes on all but the last. */
+function messages(data: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   for (let at = 0; at < data.length; at += 32 * 1024) {
     const blob = data.subarray(at, at + 32 * 1024);
-    const remaining = data.length - at - blob.length;
-    out.push(
-      JSON.stringify({
-        result: {
-          blob: blob.toString("base64"),
-          ...(remaining ? { remainingBytes: String(remaining) } : {}),
-        },
-      }),
-    );
+    out.push(snapshotResponse(data.length - at - blob.length, blob));
   }
   return out;
 }
 
-const ROUTES: Record<string, string[]> = {
-  "/whole": lines(WHOLE),
-  "/split": lines(SPLIT),
-  "/cut": lines(WHOLE).slice(0, 2),
-  "/damaged": lines(Buffer.concat([DB, Buffer.alloc(32)])),
-  "/failing": [
-    ...lines(WHOLE).slice(0, 1),
-    JSON.stringify({
-      error: {
-        grpc_code: 14,
-        http_code: 503,
-        message: "etcdserver: server stopped",
-        http_status: "Service Unavailable",
-      },
-    }),
-  ],
+type Script = (call: ServerWritableStream<Buffer, Buffer>) => void;
+const sendAll =
+  (list: Buffer[]): Script =>
+  (call) => {
+    for (const m of list) call.write(m);
+    call.end();
+  };
+const FIRST = messages(WHOLE).slice(0, 1);
+const SCRIPTS: Record<string, Script> = {
+  whole: sendAll(messages(WHOLE)),
+  split: sendAll(messages(SPLIT)),
+  cut: sendAll(messages(WHOLE).slice(0, 2)),
+  damaged: sendAll(messages(Buffer.concat([DB, Buffer.alloc(32)]))),
+  garbage: sendAll([Buffer.from([0x1a, 0x7f, 0x01])]),
+  failing: (call) => {
+    for (const m of FIRST) call.write(m);
+    call.emit("error", { code: status.UNAVAILABLE, details: "etcdserver: server stopped" });
+  },
+  stalling: (call) => {
+    for (const m of FIRST) call.write(m);
+  },
 };
 
 let server: Server;
 let base: string;
-/** Which stream the server sends next. */
-let current = "/whole";
-let trickle = false;
+/** Which script the server plays next. */
+let current = "whole";
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    expect(req.url).toBe("/v3/maintenance/snapshot");
-    res.writeHead(200, { "content-type": "application/json" });
-    const body = Buffer.from(`${(ROUTES[current] ?? []).join("\n")}\n`);
-    if (!trickle) return void res.end(body);
-    // Small writes: lines arrive in many chunks, and chunks end mid-line.
-    for (let at = 0; at < body.length; at += 1000) res.write(body.subarray(at, at + 1000));
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = new Server();
+  const same = (b: Buffer) => b;
+  server.addService(
+    {
+      Snapshot: {
+        path: SNAPSHOT_METHOD,
+        requestStream: false,
+        responseStream: true,
+        requestSerialize: same,
+        requestDeserialize: same,
+        responseSerialize: same,
+        responseDeserialize: same,
+      },
+    },
+    {
+      Snapshot: (call: ServerWritableStream<Buffer, Buffer> | sendUnaryData<Buffer>) =>
+        SCRIPTS[current]?.(call as ServerWritableStream<Buffer, Buffer>),
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  base = `http://127.0.0.1:${port}`;
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => {
+  server.forceShutdown();
+});
 
-async function read(
-  route: string,
-  inPieces = false,
-): Promise<{ data: Buffer; stats: SnapshotStreamStats }> {
-  current = route;
-  trickle = inPieces;
+async function read(script: string): Promise<{ data: Buffer; stats: SnapshotStreamStats }> {
+  current = script;
   const stats: SnapshotStreamStats = { bytes: 0 };
   const chunks: Buffer[] = [];
   for await (const chunk of snapshotBytes(base, stats)) chunks.push(chunk);
@@ -86,7 +105,7 @@ async function read(
 
 describe("snapshotBytes", () => {
   it("yields every byte, etcd's hash included, and the sha256 of the whole", async () => {
-    const { data, stats } = await read("/whole");
+    const { data, stats } = await read("whole");
     expect(data.equals(WHOLE)).toBe(true);
     expect(stats).toEqual({
       bytes: WHOLE.length,
@@ -94,37 +113,73 @@ describe("snapshotBytes", () => {
     });
   });
 
-  it.each([
-    ["in one write", "/whole", false, WHOLE],
-    ["in 1000-byte writes", "/whole", true, WHOLE],
-    ["with etcd's hash split across two messages", "/split", true, SPLIT],
-  ])("reads a stream sent %s", async (_, route, inPieces, expected) => {
-    const { data, stats } = await read(route, inPieces);
-    expect(data.equals(expected)).toBe(true);
-    expect(stats.sha256).toBe(createHash("sha256").update(expected).digest("hex"));
+  it("reads a stream with etcd's hash split across two messages", async () => {
+    const { data, stats } = await read("split");
+    expect(data.equals(SPLIT)).toBe(true);
+    expect(stats.sha256).toBe(createHash("sha256").update(SPLIT).digest("hex"));
   });
 
   it.each([
-    ["/cut", /the snapshot stream ended early: 65536 bytes received, 34496 still to come/],
     [
-      "/damaged",
+      "cut",
+      { failure: "unreachable" },
+      /the snapshot stream ended early: 65536 bytes received, 34496 still to come/,
+    ],
+    [
+      "damaged",
+      { failure: "bad-response" },
       /the snapshot's trailing sha256 does not match its 100000 bytes of data: the copy is damaged/,
     ],
-    ["/failing", /the snapshot failed mid-stream: etcdserver: server stopped/],
-  ])("%s fails, and never sets the sha256", async (route, message) => {
-    current = route;
-    trickle = false;
+    [
+      "garbage",
+      { failure: "bad-response" },
+      /not a SnapshotResponse: field 3 runs past the message/,
+    ],
+    [
+      "failing",
+      { failure: "etcd", etcd: { known: "stopped" } },
+      /the snapshot failed after 32768 bytes: etcdserver: server stopped/,
+    ],
+  ])("a %s stream fails, and never sets the sha256", async (script, kind, message) => {
+    current = script;
     const stats: SnapshotStreamStats = { bytes: 0 };
-    const drain = async () => {
-      for await (const _ of snapshotBytes(base, stats)) {
-        // read on
-      }
-    };
-    const error = await drain().then(
-      () => undefined,
-      (e: Error) => e,
-    );
+    const error = await drain(snapshotBytes(base, stats));
+    expect(error).toMatchObject(kind);
     expect(error?.message).toMatch(message);
     expect(stats.sha256).toBeUndefined();
   });
+
+  it("gives up on a member that stops sending, and when cancelled", async () => {
+    current = "stalling";
+    const stalled = await drain(snapshotBytes(base, { bytes: 0 }, { idleTimeoutMs: 200 }));
+    expect(stalled).toMatchObject({ failure: "timeout" });
+    expect(stalled?.message).toMatch(/the member sent nothing for 200 ms/);
+
+    const controller = new AbortController();
+    const stats: SnapshotStreamStats = { bytes: 0 };
+    const stopped = drain(snapshotBytes(base, stats, { signal: controller.signal }), () =>
+      controller.abort(),
+    );
+    expect(await stopped).toMatchObject({ failure: "aborted" });
+    expect(stats.sha256).toBeUndefined();
+  });
+
+  it("names a member that is not there", async () => {
+    const error = await drain(snapshotBytes("http://127.0.0.1:1", { bytes: 0 }));
+    expect(error).toMatchObject({ failure: "unreachable" });
+    expect(error?.message).toMatch(/127\.0\.0\.1:1/);
+  });
 });
+
+/** Reads a stream to its end; the error it ended with. `onFirst` runs after the first chunk. */
+async function drain(
+  stream: AsyncGenerator<Buffer>,
+  onFirst?: () => void,
+): Promise<(Error & { failure?: string }) | undefined> {
+  try {
+    for await (const _ of stream) onFirst?.();
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}

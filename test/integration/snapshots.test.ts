@@ -1,7 +1,8 @@
 // Snapshots of a real 3-member etcd to the local cloud's S3 through the real
 // S3 client: taken from a follower, byte for byte what etcdctl reads, listed
 // good only when whole; a truncated or failed upload leaves nothing good;
-// retention keeps the newest N.
+// retention keeps the newest N; a member serving clients over TLS with client
+// certificates streams its snapshot over gRPC with the same certificates.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,11 +13,16 @@ import { parse, stringify } from "yaml";
 import { createAwsClientPool } from "../../src/aws/clients.js";
 import { createSnapshotBucket } from "../../src/aws/snapshotBucket.js";
 import { probeCluster } from "../../src/etcd/probe.js";
+import { snapshotBytes } from "../../src/etcd/snapshotStream.js";
 import type { LocalCloud } from "../../src/localcloud/index.js";
 import { parseManifests } from "../../src/manifest/parse.js";
 import type { ClusterSpec } from "../../src/manifest/types.js";
 import { readCatalog, takeSnapshot, verifySnapshot } from "../../src/reconcile/backup/snapshots.js";
-import { type EtcdTestCluster, startEtcdCluster } from "../helpers/etcdCluster.js";
+import {
+  type EtcdTestCluster,
+  opensslAvailable,
+  startEtcdCluster,
+} from "../helpers/etcdCluster.js";
 import { removeDir, startTestCloud, tempDir } from "../localcloud/cloudHelpers.js";
 
 const DEV = readFileSync(new URL("../../clusters/dev.yaml", import.meta.url), "utf8");
@@ -135,5 +141,54 @@ describe("a snapshot", () => {
     const catalog = await readCatalog(bucket);
     expect(catalog.map((s) => s.id)).toEqual([ids[2], ids[1]]);
     expect((await bucket.list()).length).toBe(4); // two objects, two manifests
+  });
+});
+
+describe.skipIf(!opensslAvailable())("a snapshot of a member serving clients over TLS", () => {
+  let secure: EtcdTestCluster;
+  beforeAll(async () => {
+    secure = await startEtcdCluster({ size: 1, tls: { clientCertAuth: true } });
+    const client = secure.client(0);
+    for (let i = 0; i < 50; i++) await client.put(`tls/${i}`, "v".repeat(200));
+    client.close();
+  });
+  afterAll(async () => {
+    await secure?.stop();
+  });
+
+  it("streams with the CA and client certificate, and is what etcdctl reads", async () => {
+    const spec = devSpec({ bucket: "snaps", prefix: "tls/" });
+    const seen = await probeCluster(secure.endpoints, { ...secure.clientOptions, timeoutMs: 2000 });
+    expect(seen.endpoints[0]?.endpoint).toMatch(/^https:/);
+    const { manifest } = await takeSnapshot({ aws, etcd: secure.clientOptions }, spec, seen);
+    const bucket = createSnapshotBucket(aws("eu-west-1").s3, spec.backup!);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await bucket.read(manifest.object)) chunks.push(chunk as Buffer);
+    const file = join(secure.dir, "downloaded.db");
+    writeFileSync(file, Buffer.concat(chunks));
+    const status = JSON.parse(
+      execFileSync("etcdctl", ["snapshot", "status", file, "-w", "json"], {
+        env: { ...process.env, ETCDCTL_API: "3" },
+      }).toString(),
+    );
+    expect(BigInt(status.revision)).toBe(BigInt(manifest.revision));
+    expect(await verifySnapshot(bucket, (await readCatalog(bucket))[0]!)).toBeUndefined();
+  });
+
+  it("fails as a TLS problem without the client certificate, and without the CA", async () => {
+    const endpoint = secure.endpoints[0] ?? "";
+    const ca = secure.clientOptions.tls?.ca ?? "";
+    const drain = async (tls: { ca?: string | Buffer }) => {
+      try {
+        for await (const _ of snapshotBytes(endpoint, { bytes: 0 }, { tls })) {
+          // read on
+        }
+        return undefined;
+      } catch (error) {
+        return error as Error & { failure?: string };
+      }
+    };
+    expect(await drain({ ca })).toMatchObject({ failure: "tls" });
+    expect(await drain({})).toMatchObject({ failure: "tls" });
   });
 });

@@ -4,7 +4,6 @@
 // in memory or on disk. Its manifest is written only after the stored object
 // was seen to have every byte, so nothing cut short ever looks good.
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { AwsClients } from "../../aws/clients.js";
 import { describeGroups } from "../../aws/groups.js";
@@ -138,13 +137,10 @@ export async function takeSnapshot(
   const id = snapshotId(takenAt);
   const { objectKey, manifestKey } = snapshotKeys(backup.prefix, id);
   const stats: SnapshotStreamStats = { bytes: 0 };
-  const body = Readable.from(
-    snapshotBytes(source.endpoint, stats, {
-      ...(deps.etcd.tls ? { tls: deps.etcd.tls } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    }),
-    { objectMode: false },
-  );
+  const body = snapshotBytes(source.endpoint, stats, {
+    ...(deps.etcd.tls ? { tls: deps.etcd.tls } : {}),
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
   const discard = async () => {
     await bucket.remove(objectKey).catch(() => undefined);
   };
