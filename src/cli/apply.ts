@@ -111,14 +111,18 @@ export const applyCommand: Command = {
           },
         },
       );
-      report(ctx, format, outcome);
+      reportOutcome(ctx, format, outcome);
       codes.push(APPLY_EXIT[outcome.result]);
     }
     return worstExit(codes);
   },
 };
 
-function report(ctx: CommandContext, format: "text" | "json", outcome: ApplyOutcome): void {
+export function reportOutcome(
+  ctx: CommandContext,
+  format: "text" | "json",
+  outcome: ApplyOutcome,
+): void {
   if (format === "json") {
     const { plan: _plan, gate: _gate, ...rest } = outcome;
     ctx.stdout.write(
@@ -129,7 +133,7 @@ function report(ctx: CommandContext, format: "text" | "json", outcome: ApplyOutc
   }
 }
 
-function showPlan(ctx: CommandContext, format: "text" | "json", plan: ClusterPlan): void {
+export function showPlan(ctx: CommandContext, format: "text" | "json", plan: ClusterPlan): void {
   const whole = { source: "change-set" as const, clusters: [plan] };
   if (format === "json") {
     ctx.stdout.write(`${JSON.stringify({ type: "plan", plan: planJson(whole) })}\n`);

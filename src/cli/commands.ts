@@ -14,6 +14,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "apply", load: async () => (await import("./apply.js")).applyCommand },
   { name: "backup", load: async () => (await import("./backup.js")).backupCommand },
   { name: "backups", load: async () => (await import("./backups.js")).backupsCommand },
+  { name: "restore", load: async () => (await import("./restore.js")).restoreCommand },
   { name: "maintain", load: async () => (await import("./maintain.js")).maintainCommand },
   { name: "status", load: async () => (await import("./status.js")).statusCommand },
   { name: "reconcile", load: async () => (await import("./reconcile.js")).reconcileCommand },

@@ -33,7 +33,7 @@ export const EXIT_MEANINGS: Readonly<Record<ExitCode, string>> = {
   0: "success (`plan --detailed-exitcode`: no changes; `reconcile`: every cluster Ready, suspended or orphaned)",
   1: "error: invalid manifest, unreachable service, failed call, refused source",
   2: "`plan --detailed-exitcode`: changes are pending; `status`: a cluster is not Ready",
-  3: "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (`snapshot-before-change`) could not be had; nothing was executed for that cluster",
+  3: "a health gate failed before execution, the members' etcd versions refuse the manifest's, the snapshot a member-replacing change needs (`snapshot-before-change`) could not be had, a restore's snapshot is missing or corrupt, or the change would replace the Auto Scaling Group outside a restore; nothing was executed for that cluster",
   4: "the rollout failed and the stack rolled back",
   5: "a stack or cluster needs a person (for example `UPDATE_ROLLBACK_FAILED`, a failed change set)",
   64: "usage error: an unknown flag, command or cluster, or a flag value out of range",
@@ -56,6 +56,8 @@ export const APPLY_EXIT: Readonly<Record<ApplyResult, ExitCode>> = {
   "version-refused": EXIT.gateBlocked,
   // Refused before any change set, like a failed gate: name a good snapshot and apply again.
   "restore-refused": EXIT.gateBlocked,
+  // Refused before execution: revert the change, or keep (or renew) spec.restore.
+  "replacement-refused": EXIT.gateBlocked,
 };
 
 /**
@@ -85,6 +87,7 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   ChangeSetFailed: EXIT.needsOperator,
   EtcdVersionRefused: EXIT.gateBlocked,
   RestoreRefused: EXIT.gateBlocked,
+  GroupReplacementRefused: EXIT.gateBlocked,
   QuorumLost: EXIT.needsOperator,
   // Reasons of FaultToleranceReduced only, never of Ready.
   FaultToleranceReduced: EXIT.ok,
@@ -147,7 +150,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     [1, "error (invalid manifest, failed call, unusable stack)"],
     [
       3,
-      "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+      "a health gate failed before execution, the members' etcd versions refuse the manifest's, the snapshot a member-replacing change needs (snapshot-before-change) could not be had, a restore's snapshot is missing or corrupt, or the change would replace the Auto Scaling Group outside a restore; nothing was executed for that cluster",
     ],
     [4, "a rollout failed and the stack rolled back"],
     [
@@ -165,6 +168,17 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     [0, "listed (a bucket that cannot be read is reported under its cluster)"],
     [1, "no cluster has spec.backup, or a manifest is invalid"],
     [64, "usage error, or no cluster of that name"],
+  ],
+  restore: [
+    [0, "the change was printed (or written); with --apply, the cluster was restored"],
+    [1, "error: invalid manifest, no spec.backup, failed call"],
+    [
+      3,
+      "the snapshot is missing, not good or corrupt (its sha256 differs): nothing was written or changed",
+    ],
+    [4, "with --apply: the restore failed and the stack rolled back"],
+    [5, "with --apply: the stack needs a person"],
+    [64, "usage error, no cluster of that name, --apply without --yes, or an id already applied"],
   ],
   maintain: [
     [0, "every step ran (or had nothing to do)"],
@@ -191,7 +205,7 @@ const COMMAND_EXITS: Readonly<Record<string, readonly [ExitCode, string][]>> = {
     ],
     [
       3,
-      "a health gate failed before execution, the members' etcd versions refuse the manifest's, or the snapshot a member-replacing change needs (snapshot-before-change) could not be had; nothing was executed for that cluster",
+      "a health gate failed before execution, the members' etcd versions refuse the manifest's, the snapshot a member-replacing change needs (snapshot-before-change) could not be had, a restore's snapshot is missing or corrupt, or the change would replace the Auto Scaling Group outside a restore; nothing was executed for that cluster",
     ],
     [4, "a rollout failed and its stack rolled back"],
     [

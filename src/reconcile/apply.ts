@@ -41,6 +41,8 @@ export type ApplyResult =
   | "version-refused"
   /** spec.restore's snapshot is missing or corrupt (checked before any change set): nothing was created. */
   | "restore-refused"
+  /** The change would replace the Auto Scaling Group (a new, empty cluster) outside a restore: nothing was executed. */
+  | "replacement-refused"
   | "error";
 
 export interface ApplyOutcome {
@@ -129,7 +131,9 @@ export async function applyCluster(
     const result: ApplyResult =
       preview.restoreRefused !== undefined
         ? "restore-refused"
-        : preview.changeSetFailed !== undefined
+        : preview.replacementRefused !== undefined
+          ? "replacement-refused"
+          : preview.changeSetFailed !== undefined
           ? "change-set-failed"
           : preview.state === "needs-operator" || preview.state === "not-ours"
             ? "needs-operator"

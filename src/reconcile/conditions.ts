@@ -41,6 +41,12 @@ export const REASON = {
   /** spec.restore's snapshot is missing or corrupt: nothing was changed; name another one. */
   RestoreRefused: "RestoreRefused",
   /**
+   * The change would replace the Auto Scaling Group (a new, empty cluster)
+   * outside a restore, for example spec.restore removed after one: nothing is
+   * executed until the manifest changes.
+   */
+  GroupReplacementRefused: "GroupReplacementRefused",
+  /**
    * Fewer than a quorum of voters have been healthy for gates.deadMemberGrace:
    * etcd takes no write, and only the members coming back or a restore helps.
    */

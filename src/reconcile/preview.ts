@@ -27,6 +27,8 @@ import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
 import { prepareRestore } from "./backup/restore.js";
 import { ownershipProblem } from "./ownership.js";
+import { restorePinFromTags } from "./backup/restorePin.js";
+import { refuseGroupReplacement } from "./replacementGuard.js";
 import { refuseVersionStep } from "./versionGuard.js";
 
 /** What the live stack's status means for a new change. */
@@ -59,6 +61,8 @@ export interface ClusterPreview {
   changeSetFailed?: string;
   /** spec.restore's snapshot is missing or corrupt: nothing was created. */
   restoreRefused?: string;
+  /** The change would replace the Auto Scaling Group outside a restore (replacementGuard.ts): refused. */
+  replacementRefused?: string;
 }
 
 export interface PreviewOptions {
@@ -214,14 +218,22 @@ async function previewFromLiveStack(
       desired: { template: rendered.template },
       ...(liveBody ? { live: { template: JSON.parse(liveBody) } } : {}),
     });
-    const plan = refuseVersionStep(
+    const versioned = refuseVersionStep(
       restore.plan ? { ...planned, restore: restore.plan } : planned,
       spec,
       options.manifestText,
     );
-    // A refused version step is never executed: its change set goes.
+    const plan = refuseGroupReplacement(versioned, spec, restorePinFromTags(live?.tags ?? {}));
+    const replacementRefused = plan !== versioned ? plan.error : undefined;
+    // A refused plan is never executed: its change set goes.
     keep = options.keep === true && plan.status !== "error";
-    return { ...withLive, state, plan, ...(keep ? { changeSet: { id: changeSetId, type } } : {}) };
+    return {
+      ...withLive,
+      state,
+      plan,
+      ...(replacementRefused ? { replacementRefused } : {}),
+      ...(keep ? { changeSet: { id: changeSetId, type } } : {}),
+    };
   } finally {
     if (!keep) await discardChangeSet(aws, spec.stackName, changeSetId, type);
   }

@@ -326,6 +326,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       case "restore-refused":
         // The same snapshot is refused next pass too: held until the manifest changes.
         return refuse(spec, REASON.RestoreRefused, outcome.message);
+      case "replacement-refused":
+        // The same manifest replaces the same group next pass too: held until it changes.
+        return refuse(spec, REASON.GroupReplacementRefused, outcome.message);
       case "version-refused":
         // The same template meets the same members next pass: refused until the manifest changes.
         return refuse(spec, REASON.EtcdVersionRefused, outcome.message);

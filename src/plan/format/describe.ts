@@ -5,6 +5,7 @@ import type {
   PlanSummary,
   PropertyDiff,
   ResourceChange,
+  RestorePlan,
   Warning,
 } from "../model.js";
 
@@ -143,8 +144,10 @@ export function snapshotSentence(cluster: ClusterPlan): string | undefined {
 
 /** What a restore (spec.restore) does, in words: which snapshot, and what is lost. */
 export function restoreSentence(cluster: ClusterPlan): string | undefined {
-  const r = cluster.restore;
-  if (!r) return undefined;
+  return cluster.restore ? describeRestore(cluster.restore) : undefined;
+}
+
+export function describeRestore(r: RestorePlan): string {
   const where = `s3://${r.bucket}/${r.snapshot}`;
   if (!r.applies)
     return `restore ${r.id} is done: the cluster was restored from ${where} (revision ${r.revision ?? "?"}); nothing is restored again while spec.restore.id stays ${r.id}`;

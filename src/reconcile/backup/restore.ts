@@ -4,14 +4,13 @@
 // corrupt snapshot is refused with its key and the reason, and nothing is
 // created. An applied restore keeps its pin.
 import type { AwsClients } from "../../aws/clients.js";
-import { createSnapshotBucket } from "../../aws/snapshotBucket.js";
-import type { ClusterSpec } from "../../manifest/types.js";
+import { createSnapshotBucket, type SnapshotBucket } from "../../aws/snapshotBucket.js";
+import type { BackupSpec, ClusterSpec } from "../../manifest/types.js";
 import type { RestorePlan } from "../../plan/model.js";
-import { selectRestoreSnapshot } from "./catalog.js";
+import { type Snapshot, selectRestoreSnapshot } from "./catalog.js";
 import {
   pinOf,
   pinProblem,
-  type RestorePin,
   restorePinFromTags,
   restorePinTags,
   restorePlan,
@@ -35,19 +34,49 @@ export async function prepareRestore(
     const plan = restorePlan(spec, step, now);
     return { ok: true, tags: restorePinTags(step.pin), ...(plan ? { plan } : {}) };
   }
-  const where = `s3://${spec.backup.bucket}/${spec.backup.prefix}`;
+  const backup = spec.backup;
   const refuse = (why: string): PreparedRestore => ({
     ok: false,
-    message: `restore ${step.restore.id} refused before any change set: ${why}. Nothing was changed. Run \`quorate backups ${spec.name}\` to see the good snapshots under ${where}, and name one in spec.restore.snapshot (or take one with \`quorate backup ${spec.name}\` while the cluster has quorum)`,
+    message: `restore ${step.restore.id} refused before any change set: ${why}. Nothing was changed. ${restoreRefusalHint(spec.name, backup)}`,
   });
-  const bucket = createSnapshotBucket(aws.s3, spec.backup);
+  const checked = await checkRestoreSnapshot(
+    createSnapshotBucket(aws.s3, backup),
+    backup,
+    step.restore.snapshot,
+  );
+  if ("problem" in checked) return refuse(checked.problem);
+  const { snapshot } = checked;
+  const pin = pinOf(step.restore, snapshot);
+  const problem = pin ? pinProblem(pin) : "it has no manifest";
+  if (problem || !pin)
+    return refuse(`snapshot s3://${backup.bucket}/${snapshot.objectKey} is refused: ${problem}`);
+  const plan = restorePlan(spec, step, now, snapshot);
+  return { ok: true, tags: restorePinTags(pin), ...(plan ? { plan } : {}) };
+}
+
+export function restoreRefusalHint(cluster: string, backup: BackupSpec): string {
+  return `Run \`quorate backups ${cluster}\` to see the good snapshots under s3://${backup.bucket}/${backup.prefix}, and name one in spec.restore.snapshot (or take one with \`quorate backup ${cluster}\` while the cluster has quorum)`;
+}
+
+/**
+ * The snapshot a restore would use (`latest` or a key), read back whole: its
+ * size and sha256 must equal its manifest's. The problem names the key and why.
+ */
+export async function checkRestoreSnapshot(
+  bucket: SnapshotBucket,
+  backup: BackupSpec,
+  wanted: string,
+): Promise<{ snapshot: Snapshot } | { problem: string }> {
+  const where = `s3://${backup.bucket}/${backup.prefix}`;
   let chosen: ReturnType<typeof selectRestoreSnapshot>;
   try {
-    chosen = selectRestoreSnapshot(await readCatalog(bucket), step.restore.snapshot);
+    chosen = selectRestoreSnapshot(await readCatalog(bucket), wanted);
   } catch (error) {
-    return refuse(`the snapshots under ${where} could not be listed (${(error as Error).message})`);
+    return {
+      problem: `the snapshots under ${where} could not be listed (${(error as Error).message})`,
+    };
   }
-  if ("problem" in chosen) return refuse(`${chosen.problem} (${where})`);
+  if ("problem" in chosen) return { problem: `${chosen.problem} (${where})` };
   const snapshot = chosen.snapshot;
   let problem: string | undefined;
   try {
@@ -55,12 +84,9 @@ export async function prepareRestore(
   } catch (error) {
     problem = `it could not be read back (${(error as Error).message})`;
   }
-  const pin: RestorePin | undefined = pinOf(step.restore, snapshot);
-  if (!problem && pin) problem = pinProblem(pin);
-  if (problem || !pin)
-    return refuse(
-      `snapshot s3://${spec.backup.bucket}/${snapshot.objectKey} is refused: ${problem ?? "it has no manifest"}`,
-    );
-  const plan = restorePlan(spec, step, now, snapshot);
-  return { ok: true, tags: restorePinTags(pin), ...(plan ? { plan } : {}) };
+  if (problem)
+    return {
+      problem: `snapshot s3://${backup.bucket}/${snapshot.objectKey} is refused: ${problem}`,
+    };
+  return { snapshot };
 }
