@@ -134,10 +134,10 @@ export async function applyCluster(
         : preview.replacementRefused !== undefined
           ? "replacement-refused"
           : preview.changeSetFailed !== undefined
-          ? "change-set-failed"
-          : preview.state === "needs-operator" || preview.state === "not-ours"
-            ? "needs-operator"
-            : "error";
+            ? "change-set-failed"
+            : preview.state === "needs-operator" || preview.state === "not-ours"
+              ? "needs-operator"
+              : "error";
     return { ...base, result, message: preview.plan.error ?? "planning failed", executed: false };
   }
   if (!preview.changeSet) {

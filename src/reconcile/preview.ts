@@ -26,8 +26,8 @@ import type { ClusterPlan } from "../plan/model.js";
 import { STACK_TAG } from "../render/contract.js";
 import { type RenderedStack, stackTags } from "../render/template.js";
 import { prepareRestore } from "./backup/restore.js";
-import { ownershipProblem } from "./ownership.js";
 import { restorePinFromTags } from "./backup/restorePin.js";
+import { ownershipProblem } from "./ownership.js";
 import { refuseGroupReplacement } from "./replacementGuard.js";
 import { refuseVersionStep } from "./versionGuard.js";
 
