@@ -4,7 +4,8 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createAwsClientPool } from "../aws/clients.js";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
+import { type AwsClients, createAwsClientPool } from "../aws/clients.js";
 import { terminal } from "../errors.js";
 import { feedUrlTemplate, startLocalCloud } from "../localcloud/index.js";
 import { conditionOf } from "../reconcile/conditions.js";
@@ -83,6 +84,7 @@ export const demoCommand: Command = {
     say(`local cloud on ${cloud.endpoint} (instances are etcd processes on 127.0.1.x)`);
     say(`git repository ${repo} (branch main), reconciled by quorate\n`);
     const aws = createAwsClientPool({ endpoint: cloud.endpoint }, {});
+    await ensureDemoBucket(aws("eu-west-1"));
     const amiFeed = createAmiFeed({
       source: feedUrlTemplate(cloud.endpoint),
     });
@@ -118,6 +120,7 @@ export const demoCommand: Command = {
             onEvent,
             ...(onStatus ? { onStatus } : {}),
             waitForRollouts: false,
+            scheduleBackups: true,
             tickMs: 500,
           })),
         branch: "main",
@@ -172,6 +175,18 @@ Meanwhile, in another terminal:
 
 Ctrl-C stops the demo; \`npm start\` again resumes it.
 `;
+}
+
+/** The bucket the README's backup walkthrough names, so a manifest may use it at once. */
+export const DEMO_BUCKET = "demo-snapshots";
+
+async function ensureDemoBucket(aws: AwsClients): Promise<void> {
+  try {
+    await aws.s3.send(new CreateBucketCommand({ Bucket: DEMO_BUCKET }));
+  } catch (error) {
+    // A demo started again on its data directory has it already.
+    if ((error as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw error;
+  }
 }
 
 function allReady(statuses: { conditions: Parameters<typeof conditionOf>[0] }[]): boolean {
