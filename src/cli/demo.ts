@@ -173,6 +173,9 @@ Meanwhile, in another terminal:
   ./bin/quorate plan --local --repo ${repo}
   curl -s http://127.0.0.1:9464/metrics | grep quorate_cluster
 
+To back dev up to the local S3, lose its quorum and restore it from git,
+follow "Backups and restore" in the README (the bucket ${DEMO_BUCKET} is ready).
+
 Ctrl-C stops the demo; \`npm start\` again resumes it.
 `;
 }

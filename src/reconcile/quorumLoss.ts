@@ -62,7 +62,7 @@ export function quorumLostMessage(loss: QuorumLoss): string {
     `quorum lost for ${formatAge(loss.lostForMs)}: ${voters}; answering: ${answering}; not answering: ${silent}`,
     `etcd accepts no write and quorate changes nothing until a quorum is back`,
     `${snapshotWords(loss.newest)}`,
-    `way out: if the silent members may come back (instances stopped, a network partition), bring them back and wait; if they and their data are gone for good, restore that snapshot into a new cluster (etcdctl snapshot restore on each new member). quorate never restores on its own`,
+    `way out: if the silent members may come back (instances stopped, a network partition), bring them back and wait; if they and their data are gone for good, restore that snapshot into a new cluster: \`quorate restore ${loss.cluster}\` checks it and prints the spec.restore block to commit. quorate never restores on its own`,
   ];
   return parts.join("; ");
 }

@@ -91,7 +91,7 @@ describe("quorumLostMessage", () => {
 
   it("gives both ways out and never promises an automatic restore", () => {
     expect(message({ kind: "none-configured" })).toMatch(
-      /way out: if the silent members may come back .* bring them back and wait; if they and their data are gone for good, restore .*\. quorate never restores on its own$/,
+      /way out: if the silent members may come back .* bring them back and wait; if they and their data are gone for good, restore that snapshot into a new cluster: `quorate restore dev` checks it and prints the spec\.restore block to commit\. quorate never restores on its own$/,
     );
   });
 });
