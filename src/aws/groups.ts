@@ -1,8 +1,10 @@
 // Auto Scaling as plain data: the group's instances and their lifecycle
-// states, and the two calls with which quorate holds or releases a hook.
+// states, its tags, the two calls with which quorate holds or releases a hook,
+// and the one with which it writes a tag of its own on the group.
 import {
   type AutoScalingClient,
   CompleteLifecycleActionCommand,
+  CreateOrUpdateTagsCommand,
   DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetInstanceHealthCommand,
@@ -26,6 +28,8 @@ export interface LiveGroup {
   instances: GroupInstance[];
   suspendedProcesses: string[];
   launchTemplateVersion?: string;
+  /** The group's own tags by key (the stack's, CloudFormation's, and any written on the group). */
+  tags: Record<string, string>;
 }
 
 /**
@@ -57,6 +61,9 @@ export async function describeGroups(
             maxSize: g.MaxSize ?? 0,
             desiredCapacity: g.DesiredCapacity ?? 0,
             suspendedProcesses: (g.SuspendedProcesses ?? []).map((p) => p.ProcessName ?? ""),
+            tags: Object.fromEntries(
+              (g.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key ?? "", t.Value ?? ""]),
+            ),
             instances: (g.Instances ?? []).map((inst) => ({
               instanceId: inst.InstanceId ?? "",
               lifecycleState: inst.LifecycleState ?? "",
@@ -82,6 +89,35 @@ export async function describeGroups(
     } while (nextToken);
   }
   return groups;
+}
+
+/**
+ * Sets one tag on the group, overwriting a tag of that key ("you do not get an
+ * error message", CreateOrUpdateTags API reference). PropagateAtLaunch is
+ * false: the tag describes the group, and instances launched later do not
+ * need it.
+ */
+export async function tagGroup(
+  asg: AutoScalingClient,
+  input: { group: string; key: string; value: string },
+): Promise<void> {
+  try {
+    await asg.send(
+      new CreateOrUpdateTagsCommand({
+        Tags: [
+          {
+            ResourceId: input.group,
+            ResourceType: "auto-scaling-group",
+            Key: input.key,
+            Value: input.value,
+            PropagateAtLaunch: false,
+          },
+        ],
+      }),
+    );
+  } catch (error) {
+    throw classifyAwsError(error, `tagging the group ${input.group} with ${input.key}`);
+  }
 }
 
 export type LifecycleResult = "CONTINUE" | "ABANDON";

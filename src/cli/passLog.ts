@@ -12,6 +12,7 @@ const EVENT_LEVEL: Partial<Record<RolloutEventType, LogLevel>> = {
   held: "warn",
   "update-cancelled": "warn",
   "backup-failed": "warn",
+  "history-failed": "warn",
 };
 
 /** Rollout events as log lines, so the daemon's log follows a rollout member by member. */

@@ -1,12 +1,12 @@
 // What only the live cluster knows, added to a cluster's plan: its current
 // members (who leads, who is a learner) and the expected duration from its own
 // recorded rollouts. Pure: the members and the history are read at the edge
-// (src/reconcile/liveMembers.ts, the stack's tags) and passed in as data.
+// (src/reconcile/liveMembers.ts, with the group's history tag) and passed in as data.
 import type { ClusterPlan, LiveMembers } from "./model.js";
 import { estimateRollout, type RolloutHistory } from "./rolloutHistory.js";
 
 export interface LiveDetail {
-  /** The stack's recorded rollouts; an empty history gives "unknown, no history". */
+  /** The group's recorded rollouts; an empty history gives "unknown, no history". */
   history?: RolloutHistory;
   members?: LiveMembers;
 }

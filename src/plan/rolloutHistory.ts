@@ -1,13 +1,16 @@
-// The measured history of a cluster's rollouts, kept in one stack tag so that
-// any quorate (a fresh process, a CI job running `quorate plan`) can read it
-// with the DescribeStacks call it makes anyway. Pure: parse, append, format,
-// estimate. What a member's duration measures is in docs/plan-json.md#expected.
+// The measured history of a cluster's rollouts, kept in one tag on the
+// cluster's Auto Scaling group (GROUP_TAG.rolloutHistory) so that any quorate
+// (a fresh process, a CI job running `quorate plan`) reads it with the
+// DescribeAutoScalingGroups call a live plan makes anyway. Pure: parse, append,
+// format, estimate. What a member's duration measures is in
+// docs/plan-json.md#expected.
 //
 // The tag value holds the newest rollouts first, one per word:
 //   20240506T1213Z=95/102/98 20240501T0840Z=91/99/97
 // finished-at (UTC, to the minute) = each replaced member's seconds. Only
-// letters, digits, space and _ . : / = + - @ appear: the stack's tags are copied
-// onto its IAM role, and IAM refuses any other character (a comma, for one).
+// letters, digits, space and _ . : / = + - @ appear: what the tags of every
+// AWS service accept (IAM's are the narrowest: no comma), so the value stays
+// valid wherever it is copied.
 import type { RolloutEstimate } from "./model.js";
 
 /** Tag values hold at most 256 characters (CloudFormation, EC2 and IAM alike). */
@@ -62,6 +65,15 @@ export function formatRolloutHistory(history: RolloutHistory): string {
 /** The history with a newly finished rollout in front. */
 export function withRollout(history: RolloutHistory, rollout: RecordedRollout): RolloutHistory {
   return { rollouts: [rollout, ...history.rollouts].slice(0, HISTORY_MAX_ROLLOUTS) };
+}
+
+/**
+ * The tag value with a newly finished rollout in front of what `value` holds:
+ * what is written after a rollout. Older rollouts that no longer fit in 256
+ * characters are dropped, oldest first; words a hand edit left unreadable too.
+ */
+export function appendRollout(value: string | undefined, rollout: RecordedRollout): string {
+  return formatRolloutHistory(withRollout(parseRolloutHistory(value), rollout));
 }
 
 function compactTime(iso: string): string {

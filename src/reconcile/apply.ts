@@ -9,6 +9,7 @@ import type { ClusterProbe } from "../etcd/types.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
 import { clusterHeadline, restoreSentence, rolloutSentence } from "../plan/format/describe.js";
+import { membersRoll } from "../plan/liveDetail.js";
 import type { ClusterPlan } from "../plan/model.js";
 import { SNAPSHOT_CHECK } from "../plan/snapshotBeforeChange.js";
 import type { AmiFeed } from "../render/ami.js";
@@ -22,6 +23,7 @@ import type { EventSink } from "./rollout/events.js";
 import type { RolloutFacts } from "./rollout/observation.js";
 import { createObserver } from "./rollout/observe.js";
 import { type RolloutOutcome, superviseRollout } from "./rollout/supervisor.js";
+import { recordRollout } from "./rolloutRecord.js";
 
 export type ApplyResult =
   | "no-change"
@@ -249,13 +251,38 @@ export async function applyCluster(
     `executed change set ${changeSetId.split("/").pop() ?? changeSetId}`,
     { stackStatus: `${type}_IN_PROGRESS` },
   );
-  const outcome = fromRollout(base, await supervise(deps, aws, facts), true);
+  const rolled = await supervise(deps, aws, facts);
+  const outcome = fromRollout(base, rolled, true);
   if (outcome.result === "applied") {
     await syncTerminationProtection(aws, spec, preview);
     const target = minorUpgradeTarget(preview.plan);
     if (target) await reportClusterVersion(deps, aws, facts, spec, target);
+    // Last, and only by the quorate that executed it (a second supervisor of
+    // the same rollout would record it twice): the history is for the next
+    // plan, so a rolling update of the members that completed is recorded; a
+    // rollback, a create or a restore's new group is not.
+    if (rolled.stackStatus === "UPDATE_COMPLETE" && membersRoll(preview.plan))
+      await recordHistory(deps, aws, spec, rolled);
   }
   return outcome;
+}
+
+/** A failure to write the history is an event and a metric, never the rollout's outcome. */
+async function recordHistory(
+  deps: ApplyDeps,
+  aws: AwsClients,
+  spec: ClusterSpec,
+  rolled: RolloutOutcome,
+): Promise<void> {
+  const recorded = await recordRollout({
+    asg: aws.autoScaling,
+    groupName: rolled.groupName,
+    memberSeconds: rolled.memberSeconds,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  if (recorded.kind === "skipped") return;
+  const type = recorded.kind === "recorded" ? "history-recorded" : "history-failed";
+  emit(deps, spec, type, recorded.message);
 }
 
 function snapshotDeps(deps: ApplyDeps) {

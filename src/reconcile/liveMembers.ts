@@ -1,10 +1,12 @@
-// The current members of a live cluster, for a plan whose members will roll:
-// who runs where, who leads, who is a learner, and the etcd version each one
-// reports. Read from the stack's group, the instances' addresses and one etcd
-// probe. A plan made where the members cannot be reached (a CI runner outside
-// the VPC) gets the reason instead of the members; it never fails the plan.
+// What a plan whose members will roll reads from the live cluster: its
+// current members (who runs where, who leads, who is a learner, and the etcd
+// version each one reports) and the rollout history on its group. Read from
+// the stack's group, the instances' addresses and one etcd probe. A plan made
+// where the members cannot be reached (a CI runner outside the VPC) gets the
+// reason instead of the members, and still the history (the group is read
+// through the AWS API); it never fails the plan.
 import type { AwsClients } from "../aws/clients.js";
-import { describeGroups } from "../aws/groups.js";
+import { describeGroups, type LiveGroup } from "../aws/groups.js";
 import { describeInstances } from "../aws/instances.js";
 import { type LiveStack, stackResourceId } from "../aws/stacks.js";
 import { describeError } from "../errors.js";
@@ -14,24 +16,44 @@ import { buildRoster } from "../etcd/roster.js";
 import { hexId } from "../etcd/wire.js";
 import { durationMs } from "../manifest/duration.js";
 import type { ClusterSpec } from "../manifest/types.js";
+import type { LiveDetail } from "../plan/liveDetail.js";
 import type { LiveMember, LiveMembers } from "../plan/model.js";
-import { LOGICAL_ID } from "../render/contract.js";
+import { parseRolloutHistory } from "../plan/rolloutHistory.js";
+import { GROUP_TAG, LOGICAL_ID } from "../render/contract.js";
 import { MEMBER_STATES } from "./rollout/observation.js";
 
-export async function readLiveMembers(
+export async function readLiveDetail(
   aws: AwsClients,
   spec: ClusterSpec,
   live: LiveStack | undefined,
   etcd: EtcdClientOptions = {},
-): Promise<LiveMembers> {
+): Promise<LiveDetail & { members: LiveMembers }> {
+  let group: LiveGroup | undefined;
   try {
     const groupName =
       live?.outputs.GroupName ??
       (await stackResourceId(aws.cloudFormation, spec.stackName, LOGICAL_ID.group));
-    const group = groupName
+    group = groupName
       ? (await describeGroups(aws.autoScaling, [groupName])).get(groupName)
       : undefined;
-    if (!group) return { members: [], error: `the group of ${spec.stackName} was not found` };
+  } catch (error) {
+    return { members: { members: [], error: describeError(error) } };
+  }
+  if (!group)
+    return { members: { members: [], error: `the group of ${spec.stackName} was not found` } };
+  // The group holds the history; a group without the tag has none yet (a new
+  // group, a restore's included): "unknown, no history".
+  const history = parseRolloutHistory(group.tags[GROUP_TAG.rolloutHistory]);
+  return { members: await readMembers(group, spec, aws, etcd), history };
+}
+
+async function readMembers(
+  group: LiveGroup,
+  spec: ClusterSpec,
+  aws: AwsClients,
+  etcd: EtcdClientOptions,
+): Promise<LiveMembers> {
+  try {
     const inService = group.instances.filter((i) => MEMBER_STATES.has(i.lifecycleState));
     const addresses = await describeInstances(
       aws.ec2,

@@ -194,6 +194,12 @@ export function createMetrics(): QuorateMetrics {
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
     registers,
   });
+  const historyFailures = new Counter({
+    name: "quorate_rollout_history_failures_total",
+    help: "Completed rollouts whose member durations could not be written to the group's rollout-history tag (the group gone, CreateOrUpdateTags refused or throttled); the rollout itself is not affected, but later plans estimate from older history.",
+    labelNames: ["cluster"] as const,
+    registers,
+  });
   const backupFailures = new Counter({
     name: "quorate_backup_failures_total",
     help: "Scheduled snapshots that failed (a bucket that could not be listed or written, no healthy member, a cut stream); each is retried after a backoff and BackupReady says why.",
@@ -249,6 +255,7 @@ export function createMetrics(): QuorateMetrics {
       gauge.remove({ cluster });
     backupDuration.remove({ cluster });
     backupFailures.remove({ cluster });
+    historyFailures.remove({ cluster });
     const revision = appliedRevisions.get(cluster);
     if (revision !== undefined) applied.remove({ cluster, revision });
     appliedRevisions.delete(cluster);
@@ -344,6 +351,7 @@ export function createMetrics(): QuorateMetrics {
       }
       events.inc({ cluster: event.cluster, type: event.type });
       if (event.type === "backup-failed") backupFailures.inc({ cluster: event.cluster });
+      if (event.type === "history-failed") historyFailures.inc({ cluster: event.cluster });
       if (event.type === "backup-taken" && event.backup)
         backupDuration.observe({ cluster: event.cluster }, event.backup.durationMs / 1000);
       eventLabels.add(event.cluster, event.type);

@@ -24,7 +24,7 @@ import {
 import type { ClusterPlan, Plan } from "../plan/model.js";
 import type { AmiFeed } from "../render/ami.js";
 import { renderStack } from "../render/template.js";
-import { readLiveMembers } from "./liveMembers.js";
+import { readLiveDetail } from "./liveMembers.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { type ClusterPreview, previewCluster } from "./preview.js";
 import { refuseVersionStep } from "./versionGuard.js";
@@ -113,7 +113,7 @@ export async function planLive(
 
 /**
  * A plan whose members roll names them (who leads, who is a learner, their
- * versions), and etcd's version rules are checked against the versions the
+ * versions) and expects a duration from the group's recorded rollouts, and etcd's version rules are checked against the versions the
  * members report: the live template says what was last asked for, the members
  * what runs (an interrupted rollout leaves them apart). Apply checks the same
  * again before it executes.
@@ -124,8 +124,9 @@ async function withLiveMembers(
   preview: ClusterPreview,
 ): Promise<ClusterPlan> {
   if (!membersRoll(preview.plan)) return preview.plan;
-  const members = await readLiveMembers(options.aws(spec.region), spec, preview.live, options.etcd);
-  const plan = withLiveDetail(preview.plan, { members });
+  const detail = await readLiveDetail(options.aws(spec.region), spec, preview.live, options.etcd);
+  const plan = withLiveDetail(preview.plan, detail);
+  const members = detail.members;
   if (!plan.etcdVersion) return plan;
   const verdict = checkLiveVersions(
     members.members.map((m) => ({

@@ -28,6 +28,17 @@ export const STACK_TAG = {
   restoreRevision: "quorate.dev:restore-revision",
 } as const;
 
+/**
+ * Tags quorate writes on the cluster's Auto Scaling group itself, outside any
+ * template (CreateOrUpdateTags, PropagateAtLaunch false): CloudFormation applies
+ * only the tags the template and the stack declare, so an update keeps them,
+ * and writing one is no stack operation.
+ */
+export const GROUP_TAG = {
+  /** Per-member durations of the last rollouts (plan/rolloutHistory.ts): what a plan's expected duration comes from. */
+  rolloutHistory: "quorate.dev:rollout-history",
+} as const;
+
 /** Instance tags through which quorate hands a new member its peer list. */
 export const INSTANCE_TAG = {
   initialClusterState: "quorate.dev:initial-cluster-state",

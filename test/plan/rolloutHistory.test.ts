@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  appendRollout,
   estimateRollout,
   formatRolloutHistory,
   HISTORY_MAX_ROLLOUTS,
@@ -8,7 +9,7 @@ import {
   withRollout,
 } from "../../src/plan/rolloutHistory.js";
 
-// IAM's tag value pattern: stack tags are copied onto the role, so nothing else may appear.
+// IAM's tag value pattern, the narrowest of AWS's: the value stays valid wherever it is copied.
 const IAM_TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 
 const rollout = (minute: number, seconds: number[]): RecordedRollout => ({
@@ -73,5 +74,45 @@ describe("estimateRollout", () => {
       rollouts: 5,
       samples: 6,
     });
+  });
+});
+
+describe("appending a finished rollout to the group's tag", () => {
+  it("puts it in front of what the tag holds, and starts a history on a group without one", () => {
+    expect(appendRollout(undefined, rollout(5, [40, 41, 39]))).toBe("20240506T1205Z=40/41/39");
+    expect(appendRollout("", rollout(5, [40]))).toBe("20240506T1205Z=40");
+    expect(appendRollout("20240501T0840Z=91/99/97", rollout(5, [40, 41]))).toBe(
+      "20240506T1205Z=40/41 20240501T0840Z=91/99/97",
+    );
+  });
+
+  it("drops words a hand edit left unreadable", () => {
+    expect(appendRollout("oops 20240501T0840Z=91", rollout(5, [40]))).toBe(
+      "20240506T1205Z=40 20240501T0840Z=91",
+    );
+  });
+
+  it("stays within 256 characters however long the history, dropping the oldest first", () => {
+    // Each word of seven four-digit members is 49 characters: five fit, with spaces (249).
+    let value = "";
+    for (let minute = 0; minute < 12; minute++) {
+      value = appendRollout(value, rollout(minute, [3600, 3599, 3598, 3597, 3596, 3595, 3594]));
+      expect(value.length).toBeLessThanOrEqual(256);
+      expect(value).toMatch(IAM_TAG_VALUE);
+      expect(parseRolloutHistory(value).rollouts[0]?.finishedAt).toBe(
+        rollout(minute, []).finishedAt,
+      );
+    }
+    const kept = parseRolloutHistory(value).rollouts.map((r) => r.finishedAt);
+    expect(kept).toEqual([11, 10, 9, 8, 7].map((m) => rollout(m, []).finishedAt));
+  });
+
+  it("keeps the ten newest rollouts when all of them fit", () => {
+    let value = "";
+    for (let minute = 0; minute < 14; minute++) value = appendRollout(value, rollout(minute, [9]));
+    const kept = parseRolloutHistory(value).rollouts;
+    expect(kept).toHaveLength(HISTORY_MAX_ROLLOUTS);
+    expect(kept[0]?.finishedAt).toBe("2024-05-06T12:13:00Z");
+    expect(kept.at(-1)?.finishedAt).toBe("2024-05-06T12:04:00Z");
   });
 });

@@ -29,6 +29,9 @@ export type RolloutEventType =
   | "backup-failed"
   | "fault-tolerance"
   | "etcd-version"
+  /** A finished rollout's member durations written to the group's history tag, or why they were not. */
+  | "history-recorded"
+  | "history-failed"
   /** An automatic defragmentation in `quorate run` (spec.maintenance.autoDefrag): its steps and result. */
   | "defrag"
   | "waiting"

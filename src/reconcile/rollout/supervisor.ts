@@ -14,6 +14,7 @@ import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
 import { holdOf } from "./decision.js";
 import type { EventSink, RolloutEvent, RolloutEventType } from "./events.js";
+import { type MemberClock, memberPromoted, observeGroup, startClock } from "./memberDurations.js";
 import type { RolloutFacts, RolloutObservation } from "./observation.js";
 import { createObserver } from "./observe.js";
 
@@ -28,6 +29,13 @@ export interface RolloutOutcome {
   stackStatus?: string;
   gate?: GateResult;
   message: string;
+  /**
+   * Seconds per member replaced, measured while this supervision watched
+   * (memberDurations.ts): what the group's rollout history records.
+   */
+  memberSeconds: number[];
+  /** The group the rollout was last seen on, where its history is written. */
+  groupName?: string;
 }
 
 export interface SuperviseOptions {
@@ -88,6 +96,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
   /** The failing checks of the hold under way, if any. */
   let holding: string[] | undefined;
   const promoted = new Set<string>();
+  let clock: MemberClock = startClock();
 
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -101,7 +110,13 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
       continue;
     }
     const status = observation.stack?.status;
-    if (!status) return { result: "absent", message: `stack ${facts.stackName} does not exist` };
+    if (!status)
+      return {
+        result: "absent",
+        message: `stack ${facts.stackName} does not exist`,
+        memberSeconds: [...clock.memberSeconds],
+      };
+    clock = observeGroup(clock, observation.at, observation.instances);
     if (status !== lastStatus) {
       emit("stack-status", `stack ${status}`, {}, { stackStatus: status });
       lastStatus = status;
@@ -139,7 +154,10 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
           emit,
           promoteAttemptMs: Math.max(tickMs, 1000),
         });
-        if (action.kind === "promote") promoted.add(action.instanceId);
+        if (action.kind === "promote") {
+          promoted.add(action.instanceId);
+          clock = memberPromoted(clock, now());
+        }
       } catch (error) {
         const waiting = error instanceof QuorateError && error.kind === "notReady";
         emit(waiting ? "waiting" : "error", `${action.kind}: ${describeError(error)}`);
@@ -165,7 +183,11 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
         options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
       const waitedEnough = now() - settledSince >= settleMs;
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
-        return finish(status, decision.gate, emit);
+        return {
+          ...finish(status, decision.gate, emit),
+          memberSeconds: [...clock.memberSeconds],
+          ...(observation.groupName ? { groupName: observation.groupName } : {}),
+        };
       }
     } else {
       settledSince = undefined;
@@ -186,7 +208,7 @@ function finish(
   status: string,
   gate: GateResult | undefined,
   emit: (type: RolloutEventType, message: string) => void,
-): RolloutOutcome {
+): Omit<RolloutOutcome, "memberSeconds"> {
   const gateLine = gate ? formatGateResult(gate) : "no gate evaluated";
   const result: RolloutResult = COMPLETE.has(status)
     ? "complete"
