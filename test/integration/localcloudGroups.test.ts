@@ -5,12 +5,17 @@
 import {
   AutoScalingClient,
   CompleteLifecycleActionCommand,
+  CreateOrUpdateTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeLifecycleHooksCommand,
   RecordLifecycleActionHeartbeatCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CreateChangeSetCommand, ExecuteChangeSetCommand } from "@aws-sdk/client-cloudformation";
+import {
+  type CloudFormationClient,
+  CreateChangeSetCommand,
+  ExecuteChangeSetCommand,
+} from "@aws-sdk/client-cloudformation";
 import {
   CreateTagsCommand,
   DeleteTagsCommand,
@@ -23,6 +28,7 @@ import { waitFor } from "../helpers/waitFor.js";
 import {
   allEvents,
   eventLines,
+  failure,
   groupOf,
   useTestCloud,
   waitForChangeSet,
@@ -89,6 +95,10 @@ async function create(
   await waitForChangeSet(t.clients.cfn, out.Id!);
   await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: out.Id }));
   return waitForStatus(t.clients.cfn, stackName, ["CREATE_COMPLETE", "ROLLBACK_COMPLETE"]);
+}
+
+function settled(cfn: CloudFormationClient, stackName: string) {
+  return waitForStatus(cfn, stackName, ["UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]);
 }
 
 function inService(groupName: string, count: number) {
@@ -193,6 +203,73 @@ describe("groups and instances", () => {
       )
       .catch((error: Error) => error);
     expect((refused as Error).name).toBe("InvalidParameterValue");
+  });
+
+  it("keeps a tag written with CreateOrUpdateTags through a stack update, which changes only the tags it declares", async () => {
+    expect(
+      await create("written", template(), [
+        { Key: "team", Value: "platform" },
+        { Key: "old", Value: "1" },
+      ]),
+    ).toBe("CREATE_COMPLETE");
+    const groupName = await groupNameOf(t.clients, "written", "Group");
+    const write = (Value: string, ResourceId = groupName) =>
+      t.clients.asg.send(
+        new CreateOrUpdateTagsCommand({
+          Tags: [
+            {
+              ResourceId,
+              ResourceType: "auto-scaling-group",
+              Key: "quorate.dev:rollout-history",
+              Value,
+              PropagateAtLaunch: false,
+            },
+          ],
+        }),
+      );
+    await write("first");
+    // A key that exists is overwritten without an error.
+    await write("20240506T1213Z=95/102/98");
+    const tagsOf = async () =>
+      Object.fromEntries(
+        ((await groupOf(t.clients.asg, groupName))?.Tags ?? []).map((tag) => [
+          tag.Key,
+          `${tag.Value} ${tag.PropagateAtLaunch}`,
+        ]),
+      );
+    expect(await tagsOf()).toMatchObject({
+      "quorate.dev:rollout-history": "20240506T1213Z=95/102/98 false",
+      team: "platform true",
+      old: "1 true",
+      Name: "member true",
+    });
+    expect((await failure(write("x", "no-such-group"))).name).toBe("ValidationError");
+
+    // The update declares other stack tags and another group tag: it changes
+    // those, removes the one it no longer declares, and keeps the written one.
+    const update = await t.clients.cfn.send(
+      new CreateChangeSetCommand({
+        StackName: "written",
+        ChangeSetName: "retag",
+        ChangeSetType: "UPDATE",
+        TemplateBody: template().replace('"Value":"member"', '"Value":"voter"'),
+        Tags: [
+          { Key: "team", Value: "data" },
+          { Key: "new", Value: "2" },
+        ],
+      }),
+    );
+    await waitForChangeSet(t.clients.cfn, update.Id!);
+    await t.clients.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: update.Id }));
+    expect(await settled(t.clients.cfn, "written")).toBe("UPDATE_COMPLETE");
+    const after = await tagsOf();
+    expect(after).toMatchObject({
+      "quorate.dev:rollout-history": "20240506T1213Z=95/102/98 false",
+      team: "data true",
+      new: "2 true",
+      Name: "voter true",
+    });
+    expect(after.old).toBeUndefined();
   });
 
   it("a stack tag key with '/' makes the launch fail when metadata tags are on", async () => {

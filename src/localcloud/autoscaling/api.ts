@@ -18,6 +18,7 @@ import type { CallContext, ServiceDefinition } from "../protocol/dispatch.js";
 import { paginate } from "../protocol/pagination.js";
 import type { GroupInstanceRecord, GroupRecord, LifecycleActionRecord } from "../state/model.js";
 import type { World } from "../world.js";
+import { createOrUpdateTags } from "./groupTags.js";
 import { heartbeat, openAction } from "./hooks.js";
 
 function instanceOutput(world: World, group: GroupRecord, i: GroupInstanceRecord): Instance {
@@ -251,6 +252,32 @@ export function autoScalingService(world: World): ServiceDefinition {
         heartbeat(action, hook, world.now(), world.settings.timeScale);
         world.store.touch(group.owner);
         world.kick();
+        return {};
+      },
+      CreateOrUpdateTags: (input: sdk.CreateOrUpdateTagsType, call: CallContext) => {
+        const tags = input.Tags ?? [];
+        if (tags.length === 0) throw validationError("Tags must not be empty");
+        const byGroup = new Map<string, sdk.Tag[]>();
+        for (const tag of tags) {
+          if (tag.ResourceType !== undefined && tag.ResourceType !== "auto-scaling-group") {
+            throw validationError(
+              `Invalid resource type ${tag.ResourceType ?? "null"}: only auto-scaling-group may be tagged`,
+            );
+          }
+          const name = tag.ResourceId ?? "";
+          byGroup.set(name, [...(byGroup.get(name) ?? []), tag]);
+        }
+        // Every group is checked before any is written: a refused call changes nothing.
+        const groups = [...byGroup].map(([name, list]) => {
+          const group = requireGroup(world, name, call.region);
+          const copy = structuredClone(group);
+          createOrUpdateTags(copy, list);
+          return { group, tags: copy.tags };
+        });
+        for (const { group, tags: next } of groups) {
+          group.tags = next;
+          world.store.touch(group.owner);
+        }
         return {};
       },
       SetInstanceHealth: (input: sdk.SetInstanceHealthQuery, call: CallContext) => {

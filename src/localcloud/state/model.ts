@@ -373,6 +373,12 @@ export interface GroupRecord {
   healthCheckType: string;
   healthCheckGracePeriod: number;
   tags: GroupTag[];
+  /**
+   * The tags CloudFormation declared for the group last (the template's and
+   * the stack's): an update removes only those it no longer declares, so tags
+   * written through CreateOrUpdateTags stay (autoscaling/groupTags.ts).
+   */
+  declaredTags?: GroupTag[];
   hooks: LifecycleHookRecord[];
   suspended: { name: string; reason: string }[];
   instances: GroupInstanceRecord[];

@@ -16,6 +16,7 @@ import {
   suspendProcesses,
   terminateAll,
 } from "../../autoscaling/group.js";
+import { declareTags } from "../../autoscaling/groupTags.js";
 import {
   type GroupView,
   initialRollingState,
@@ -135,8 +136,13 @@ function hooksOf(props: JsonObject): LifecycleHookRecord[] {
   });
 }
 
-/** The group's tags: its own, then the stack's and CloudFormation's, all propagated to instances. */
-function tagsOf(ctx: ProviderContext, props: JsonObject): GroupTag[] {
+/**
+ * The tags CloudFormation declares for the group: its own, then the stack's
+ * and CloudFormation's, all propagated to instances. A rollback declares the
+ * stack's tags from before the update, which the stack gets back only once the
+ * rollback is over.
+ */
+function declaredTagsOf(ctx: ProviderContext, props: JsonObject): GroupTag[] {
   const tags = new Map<string, GroupTag>();
   for (const raw of Array.isArray(props.Tags) ? props.Tags : []) {
     const t = obj(raw);
@@ -147,7 +153,11 @@ function tagsOf(ctx: ProviderContext, props: JsonObject): GroupTag[] {
       PropagateAtLaunch: t.PropagateAtLaunch === true || t.PropagateAtLaunch === "true",
     });
   }
-  for (const t of ctx.stack.tags)
+  const stackTags =
+    ctx.mode === "revert"
+      ? (ctx.stack.operation?.previous?.tags ?? ctx.stack.tags)
+      : ctx.stack.tags;
+  for (const t of stackTags)
     tags.set(t.Key, { Key: t.Key, Value: t.Value, PropagateAtLaunch: true });
   const cfn: [string, string][] = [
     ["aws:cloudformation:stack-name", ctx.stack.stackName],
@@ -187,7 +197,7 @@ function applyProperties(
   group.availabilityZones = strings(props.AvailabilityZones);
   group.healthCheckType = typeof props.HealthCheckType === "string" ? props.HealthCheckType : "EC2";
   group.healthCheckGracePeriod = num(props.HealthCheckGracePeriod, 0);
-  group.tags = tagsOf(ctx, props);
+  declareTags(group, declaredTagsOf(ctx, props));
   group.hooks = [...group.hooks.filter((h) => h.source === "resource"), ...hooksOf(props)];
   ctx.world.store.touch(group.owner);
   return undefined;
