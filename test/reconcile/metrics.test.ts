@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { REASON } from "../../src/reconcile/conditions.js";
 import { createMetrics, passResult } from "../../src/reconcile/metrics.js";
 import type { PassSummary, SourceStatus } from "../../src/reconcile/reconciler.js";
+import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { type ClusterStatus, initialStatus, nextStatus } from "../../src/reconcile/status.js";
 
 const NOW = new Date("2025-03-01T12:00:00Z");
@@ -387,5 +388,23 @@ describe("scheduled snapshot metrics", () => {
     expect(await series(metrics, "quorate_backup_last_success_timestamp_seconds")).toEqual([]);
     metrics.observeStatuses([], SOURCE);
     expect(await metrics.registry.metrics()).not.toMatch(/quorate_backup_\w+\{cluster="dev"/);
+  });
+});
+
+describe("rollout history failures", () => {
+  const event = (metrics: ReturnType<typeof createMetrics>, type: RolloutEvent["type"]) =>
+    metrics.observeEvent({ at: NOW.toISOString(), cluster: "dev", type, message: "" });
+
+  it("GIVEN history-failed events THEN each counts; a recorded history does not; GIVEN the cluster gone THEN the series goes", async () => {
+    const metrics = createMetrics();
+    metrics.observeStatuses([ready("dev", "b".repeat(40))], SOURCE);
+    event(metrics, "history-recorded");
+    event(metrics, "history-failed");
+    event(metrics, "history-failed");
+    expect(await series(metrics, "quorate_rollout_history_failures_total")).toEqual([
+      'quorate_rollout_history_failures_total{cluster="dev"} 2',
+    ]);
+    metrics.observeStatuses([], SOURCE);
+    expect(await series(metrics, "quorate_rollout_history_failures_total")).toEqual([]);
   });
 });

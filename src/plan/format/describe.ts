@@ -217,7 +217,7 @@ export function expectedSentence(cluster: ClusterPlan): string | undefined {
   if (!expected) return undefined;
   if (expected.kind === "unknown") {
     return expected.reason === "offline"
-      ? "unknown offline (the measured history is on the stack: plan without --offline to read it)"
+      ? "unknown offline (the measured history is on the cluster's group: plan without --offline to read it)"
       : "unknown, no history (no rollout of this cluster has been recorded yet)";
   }
   const rollouts = `${expected.rollouts} recorded rollout${expected.rollouts === 1 ? "" : "s"}`;
