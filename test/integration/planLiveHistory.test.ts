@@ -113,6 +113,7 @@ afterAll(async () => {
 describe("a live plan after a completed rollout", () => {
   let recorded: number[] = [];
   let firstExpected: unknown;
+  let backToFirstImage = "";
 
   it("records the rollout's member durations on the group, with no stack operation and no instance replaced", async () => {
     // A create replaces no member: nothing is recorded.
@@ -159,7 +160,7 @@ describe("a live plan after a completed rollout", () => {
     repo.update("hist", (m) => {
       m.spec.image.version = "4081.2.0";
     });
-    await repo.commit("hist: back to the first image");
+    backToFirstImage = await repo.commit("hist: back to the first image");
     const planned = await planJson();
     expect(planned.status).toBe("update");
     const instances = (await h.instances(await loadHist())).map((i) => i.instanceId).sort();
@@ -214,5 +215,25 @@ describe("a live plan after a completed rollout", () => {
       samples: 6,
     });
     expect(planned.impact?.expected).not.toEqual(firstExpected);
+  });
+
+  it("a tag write that fails is a history-failed event: the rollout is still applied and the tag keeps its history", async () => {
+    const before = (await groupTags())[GROUP_TAG.rolloutHistory];
+    // Throttled on every attempt the SDK makes (six), as a busy account may be.
+    await h.cloud.admin.throttle({
+      service: "autoscaling",
+      action: "CreateOrUpdateTags",
+      count: 6,
+    });
+    h.events.length = 0;
+    await applyCommitted(backToFirstImage);
+
+    expect((await h.cloud.admin.faults()).throttles).toEqual([]);
+    const failed = h.events.filter((e) => e.type === "history-failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.message).toMatch(/not recorded/);
+    expect(h.events.filter((e) => e.type === "history-recorded")).toEqual([]);
+    expect((await groupTags())[GROUP_TAG.rolloutHistory]).toBe(before);
+    expect((await describeStack(aws().cloudFormation, STACK))?.status).toBe("UPDATE_COMPLETE");
   });
 });
