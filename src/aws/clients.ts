@@ -1,9 +1,17 @@
 // SDK clients per region, configured the way every AWS tool is (environment,
 // profiles, AWS_ENDPOINT_URL), plus --local for quorate's own local cloud.
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import { EC2Client } from "@aws-sdk/client-ec2";
-import { S3Client } from "@aws-sdk/client-s3";
+// Each client's package is loaded the first time the client is used: they
+// cost a process 5-73 MiB each (@aws-sdk/client-ec2 alone takes a bare Node
+// from 40 to 114 MiB, bench/RESULTS.md), and most commands use one or two.
+// The packages are CommonJS, so a synchronous require is the same module an
+// import of them gives.
+import { createRequire } from "node:module";
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { S3Client } from "@aws-sdk/client-s3";
+
+const require = createRequire(import.meta.url);
 
 export const LOCAL_ENDPOINT = "http://127.0.0.1:4566";
 
@@ -45,14 +53,31 @@ export function createAwsClientPool(
       ...(endpoint ? { endpoint } : {}),
       ...(isLocal && !hasCredentials ? { credentials: LOCAL_CREDENTIALS } : {}),
     };
+    const made: Partial<Omit<AwsClients, "region">> = {};
     const clients: AwsClients = {
       region,
-      cloudFormation: new CloudFormationClient(config),
-      autoScaling: new AutoScalingClient(config),
-      ec2: new EC2Client(config),
+      get cloudFormation() {
+        const sdk: typeof import("@aws-sdk/client-cloudformation") = require("@aws-sdk/client-cloudformation");
+        made.cloudFormation ??= new sdk.CloudFormationClient(config);
+        return made.cloudFormation;
+      },
+      get autoScaling() {
+        const sdk: typeof import("@aws-sdk/client-auto-scaling") = require("@aws-sdk/client-auto-scaling");
+        made.autoScaling ??= new sdk.AutoScalingClient(config);
+        return made.autoScaling;
+      },
+      get ec2() {
+        const sdk: typeof import("@aws-sdk/client-ec2") = require("@aws-sdk/client-ec2");
+        made.ec2 ??= new sdk.EC2Client(config);
+        return made.ec2;
+      },
       // Against an explicit endpoint (the local cloud, or an S3-compatible store)
       // buckets are addressed in the path, as such endpoints expect.
-      s3: new S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) }),
+      get s3() {
+        const sdk: typeof import("@aws-sdk/client-s3") = require("@aws-sdk/client-s3");
+        made.s3 ??= new sdk.S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) });
+        return made.s3;
+      },
     };
     pool.set(region, clients);
     return clients;
