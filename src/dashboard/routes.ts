@@ -3,6 +3,7 @@
 // fragment at once and then whenever it changes (read every liveIntervalMs).
 // Read-only: nothing here changes what the reconciler does.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { sendBody } from "../reconcile/httpReply.js";
 import {
   DASHBOARD_CSS,
   DASHBOARD_CSS_PATH,
@@ -110,6 +111,7 @@ export function createDashboardRoutes(
   };
 }
 
+/** Every dashboard answer carries its security headers (CSP, no sniffing, no framing). */
 function send(
   response: ServerResponse,
   status: number,
@@ -117,13 +119,5 @@ function send(
   body: string,
   headers: Record<string, string> = {},
 ): void {
-  response
-    .writeHead(status, {
-      ...DASHBOARD_HEADERS,
-      "Content-Type": contentType,
-      "Content-Length": Buffer.byteLength(body),
-      "Cache-Control": "no-store",
-      ...headers,
-    })
-    .end(body);
+  sendBody(response, status, contentType, body, { ...DASHBOARD_HEADERS, ...headers });
 }

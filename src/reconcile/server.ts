@@ -9,6 +9,7 @@ import { createDashboardRoutes, DASHBOARD_PATHS } from "../dashboard/routes.js";
 import type { RolloutTimeline } from "../dashboard/timeline.js";
 import { usage } from "../errors.js";
 import { createWebhookHandler, DEFAULT_WEBHOOK_PATH, type PushEvent } from "../source/webhook.js";
+import { sendBody } from "./httpReply.js";
 import type { QuorateMetrics } from "./metrics.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { ClusterStatus } from "./status.js";
@@ -145,7 +146,7 @@ export async function startDaemonServer(options: DaemonServerOptions): Promise<D
         return;
       }
       case "/status":
-        send(
+        sendBody(
           response,
           200,
           "application/json; charset=utf-8",
@@ -156,7 +157,7 @@ export async function startDaemonServer(options: DaemonServerOptions): Promise<D
         // Fresh gauges on every scrape: background rollouts change statuses between passes.
         options.metrics.observeStatuses(options.statuses(), options.source());
         const body = await options.metrics.registry.metrics();
-        send(response, 200, options.metrics.registry.contentType, body);
+        sendBody(response, 200, options.metrics.registry.contentType, body);
         return;
       }
     }
@@ -194,23 +195,5 @@ function text(
   body: string,
   headers: Record<string, string> = {},
 ): void {
-  send(response, status, "text/plain; charset=utf-8", `${body}\n`, headers);
-}
-
-function send(
-  response: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  if (response.headersSent) return;
-  response
-    .writeHead(status, {
-      "Content-Type": contentType,
-      "Content-Length": Buffer.byteLength(body),
-      "Cache-Control": "no-store",
-      ...headers,
-    })
-    .end(body);
+  sendBody(response, status, "text/plain; charset=utf-8", `${body}\n`, headers);
 }

@@ -12,20 +12,12 @@ import {
 } from "../../src/plan/index.js";
 import type { ClusterPlan } from "../../src/plan/model.js";
 import { renderStack } from "../../src/render/template.js";
-import { devSpec } from "../render/specs.js";
+import { devSpec, snapsBackup } from "../render/specs.js";
 
 const IMAGE = { imageId: "ami-0123456789abcdef0" };
 const NEW_IMAGE = { imageId: "ami-0fedcba9876543210" };
 
-const BACKUP: BackupSpec = {
-  bucket: "snaps",
-  prefix: "dev/",
-  every: "PT1H",
-  retention: { keepLast: 24 },
-  beforeChange: true,
-  maxAge: "PT15M",
-  encryption: { type: "SSE-S3" },
-};
+const BACKUP: BackupSpec = snapsBackup("PT15M");
 
 /** GIVEN dev as it is live, WHEN the manifest changes as given, THEN this is the plan. */
 function planOf(change: (s: ClusterSpec) => void, image = IMAGE, exists = true): ClusterPlan {

@@ -8,7 +8,7 @@ import { planFromTemplates } from "../../src/plan/clusterPlan.js";
 import { serviceSpecUpdateBehaviour } from "../../src/plan/updateBehaviour.js";
 import { refuseGroupReplacement } from "../../src/reconcile/replacementGuard.js";
 import { renderStack } from "../../src/render/template.js";
-import { devSpec } from "../render/specs.js";
+import { devSpec, snapsBackup } from "../render/specs.js";
 
 const updateBehaviour = serviceSpecUpdateBehaviour();
 const pin = {
@@ -21,15 +21,7 @@ const pin = {
 function withBackup(restoreId?: string): ClusterSpec {
   const spec: ClusterSpec = {
     ...devSpec(),
-    backup: {
-      bucket: "snaps",
-      prefix: "dev/",
-      every: "PT1H",
-      retention: { keepLast: 24 },
-      beforeChange: true,
-      maxAge: "PT1H",
-      encryption: { type: "SSE-S3" },
-    },
+    backup: snapsBackup(),
   };
   return restoreId ? { ...spec, restore: { id: restoreId, snapshot: "latest" } } : spec;
 }

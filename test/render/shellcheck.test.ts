@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BOOTSTRAP_PATH, RESTORE_SCRIPT_PATH } from "../../src/render/bootSettings.js";
 import { renderUserData } from "../../src/render/userData.js";
 import { userDataContents } from "./instanceRoot.js";
-import { coreosLegacySpec, devSpec, tlsSpec } from "./specs.js";
+import { coreosLegacySpec, devSpec, snapsBackup, tlsSpec } from "./specs.js";
 
 const available = spawnSync("shellcheck", ["--version"]).status === 0;
 
@@ -31,15 +31,7 @@ function restoreSpec() {
   const spec = devSpec();
   return {
     ...spec,
-    backup: {
-      bucket: "snaps",
-      prefix: "dev/",
-      every: "PT1H",
-      retention: { keepLast: 24 },
-      beforeChange: true,
-      maxAge: "PT1H",
-      encryption: { type: "SSE-S3" as const },
-    },
+    backup: snapsBackup(),
     restore: { id: "r1", snapshot: "latest" },
   };
 }

@@ -1,6 +1,19 @@
 // The example manifests as ClusterSpec literals, with every schema default
 // written out, until the manifest loader lands and tests can read the YAML.
-import type { ClusterSpec } from "../../src/manifest/types.js";
+import type { BackupSpec, ClusterSpec } from "../../src/manifest/types.js";
+
+/** spec.backup with bucket snaps and every schema default (maxAge as given). */
+export function snapsBackup(maxAge = "PT1H"): BackupSpec {
+  return {
+    bucket: "snaps",
+    prefix: "dev/",
+    every: "PT1H",
+    retention: { keepLast: 24 },
+    beforeChange: true,
+    maxAge,
+    encryption: { type: "SSE-S3" },
+  };
+}
 
 export function devSpec(): ClusterSpec {
   return {

@@ -19,7 +19,7 @@ import { readRestoreSettingsFromUserData } from "../../../src/render/readUserDat
 import { renderStack } from "../../../src/render/template.js";
 import { renderUserData } from "../../../src/render/userData.js";
 import { userDataContents } from "../../render/instanceRoot.js";
-import { devSpec } from "../../render/specs.js";
+import { devSpec, snapsBackup } from "../../render/specs.js";
 
 const pin = {
   id: "r1",
@@ -31,15 +31,7 @@ const pin = {
 function restoring(id = "r1", snapshot = "latest"): ClusterSpec {
   return {
     ...devSpec(),
-    backup: {
-      bucket: "snaps",
-      prefix: "dev/",
-      every: "PT1H",
-      retention: { keepLast: 24 },
-      beforeChange: true,
-      maxAge: "PT1H",
-      encryption: { type: "SSE-S3" },
-    },
+    backup: snapsBackup(),
     restore: { id, snapshot },
   };
 }
