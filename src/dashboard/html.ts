@@ -2,6 +2,7 @@
 // names, messages and commit subjects come from manifests and git, which
 // anyone with push access writes: every such value goes through text() or
 // attr(), and nothing else puts a dynamic string into the page.
+import { formatBytes } from "../reconcile/backup/listing.js";
 import { redactCredentials } from "../source/repoLocation.js";
 
 const ENTITIES: Record<string, string> = {
@@ -41,15 +42,7 @@ export function revision(sha: string | undefined): string {
   return `<code${attr("title", sha)}>${text(sha.slice(0, 12))}</code>`;
 }
 
-/** "1.5 MiB", from the numbers of /status. */
+/** "1.5 MiB", from the numbers of /status; "-" when the probe did not say. */
 export function bytes(n: number | undefined): string {
-  if (n === undefined) return "-";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+  return n === undefined ? "-" : formatBytes(n);
 }
