@@ -22,6 +22,8 @@ export default defineConfig({
           name: "integration",
           sequence: { groupOrder: 1 },
           include: ["test/integration/**/*.test.ts"],
+          // A failed story prints the rollout events it recorded.
+          setupFiles: ["test/helpers/failureEvents.ts"],
           testTimeout: 180_000,
           hookTimeout: 60_000,
           // Each file starts its own etcd members and local cloud; two at a time fit two cores.

@@ -94,6 +94,7 @@ export function rolloutFacts(spec: ClusterSpec, heartbeatEveryMs?: number): Roll
     peerPort: spec.etcd.peerPort,
     gates: spec.gates,
     deadMemberGraceMs: durationMs(spec.gates.deadMemberGrace),
+    quotaBytes: BigInt(spec.etcd.quotaBackendBytes),
     abortAfterMs: durationMs(spec.gates.abortAfter),
     heartbeatEveryMs: heartbeatEveryMs ?? Math.min(Math.floor(hookMs / 3), 60_000),
     size: spec.size,

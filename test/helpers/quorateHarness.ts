@@ -52,6 +52,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** The harnesses of the running test file, for failureEvents.ts to show when a test fails. */
+export const openHarnesses = new Set<Harness>();
+
 /** A random 127.<a>.<b>.0 network, so that parallel test files never share addresses. */
 export function randomNetwork(): string {
   return `127.${20 + Math.floor(Math.random() * 80)}.${1 + Math.floor(Math.random() * 250)}.0`;
@@ -103,7 +106,7 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
       i.ip && i.state === "InService" ? [`http://${i.ip}:${spec.etcd.clientPort}`] : [],
     );
 
-  return {
+  const harness: Harness = {
     cloud,
     endpoint: cloud.endpoint,
     aws,
@@ -150,8 +153,11 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
       return (await describeStack(aws(spec.region).cloudFormation, spec.stackName))?.status;
     },
     async close() {
+      openHarnesses.delete(harness);
       await cloud.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  openHarnesses.add(harness);
+  return harness;
 }

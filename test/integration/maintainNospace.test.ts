@@ -166,8 +166,58 @@ describe("NOSPACE: held, cleared by the command it names, then applied", () => {
     filler.close();
 
     reached("maintenance checked");
-    // 4. The upgrade now applies.
-    const applied = await applyCluster(h.deps(), spec("4152.2.0"), { revision: "rev-after" });
+    // 4. More data, with room on the defragmented members (about 4.6 MiB of 8 MiB before it).
+    const more = createEtcdClient(urls[0] ?? "", { timeoutMs: 5000 });
+    for (let i = 0; i < 8; i++) await more.put(`more/${i}`, BIG);
+    more.close();
+
+    // 5. The upgrade, under a writer. Each new member replays the raft log, fill
+    // and all, so its database comes up over the quota with most of it free;
+    // quorate defragments it before the member it replaces leaves (and disarms a
+    // NOSPACE that a new member raised meanwhile). Without that, the first write
+    // after this "applied" rollout was refused with NOSPACE.
+    let upgrading = true;
+    const refusedDuringUpgrade: string[] = [];
+    const upgradeWriter = (async () => {
+      let current = await h.clientURLs(spec());
+      let refreshedAt = Date.now();
+      for (let n = 0; upgrading && n < 5_000; n++) {
+        if (Date.now() - refreshedAt > 500) {
+          current = await h.clientURLs(spec()).catch(() => current);
+          refreshedAt = Date.now();
+        }
+        const client = createEtcdClient(current[n % current.length] ?? "", { timeoutMs: 5000 });
+        await client
+          .put(`upgrade/${n}`, String(n))
+          .catch((e: Error) => refusedDuringUpgrade.push(e.message));
+        client.close();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const applied = await applyCluster(h.deps(), spec("4152.2.0"), {
+      revision: "rev-after",
+    }).finally(async () => {
+      upgrading = false;
+      await upgradeWriter;
+    });
+    reached(`upgrade ${applied.result}`);
     expect(applied.result, applied.message).toBe("applied");
-  }, 300_000);
+    const defragmented = h.events.filter((e) => e.type === "member-defragmented");
+    expect(defragmented.length, "each new member defragmented").toBe(3);
+    const disarmed = h.events.filter((e) => e.type === "alarm-disarmed");
+    console.log(
+      `nospace story: ${disarmed.length} NOSPACE raised by a new member and disarmed; ${refusedDuringUpgrade.length} writes refused during the upgrade`,
+    );
+    const upgraded = await h.clientURLs(spec());
+    const leader = createEtcdClient(upgraded[0] ?? "");
+    expect(await leader.alarms()).toEqual([]);
+    for (const url of upgraded) {
+      const status = await createEtcdClient(url).status();
+      expect(status.dbSize, url).toBeLessThan(BigInt(Math.floor(QUOTA * 0.9)));
+    }
+    // The write that NOSPACE refused before the fix.
+    await leader.put("after/upgrade", "ok");
+    expect((await leader.range("after/upgrade")).kvs[0]?.value).toBe("ok");
+    leader.close();
+  }, 200_000);
 });

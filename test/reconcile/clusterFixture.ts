@@ -22,6 +22,10 @@ export interface FakeMember {
   orphan?: boolean;
   /** Its instance was launched from the group's current launch template (the new image). */
   current?: boolean;
+  /** Its database's size and the part in use (default 20,000 bytes, all in use). */
+  db?: { size: bigint; inUse: bigint };
+  /** It raised this alarm (the probe lists it, and the member's status says so). */
+  alarm?: "NOSPACE";
 }
 
 export const GATES: GatePolicy = {
@@ -40,6 +44,7 @@ export const FACTS: RolloutFacts = {
   peerPort: 2380,
   gates: GATES,
   deadMemberGraceMs: 30_000,
+  quotaBytes: 2n * 1024n * 1024n * 1024n,
   abortAfterMs: 60_000,
   heartbeatEveryMs: 10_000,
 };
@@ -72,24 +77,28 @@ export function probeOf(members: FakeMember[], leader: bigint | undefined): Clus
       : {
           endpoint: `http://${m.ip}:2379`,
           reachable: true,
-          health: { healthy: true },
+          // etcd 3.4 answers /health false on every member while NOSPACE stands.
+          health: members.some((x) => x.alarm)
+            ? { healthy: false, reason: "alarm:NOSPACE" }
+            : { healthy: true },
           status: {
             header: { clusterId: 1n, memberId: m.id, revision: 10n, raftTerm: 2n },
             version: "3.4.23",
-            dbSize: 20000n,
-            dbSizeInUse: 20000n,
+            dbSize: m.db?.size ?? 20000n,
+            dbSizeInUse: m.db?.inUse ?? 20000n,
             leader: leader ?? 0n,
             raftIndex: m.applied ?? 100n,
             raftTerm: 2n,
             raftAppliedIndex: m.applied ?? 100n,
-            errors: [],
+            errors: members.some((x) => x.alarm) ? ["memberID:1 alarm:NOSPACE"] : [],
             isLearner: Boolean(m.learner),
           },
           memberIds: members.map((x) => x.id),
           tookMs: 1,
         },
   );
-  return { at: 0, tookMs: 1, endpoints, members: list, memberListDisagreements: [], alarms: [] };
+  const alarms = members.flatMap((m) => (m.alarm ? [{ memberId: m.id, alarm: m.alarm }] : []));
+  return { at: 0, tookMs: 1, endpoints, members: list, memberListDisagreements: [], alarms };
 }
 
 export function observation(

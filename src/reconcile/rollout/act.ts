@@ -13,10 +13,14 @@ import { createEtcdClient, type EtcdClientOptions } from "../../etcd/client.js";
 import { createMembership } from "../../etcd/membership.js";
 import type { Member } from "../../etcd/types.js";
 import { hexId } from "../../etcd/wire.js";
+import { formatBytes } from "../../maintenance/decide.js";
 import { HOOK_NAME, peerListTags } from "../../render/contract.js";
 import type { RolloutAction } from "./decide.js";
 import type { RolloutEventType } from "./events.js";
 import type { RolloutFacts } from "./observation.js";
+
+/** One member's defragmentation, as `quorate maintain --defrag` allows it. */
+const DEFRAG_TIMEOUT_MS = 300_000;
 
 export interface ActContext {
   aws: AwsClients;
@@ -189,6 +193,37 @@ export async function act(action: RolloutAction, ctx: ActContext): Promise<void>
       await cancelUpdate(aws.cloudFormation, facts.stackName);
       ctx.emit("update-cancelled", `cancelled the stack update: ${action.why}`);
       return;
+    case "defrag": {
+      const client = createEtcdClient(action.endpoint, ctx.etcd);
+      try {
+        const started = Date.now();
+        // Defragmentation rewrites the whole database; it takes longer as the database grows.
+        await client.defragment({ timeoutMs: DEFRAG_TIMEOUT_MS });
+        const after = await client.status();
+        ctx.emit(
+          "member-defragmented",
+          `defragmented ${action.label} in ${Date.now() - started} ms, now ${formatBytes(after.dbSize)}: ${action.why}`,
+          { memberId: action.memberId },
+        );
+      } finally {
+        client.close();
+      }
+      return;
+    }
+    case "disarm": {
+      const client = createEtcdClient(ctx.endpoints[0] ?? "", ctx.etcd);
+      try {
+        for (const alarm of action.alarms)
+          await client.deactivateAlarm(alarm.memberId, alarm.alarm);
+        ctx.emit(
+          "alarm-disarmed",
+          `disarmed NOSPACE raised by ${action.alarms.map((a) => hexId(a.memberId)).join(", ")}: ${action.why}`,
+        );
+      } finally {
+        client.close();
+      }
+      return;
+    }
   }
 }
 

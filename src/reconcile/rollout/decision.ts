@@ -8,8 +8,10 @@ import {
   type GateMemory,
   type GateResult,
 } from "../../etcd/gate.js";
-import type { Member } from "../../etcd/types.js";
+import { buildRoster } from "../../etcd/roster.js";
+import type { Alarm, Member } from "../../etcd/types.js";
 import { hexId } from "../../etcd/wire.js";
+import type { RolloutContext } from "./decide.js";
 import {
   HELD_TERMINATING,
   type ObservedInstance,
@@ -46,7 +48,11 @@ export type RolloutAction =
   | { kind: "promote"; memberId: bigint; label: string; instanceId: string }
   /** Mark an instance Unhealthy so that the group replaces it (a failed member's, once removed). */
   | { kind: "replace-instance"; instanceId: string; why: string }
-  | { kind: "cancel-update"; why: string };
+  | { kind: "cancel-update"; why: string }
+  /** Defragment a new member whose replayed database is far bigger than the others' (replayedDb.ts). */
+  | { kind: "defrag"; memberId: bigint; label: string; endpoint: string; why: string }
+  /** Disarm NOSPACE alarms that only new members raised, once every database has room. */
+  | { kind: "disarm"; alarms: Alarm[]; why: string };
 
 export type RolloutPhase = "idle" | "bootstrapping" | "replacing" | "holding" | "needs-operator";
 
@@ -215,4 +221,27 @@ export function decided(
   gate?: GateResult,
 ): RolloutDecision {
   return gate ? { actions, memory, phase, message, gate } : { actions, memory, phase, message };
+}
+
+/**
+ * Why a learner is not ready to vote yet, if it is not. etcd promotes a learner
+ * whose log the leader has matched; quorate also waits until the learner has
+ * applied it (a snapshot of a large database takes a while) and answers, so
+ * that it is a healthy voter from its first moment and the cluster tolerates
+ * as many failures as at rest.
+ */
+export function learnerBehind(ctx: RolloutContext, learner: Member): string | undefined {
+  const probe = ctx.observation.probe;
+  if (!probe) return "no probe";
+  const roster = buildRoster(probe);
+  const own = roster.byId.get(learner.id)?.probe;
+  const leaderId = roster.leader.id;
+  const leader = leaderId === undefined ? undefined : roster.byId.get(leaderId)?.probe?.status;
+  if (!own?.reachable || !own.status) return "it does not answer yet";
+  if (!leader) return "no leader to compare with";
+  const lag = leader.raftAppliedIndex - own.status.raftAppliedIndex;
+  if (lag > BigInt(ctx.facts.gates.maxAppliedIndexLag)) {
+    return `it has applied ${own.status.raftAppliedIndex} of the leader's ${leader.raftAppliedIndex}; it is still catching up`;
+  }
+  return undefined;
 }

@@ -34,6 +34,9 @@ export type RolloutEventType =
   | "history-failed"
   /** An automatic defragmentation in `quorate run` (spec.maintenance.autoDefrag): its steps and result. */
   | "defrag"
+  /** A new member's replayed database defragmented during a rollout, or its NOSPACE disarmed (replayedDb.ts). */
+  | "member-defragmented"
+  | "alarm-disarmed"
   | "waiting"
   | "error"
   | "done";

@@ -44,6 +44,8 @@ export interface RolloutFacts {
   abortAfterMs: number;
   /** How often a held lifecycle hook gets a heartbeat. */
   heartbeatEveryMs: number;
+  /** spec.etcd.quotaBackendBytes (0: etcd's default), to judge a replacement's replayed database. */
+  quotaBytes: bigint;
   /** The manifest's size: what the cluster tolerates at rest (absent: not reported). */
   size?: number;
   /**

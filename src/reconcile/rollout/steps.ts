@@ -17,12 +17,14 @@ import {
   heartbeatsDue,
   hold,
   label,
+  learnerBehind,
   nonStableChecksPass,
   type RolloutAction,
   type RolloutDecision,
   release,
 } from "./decision.js";
 import { HELD_LAUNCHING, instanceOfMember, memberOfInstance, peerURL } from "./observation.js";
+import { compactReplayedMembers } from "./replayedDb.js";
 
 const IN_PROGRESS = /_IN_PROGRESS$/;
 
@@ -312,6 +314,7 @@ export const ROLLOUT_STEPS: readonly RolloutStep[] = [
   bootstrapOrHoldWithoutMembers,
   removeDeadMembers,
   replaceFailedMembers,
+  compactReplayedMembers,
   retireTerminating,
   releaseJoinedLaunching,
   promoteLearners,
@@ -344,29 +347,6 @@ function currentMembers(ctx: RolloutContext): Set<bigint> {
     if (instanceOfMember(m, ctx.observation.instances)?.current) ids.add(m.id);
   }
   return ids;
-}
-
-/**
- * Why a learner is not ready to vote yet, if it is not. etcd promotes a learner
- * whose log the leader has matched; quorate also waits until the learner has
- * applied it (a snapshot of a large database takes a while) and answers, so
- * that it is a healthy voter from its first moment and the cluster tolerates
- * as many failures as at rest.
- */
-function learnerBehind(ctx: RolloutContext, learner: Member): string | undefined {
-  const probe = ctx.observation.probe;
-  if (!probe) return "no probe";
-  const roster = buildRoster(probe);
-  const own = roster.byId.get(learner.id)?.probe;
-  const leaderId = roster.leader.id;
-  const leader = leaderId === undefined ? undefined : roster.byId.get(leaderId)?.probe?.status;
-  if (!own?.reachable || !own.status) return "it does not answer yet";
-  if (!leader) return "no leader to compare with";
-  const lag = leader.raftAppliedIndex - own.status.raftAppliedIndex;
-  if (lag > BigInt(ctx.facts.gates.maxAppliedIndexLag)) {
-    return `it has applied ${own.status.raftAppliedIndex} of the leader's ${leader.raftAppliedIndex}; it is still catching up`;
-  }
-  return undefined;
 }
 
 function removalVerdict(ctx: RolloutContext, member: Member) {
