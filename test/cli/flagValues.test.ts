@@ -169,11 +169,19 @@ describe("an unknown --cluster", () => {
 });
 
 // Exit 13 is Node's "unsettled top-level await": a promise nothing will ever
-// settle (--concurrency 0 once). Only a real process shows it.
+// settle (--concurrency 0 once). Only a real process shows it; in process the
+// same bug is a hang, which the cases above would time out on. One process per
+// command (each costs a second of startup), and --concurrency 0 itself.
+const ONE_PER_COMMAND = BAD_VALUES.filter(
+  ([command, flags], i) =>
+    flags.includes("--concurrency") || BAD_VALUES.findIndex(([c]) => c === command) === i,
+);
+
 describe("the real CLI on a bad flag value", () => {
-  it("exits 64 on every one, never 13", async () => {
+  it("exits 64, never 13, for one bad value of each command", async () => {
+    expect(ONE_PER_COMMAND.length).toBeGreaterThan(5);
     const codes: Record<string, number | null> = {};
-    for (const [command, flags] of BAD_VALUES) {
+    for (const [command, flags] of ONE_PER_COMMAND) {
       const result = await spawnQuorate([command, ...elsewhere(command), ...flags], "/");
       codes[`${command} ${flags.join(" ")}`] = result.code;
     }

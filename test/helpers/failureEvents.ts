@@ -3,7 +3,7 @@
 // rollout stood (the step, the member, the gate) instead of only "timed out".
 import { beforeEach } from "vitest";
 import { formatEventLine } from "../../src/reconcile/rollout/events.js";
-import { openHarnesses } from "./quorateHarness.js";
+import { openHarnesses } from "./harnessRegistry.js";
 
 const SHOWN = 80;
 

@@ -22,6 +22,7 @@ import type { ClusterSpec } from "../../src/manifest/types.js";
 import type { ApplyDeps } from "../../src/reconcile/apply.js";
 import { formatEventLine, type RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { createAmiFeed } from "../../src/render/ami.js";
+import { openHarnesses } from "./harnessRegistry.js";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -51,9 +52,6 @@ export interface Harness {
   stackStatus(spec: ClusterSpec): Promise<string | undefined>;
   close(): Promise<void>;
 }
-
-/** The harnesses of the running test file, for failureEvents.ts to show when a test fails. */
-export const openHarnesses = new Set<Harness>();
 
 /** A random 127.<a>.<b>.0 network, so that parallel test files never share addresses. */
 export function randomNetwork(): string {

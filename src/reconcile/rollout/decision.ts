@@ -72,6 +72,8 @@ export interface RolloutMemory {
   /** Since when each in-service instance's etcd has not answered at all. */
   unansweringSince: Record<string, number>;
   cancelRequested?: boolean;
+  /** New members (hex ids) defragmented for a NOSPACE they raised: once each (replayedDb.ts). */
+  defragmentedForNoSpace?: string[];
 }
 
 export interface RolloutDecision {

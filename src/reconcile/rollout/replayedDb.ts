@@ -20,6 +20,7 @@ import {
   decided,
   evaluateFor,
   heartbeatsDue,
+  hold,
   label,
   learnerBehind,
   nonStableChecksPass,
@@ -138,8 +139,51 @@ export const compactReplayedMembers: RolloutStep = (ctx) => {
     });
   }
   if (!alarms) return undefined;
-  const verdict = disarmDecision(alarms, members, quota > 0n ? quota : ETCD_DEFAULT_QUOTA);
-  if (!verdict.disarm) return undefined;
+  const effectiveQuota = quota > 0n ? quota : ETCD_DEFAULT_QUOTA;
+  // A raiser at the quota that the replay rule does not pick (its compaction may not have
+  // freed its pages yet) is defragmented once; what is then still over the quota is data.
+  const done = new Set(ctx.memory.defragmentedForNoSpace ?? []);
+  const raiser = members.find(
+    (m) =>
+      !m.learner &&
+      !m.leader &&
+      alarms.some((a) => a.memberId === m.id) &&
+      !done.has(hexId(m.id)) &&
+      m.dbSize + replayMargin(quota) >= effectiveQuota,
+  );
+  if (raiser) {
+    const why = `it raised NOSPACE at ${formatBytes(raiser.dbSize)} with ${formatBytes(raiser.dbSizeInUse)} in use`;
+    const marked = { ...due.memory, defragmentedForNoSpace: [...done, hexId(raiser.id)] };
+    return decided(
+      marked,
+      "replacing",
+      `defragmenting new member ${raiser.name}: ${why}`,
+      [
+        ...due.actions,
+        {
+          kind: "defrag",
+          memberId: raiser.id,
+          label: raiser.name,
+          endpoint: raiser.endpoint,
+          why,
+        },
+      ],
+      gate,
+    );
+  }
+  const verdict = disarmDecision(alarms, members, effectiveQuota);
+  if (!verdict.disarm) {
+    // Data, not a replay: say so, and hold (abortAfter applies) as the gate would.
+    return hold(
+      memory,
+      ctx.facts,
+      ctx.now,
+      ctx.stackStatus,
+      [...ctx.terminating, ...ctx.launching],
+      `NOSPACE raised by new member ${alarms.map((a) => hexId(a.memberId)).join(", ")}, which defragmentation did not clear: ${verdict.message}`,
+      gate,
+    );
+  }
   const raisers = alarms.map((a) => hexId(a.memberId)).join(", ");
   return act(`disarming the NOSPACE alarm raised by new member ${raisers}: ${verdict.message}`, {
     kind: "disarm",

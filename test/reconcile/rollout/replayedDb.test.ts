@@ -128,8 +128,18 @@ describe("the rollout step", () => {
     expect(decision.message).toContain("NOSPACE alarm raised by i-1");
   });
 
-  it("a replacement still over the quota after defragmentation stays armed", () => {
-    const decision = decide([old(1), old(2), fresh(4, { alarm: "NOSPACE", db: db(8.2, 8.1) })]);
-    expect(decision.actions.map((a) => a.kind)).not.toContain("disarm");
+  it("a replacement at the quota with its pages still in use is defragmented once, then held as data", () => {
+    const atQuota = [old(1), old(2), fresh(4, { alarm: "NOSPACE", db: db(8.2, 8.1) })];
+    const first = decide(atQuota);
+    expect(first.actions).toEqual([expect.objectContaining({ kind: "defrag", label: "i-4" })]);
+    expect(first.memory.defragmentedForNoSpace).toEqual([
+      member(4).id.toString(16).padStart(16, "0"),
+    ]);
+    const after = decideRollout(observation(atQuota), facts, first.memory);
+    expect(after.actions.map((a) => a.kind)).not.toContain("disarm");
+    expect(after.actions.map((a) => a.kind)).not.toContain("defrag");
+    expect(after.phase).toBe("holding");
+    expect(after.message).toContain("which defragmentation did not clear");
+    expect(after.message).toContain("still at or over the quota");
   });
 });
