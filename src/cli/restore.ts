@@ -141,7 +141,7 @@ export const restoreCommand: Command = {
     }
     const restore: RestoreSpec = { id, snapshot: checked.snapshot.objectKey };
     const file = resolve(ctx.cwd, spec.source.file);
-    const text = manifestWithRestore(readFileSync(file, "utf8"), spec.source.document, restore);
+    const text = editedManifest(file, spec, restore);
     const restoring = reparse(spec, text);
     const plan = restorePlan(restoring, { kind: "new", restore }, new Date(), checked.snapshot);
     if (values.write) writeFileSync(file, text);
@@ -187,6 +187,19 @@ export const restoreCommand: Command = {
 };
 
 /** The cluster as the edited manifest declares it, validated like any manifest. */
+/** The manifest file with spec.restore set; a spec it cannot edit is an error naming the file. */
+function editedManifest(file: string, spec: ClusterSpec, restore: RestoreSpec): string {
+  try {
+    return manifestWithRestore(readFileSync(file, "utf8"), spec.source.document, restore);
+  } catch (error) {
+    throw terminal(
+      `${spec.source.file}: ${(error as Error).message}`,
+      `add under spec: of ${spec.name}, then commit:\n${restoreBlock(restore)}`,
+      error,
+    );
+  }
+}
+
 function reparse(spec: ClusterSpec, text: string): ClusterSpec {
   const set = parseManifests([{ file: spec.source.file, text }]);
   const restoring = set.clusters.find((c) => c.name === spec.name);
