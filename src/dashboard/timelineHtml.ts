@@ -20,10 +20,14 @@ const LABEL: Partial<Record<RolloutEventType, string>> = {
   "fault-tolerance": "fault tolerance",
   "update-cancelled": "update cancelled",
   "etcd-version": "etcd version",
+  "member-defragmented": "defragmented",
+  "alarm-disarmed": "NOSPACE disarmed",
+  "history-recorded": "history recorded",
+  "history-failed": "history not recorded",
 };
 
 /** Steps that mean trouble, for the eye: shown in the warning colour. */
-const WARN = new Set<RolloutEventType>(["held", "error", "update-cancelled"]);
+const WARN = new Set<RolloutEventType>(["held", "error", "update-cancelled", "history-failed"]);
 
 export function renderTimeline(timeline: RolloutTimeline, running: boolean): string {
   const ended = timeline.ended;

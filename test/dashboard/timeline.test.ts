@@ -8,6 +8,7 @@ import {
   startTimeline,
   withEvent,
 } from "../../src/dashboard/timeline.js";
+import { renderTimeline } from "../../src/dashboard/timelineHtml.js";
 import type { ReconcileOutcome } from "../../src/reconcile/status.js";
 import { event } from "./fixtures.js";
 
@@ -119,5 +120,23 @@ describe("createTimelines", () => {
     const [only] = timelines.list();
     expect(only).toMatchObject({ reason: "second", steps: [] });
     expect(only?.ended).toBeUndefined();
+  });
+});
+
+describe("renderTimeline's labels for the steps added after the dashboard", () => {
+  it("names a replacement's defragmentation, a disarm and the history, a failed write in the warning colour", () => {
+    const html = renderTimeline(
+      fold(
+        event("dev", "member-defragmented", "defragmented i-4", { memberId: "a4" }, at(1)),
+        event("dev", "alarm-disarmed", "disarmed NOSPACE raised by a4", {}, at(2)),
+        event("dev", "history-failed", "rollout history not recorded", {}, at(3)),
+      ),
+      false,
+    );
+    expect(html).toContain("defragmented");
+    expect(html).toContain("NOSPACE disarmed");
+    expect(html).toMatch(
+      /<li class="step warn"[^>]*><time[^>]*>[^<]*<\/time> history not recorded/,
+    );
   });
 });
