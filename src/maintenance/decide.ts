@@ -4,6 +4,7 @@
 // etcd's own guidance: https://etcd.io/docs/v3.4/op-guide/maintenance/
 import { buildRoster } from "../etcd/roster.js";
 import type { Alarm, ClusterProbe } from "../etcd/types.js";
+import { formatBytes as formatByteCount } from "../reconcile/backup/listing.js";
 
 export type MaintenanceStep = "compact" | "defrag" | "disarm";
 
@@ -135,15 +136,7 @@ export function disarmDecision(
   };
 }
 
-/** "1.5 MiB" */
+/** "1.5 MiB": the backups listing's format, for etcd's bigint sizes. */
 export function formatBytes(bytes: bigint): string {
-  const n = Number(bytes);
-  const units = ["B", "KiB", "MiB", "GiB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+  return formatByteCount(Number(bytes));
 }
