@@ -234,6 +234,12 @@ try {
   const { events, done } = await applyInChild(cloud.endpoint, file);
   child = undefined;
   const writes = await load.stop();
+  // Each member's database after the rollout: what the replays and snapshots left.
+  const endAgent = new http.Agent({ keepAlive: true });
+  const dbAfterMiB = [];
+  for (const e of endpoints)
+    dbAfterMiB.push(Math.round((await memberStatus(endAgent, e, 5000)).dbSize / MiB));
+  endAgent.destroy();
   if (done.result !== "applied") throw new Error(`upgrade: ${done.message}`);
 
   // Each new member's own time: from its instance's launch to its promotion.
@@ -258,6 +264,7 @@ try {
     rolloutTotalMs: totalMs,
     ratio: Number((totalMs / limitMs).toFixed(3)),
     fill,
+    dbAfterMiB,
     writes: {
       targetRatePerS: RATE,
       writers: WRITERS,
@@ -272,7 +279,7 @@ try {
     },
     quorate: { peakRssMiB: Math.round(done.maxRssKiB / 1024), cpuMs: Math.round(done.cpuMs) },
     events: events.map(
-      (e) => `${e.at.slice(11, 23)} ${e.instanceId ?? "-"} ${e.type}: ${e.message.slice(0, 100)}`,
+      (e) => `${e.at.slice(11, 23)} ${e.instanceId ?? "-"} ${e.type}: ${e.message.slice(0, 300)}`,
     ),
   };
   console.error(
