@@ -34,6 +34,11 @@ describe("replayedMembers: a new voter far over the others, with most of it free
     ["within the margin of the others", [m(1, 7.3, 5.6), m(4, 7.6, 5.6)], []],
     ["a learner waits until it votes", [m(1, 5, 4), m(4, 9.4, 5.6, { learner: true })], []],
     ["alone, it has no one to compare with", [m(4, 9.4, 5.6)], []],
+    [
+      "as big as the old ones, beside a new one that was sent a snapshot",
+      [m(1, 7.3, 5.6), m(2, 7.3, 5.6), m(4, 5.6, 5.6), m(5, 7.4, 5.6)],
+      [],
+    ],
   ])("%s", (_, members, expected) => {
     expect(replayedMembers(members, isNew, QUOTA).map((x) => x.name)).toEqual(expected);
   });
