@@ -92,8 +92,8 @@ export const compactReplayedMembers: RolloutStep = (ctx) => {
   // Anything else wrong (a member down, no leader) is for the other steps and the gate to hold on.
   if (!nonStableChecksPass(gate)) return undefined;
   const due = heartbeatsDue(memory, ctx.facts, ctx.now, [...ctx.terminating, ...ctx.launching]);
-  const act = (message: string, action: RolloutAction) =>
-    decided(due.memory, "replacing", message, [...due.actions, action], gate);
+  const act = (message: string, action: RolloutAction, next = due.memory) =>
+    decided(next, "replacing", message, [...due.actions, action], gate);
 
   // A learner that raised NOSPACE while it replayed is promoted first: etcd defragments only voters.
   const learner = alarms
@@ -157,22 +157,14 @@ export const compactReplayedMembers: RolloutStep = (ctx) => {
   if (raiser) {
     const why = `it raised NOSPACE at ${formatBytes(raiser.dbSize)} with ${formatBytes(raiser.dbSizeInUse)} in use`;
     const marked = { ...due.memory, defragmentedForNoSpace: [...done, hexId(raiser.id)] };
-    return decided(
-      marked,
-      "replacing",
-      `defragmenting new member ${raiser.name}: ${why}`,
-      [
-        ...due.actions,
-        {
-          kind: "defrag",
-          memberId: raiser.id,
-          label: raiser.name,
-          endpoint: raiser.endpoint,
-          why,
-        },
-      ],
-      gate,
-    );
+    const action: RolloutAction = {
+      kind: "defrag",
+      memberId: raiser.id,
+      label: raiser.name,
+      endpoint: raiser.endpoint,
+      why,
+    };
+    return act(`defragmenting new member ${raiser.name}: ${why}`, action, marked);
   }
   const verdict = disarmDecision(alarms, members, effectiveQuota);
   if (!verdict.disarm) {
