@@ -30,6 +30,24 @@ export function isNoChangeReason(reason: string | undefined): boolean {
   );
 }
 
+/** IAM's refusal, in each service's name for it (EC2 says UnauthorizedOperation). */
+const ACCESS_DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
+
+/** True for an AWS error (or a quorate error caused by one) that IAM refused. */
+export function isAccessDenied(error: unknown): boolean {
+  const e = error as SdkError & { cause?: unknown };
+  if (ACCESS_DENIED.has(e?.name ?? "")) return true;
+  return e?.cause !== undefined && e.cause !== error && isAccessDenied(e.cause);
+}
+
+/** The permission an IAM denial names ("not authorized to perform: X on resource: Y"), if it does. */
+export function missingPermission(
+  message: string,
+): { action: string; resource: string } | undefined {
+  const match = /not authorized to perform: ([\w-]+:\w+) on resource: "?([^"\s]+)"?/.exec(message);
+  return match ? { action: match[1]!, resource: match[2]! } : undefined;
+}
+
 export function classifyAwsError(error: unknown, doing: string, endpoint?: string): QuorateError {
   if (error instanceof QuorateError) return error;
   const e = error as SdkError;
@@ -58,7 +76,17 @@ export function classifyAwsError(error: unknown, doing: string, endpoint?: strin
       error,
     );
   }
-  if (name === "ExpiredToken" || name === "InvalidClientTokenId" || name === "AccessDenied") {
+  if (ACCESS_DENIED.has(name)) {
+    const missing = missingPermission(message);
+    return terminal(
+      `${doing}: ${name}: ${message}`,
+      missing
+        ? `allow ${missing.action} on ${missing.resource} in the policy of quorate's principal (examples/iam/quorate-controller.json lists what quorate needs)`
+        : "check the IAM permissions quorate runs with (examples/iam/quorate-controller.json lists what it needs)",
+      error,
+    );
+  }
+  if (name === "ExpiredToken" || name === "InvalidClientTokenId") {
     return terminal(
       `${doing}: ${name}: ${message}`,
       "check the AWS credentials and the IAM permissions quorate runs with",

@@ -3,6 +3,7 @@
 import type {
   ChangeSetFaultRequest,
   GroupSummary,
+  IamPolicyRequest,
   InstanceFaultAction,
   InstanceSummary,
   LocalCloudSnapshot,
@@ -13,6 +14,7 @@ import type {
   StackSummary,
   ThrottleRequest,
 } from "./adminTypes.js";
+import { PolicyEnforcer } from "./iam/policyEnforcer.js";
 import type { ObjectStore } from "./s3/objectStore.js";
 import type { World } from "./world.js";
 
@@ -82,6 +84,23 @@ async function route(
       return ok();
     case "GET /_quorate/state":
       return ok(snapshot(ctx));
+    case "PUT /_quorate/iam": {
+      // A policy to enforce from now on (tests swap policies on one running cloud).
+      const req = parse<IamPolicyRequest>(body);
+      if (!req.policy || typeof req.policy !== "object")
+        throw new AdminError(400, "iam needs policy: an IAM policy document");
+      try {
+        world.iam = await PolicyEnforcer.create(req.policy, "the policy", req.principalTags ?? {});
+      } catch (error) {
+        throw new AdminError(400, (error as Error).message);
+      }
+      return ok();
+    }
+    case "GET /_quorate/iam":
+      return ok({ enforcing: world.iam !== undefined, evaluated: world.iam?.evaluated() ?? [] });
+    case "DELETE /_quorate/iam":
+      delete world.iam;
+      return ok();
     case "GET /_quorate/faults":
       return ok(world.faults.list());
     case "DELETE /_quorate/faults":

@@ -3,6 +3,8 @@
 import type {
   ChangeSetFaultRequest,
   FaultList,
+  IamPolicyRequest,
+  IamReport,
   InstanceFaultAction,
   LocalCloudSnapshot,
   ResourceFaultRequest,
@@ -42,6 +44,21 @@ export class LocalCloudAdmin {
 
   async resetCounters(): Promise<void> {
     await this.call("POST", "/_quorate/counters/reset");
+  }
+
+  /** Evaluates every call against this identity policy from now on (AccessDenied for what it does not allow). */
+  async enforceIam(request: IamPolicyRequest): Promise<void> {
+    await this.call("PUT", "/_quorate/iam", request);
+  }
+
+  /** Whether a policy is enforced, and every distinct request it evaluated with its verdict. */
+  iam(): Promise<IamReport> {
+    return this.call("GET", "/_quorate/iam");
+  }
+
+  /** Every call is allowed again. */
+  async stopEnforcingIam(): Promise<void> {
+    await this.call("DELETE", "/_quorate/iam");
   }
 
   state(): Promise<LocalCloudSnapshot> {

@@ -102,3 +102,20 @@ export interface S3CorruptRequest {
 export type InstanceFaultAction = "kill" | "pause" | "resume" | "restart" | "fail" | "recover";
 
 export type { FaultList };
+
+/** PUT /_quorate/iam: the identity policy every call is evaluated against from now on. */
+export interface IamPolicyRequest {
+  policy: object;
+  /** The caller's principal tags (aws:PrincipalTag/<key>), for policies that compare resource tags with them. */
+  principalTags?: Record<string, string>;
+}
+
+/** GET /_quorate/iam. */
+export interface IamReport {
+  enforcing: boolean;
+  evaluated: {
+    principal: string;
+    request: { action: string; resource: string; context: Record<string, string | string[]> };
+    allowed: boolean;
+  }[];
+}

@@ -10,6 +10,7 @@ import { Driver, signalFromInstance } from "./driver.js";
 import { ec2Service } from "./ec2/api.js";
 import { recordPhase, tagMap } from "./ec2/instances.js";
 import { Faults } from "./faults.js";
+import { PolicyEnforcer, readPolicyFile } from "./iam/policyEnforcer.js";
 import { createInstanceRuntime, type InstanceHost, type RuntimeRecord } from "./instances/index.js";
 import { ObjectStore } from "./s3/objectStore.js";
 import { startServer } from "./server.js";
@@ -45,6 +46,14 @@ export interface LocalCloudOptions {
   withoutEtcd?: boolean;
   /** Page sizes of the paginated APIs (tests make them small to exercise pagination). */
   pageSize?: Partial<WorldSettings["pageSize"]>;
+  /**
+   * An IAM identity policy (a document, or the path of a JSON file) that every
+   * call is evaluated against, including what CloudFormation provisions for a
+   * stack operation. Absent: every call is allowed.
+   */
+  iamPolicy?: string | object;
+  /** The caller's principal tags (aws:PrincipalTag/<key>) that the policy's conditions may read. */
+  iamPrincipalTags?: Record<string, string>;
   log?: (event: LogEvent) => void;
 }
 
@@ -93,8 +102,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   };
   if (!(settings.timeScale > 0))
     throw new Error(`timeScale must be above 0 (got ${settings.timeScale})`);
+  const enforcer =
+    options.iamPolicy === undefined
+      ? undefined
+      : await PolicyEnforcer.create(
+          typeof options.iamPolicy === "string"
+            ? readPolicyFile(options.iamPolicy)
+            : options.iamPolicy,
+          typeof options.iamPolicy === "string" ? options.iamPolicy : undefined,
+          options.iamPrincipalTags,
+        );
   const store = Store.open(join(dataDir, "state"));
   const world = new World(store, settings, new Faults(), log);
+  if (enforcer) world.iam = enforcer;
   const objects = ObjectStore.open(join(dataDir, "s3"));
   const host: InstanceHost = {
     readObject: (bucket, key) => {

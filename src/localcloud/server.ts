@@ -5,7 +5,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { type AdminContext, handleAdmin } from "./admin.js";
 import { FEED_PATH, feedDocument } from "./flatcarFeed.js";
-import { uuid } from "./ids.js";
+import { authorizeQueryCall, authorizeS3Request } from "./iam/enforcement.js";
+import { principalFor } from "./iam/policyEnforcer.js";
+import { ACCOUNT_ID, uuid } from "./ids.js";
 import { AwsError } from "./protocol/awsError.js";
 import { actionOf, errorResponse, type ServiceDefinition, serve } from "./protocol/dispatch.js";
 import { credentialScope } from "./protocol/sigv4.js";
@@ -69,6 +71,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const adminContext: AdminContext = { world, objects: options.s3.store, ...options.admin };
   const count = (key: string) =>
     options.admin.counters.set(key, (options.admin.counters.get(key) ?? 0) + 1);
+  /** A denial is counted as denied:<service>:<Action> and logged with what was refused. */
+  const refused = (service: string, action: string, error: AwsError) => {
+    count(`denied:${service}:${action}`);
+    world.log({ event: "access-denied", service, action, message: error.message });
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://local");
@@ -93,17 +100,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const requestId = uuid();
     let service: ServiceDefinition | undefined;
     let region = "us-east-1";
+    let accessKeyId = "";
     try {
       const scope = credentialScope(
         req.headers.authorization,
         url.searchParams.get("X-Amz-Credential") ?? undefined,
       );
       region = scope.region;
+      accessKeyId = scope.accessKeyId;
       if (scope.service === "s3") {
         await handleS3(options.s3, req, res, {
           region,
           requestId,
           count: (action) => count(`s3:${action}`),
+          authorize: async (operation, bucket, key, query) => {
+            if (!world.iam) return undefined;
+            const denied = await authorizeS3Request(
+              world.iam,
+              scope.accessKeyId,
+              operation,
+              bucket,
+              key,
+              query,
+            );
+            if (denied) refused("s3", operation, denied);
+            return denied;
+          },
         });
         return;
       }
@@ -122,6 +144,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const formBody = method === "GET" ? url.search.slice(1) : await readBody(req);
     const action = actionOf(formBody) ?? "";
     count(`${service.service}:${action}`);
+    if (world.iam) {
+      const call = {
+        world,
+        service: service.service,
+        action,
+        params: formBody,
+        region,
+        accessKeyId,
+      };
+      const denied = await authorizeQueryCall(world.iam, call);
+      if (denied) {
+        refused(service.service, action, denied);
+        const out = errorResponse(service.envelope, denied, requestId);
+        send(res, out.status, "text/xml", out.body);
+        return;
+      }
+    }
     if (world.faults.takeThrottle(service.service, action)) {
       // EC2 throttles with RequestLimitExceeded, the query services with Throttling; the SDK retries both.
       const throttle = service.envelope.ec2
@@ -131,7 +170,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       send(res, out.status, "text/xml", out.body);
       return;
     }
-    const out = serve(service, formBody, { region, requestId });
+    // Handlers are synchronous: a stack operation they start reads its principal from here.
+    if (world.iam) world.caller = principalFor(accessKeyId, ACCOUNT_ID);
+    let out: ReturnType<typeof serve>;
+    try {
+      out = serve(service, formBody, { region, requestId });
+    } finally {
+      delete world.caller;
+    }
     // The response is sent only once the change is on disk.
     world.store.flush();
     send(res, out.status, "text/xml", out.body);

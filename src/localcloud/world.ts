@@ -3,6 +3,7 @@
 // API handlers read and change it and then kick the driver.
 
 import type { Faults } from "./faults.js";
+import type { PolicyEnforcer } from "./iam/policyEnforcer.js";
 import type { InstanceRuntime } from "./instances/index.js";
 import type { Store } from "./state/store.js";
 
@@ -35,6 +36,17 @@ export interface Progress {
 export class World {
   /** Set by the driver: schedules a pass soon. */
   kick: () => void = () => {};
+  /**
+   * With --iam-policy: the policy every call, and everything CloudFormation
+   * provisions for a stack operation, is evaluated against. The admin API can
+   * replace or remove it while the local cloud runs.
+   */
+  iam?: PolicyEnforcer;
+  /**
+   * The principal of the call being served, while its (synchronous) handler
+   * runs, so that a stack operation it starts records whose permissions it uses.
+   */
+  caller?: string;
 
   constructor(
     readonly store: Store,

@@ -2,6 +2,7 @@
 // `quorate plan` shows and what `quorate apply` executes. A stack whose
 // template-hash tag already matches costs one DescribeStacks and no change set.
 import { randomBytes } from "node:crypto";
+import { isAccessDenied } from "../aws/awsErrors.js";
 import type { AwsClients } from "../aws/clients.js";
 import {
   type ChangeSetOutcome,
@@ -251,7 +252,10 @@ async function changedSince(
 /**
  * Deletes a preview change set. A CREATE change set leaves an empty stack in
  * REVIEW_IN_PROGRESS behind (Sceptre had to handle the same leftover); that
- * stack holds no resources and was made by this preview, so it goes too.
+ * stack holds no resources and was made by this preview, so it goes too,
+ * unless the principal may not delete stacks (examples/iam/quorate-plan-only.json
+ * does not allow it): an empty stack under review costs nothing and the next
+ * apply creates the cluster in it.
  */
 export async function discardChangeSet(
   aws: AwsClients,
@@ -263,7 +267,11 @@ export async function discardChangeSet(
     await deleteChangeSet(aws.cloudFormation, changeSetId, stackName);
     if (type === "CREATE") {
       const stack = await describeStack(aws.cloudFormation, stackName);
-      if (stack?.status === "REVIEW_IN_PROGRESS") await deleteStack(aws.cloudFormation, stackName);
+      if (stack?.status === "REVIEW_IN_PROGRESS") {
+        await deleteStack(aws.cloudFormation, stackName).catch((error: unknown) => {
+          if (!isAccessDenied(error)) throw error;
+        });
+      }
     }
   } catch (error) {
     if (error instanceof QuorateError) throw error;

@@ -16,6 +16,7 @@ import { addEvent, setResourceStatus } from "./events.js";
 import { resolveProperties } from "./intrinsics.js";
 import { liveContext } from "./liveContext.js";
 import { currentStep } from "./operations.js";
+import { provisioningGate } from "./provisioningGate.js";
 import type { Outcome, ProviderContext } from "./resources/provider.js";
 import { providerFor, stopStep } from "./resources/registry.js";
 import { type Template, templateOf } from "./templateCache.js";
@@ -153,7 +154,9 @@ function advanceStep(
   // running
   let outcome: Outcome;
   try {
-    outcome = runProvider(world, stack, op, step, type, template);
+    outcome =
+      provisioningGate(world, stack, op, step, type, template) ??
+      runProvider(world, stack, op, step, type, template);
   } catch (error) {
     outcome = { kind: "failed", reason: (error as Error).message };
     stopStep(world, stack, step);

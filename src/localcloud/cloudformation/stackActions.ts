@@ -113,6 +113,8 @@ export function createChangeSet(
 
   if (!existing) {
     existing = newStack(world, stackName, region);
+    // A stack under review already has the change set's tags (what aws:ResourceTag conditions on ExecuteChangeSet read).
+    existing.tags = tagsOf(input) ?? [];
     world.store.putStack(existing);
     setStackStatus(world, existing, "REVIEW_IN_PROGRESS", "User Initiated");
   }
@@ -302,6 +304,7 @@ export function executeChangeSet(world: World, input: ExecuteChangeSetInput, reg
   stack.changeSets = stack.changeSets.filter((c) => c === changeSet);
   changeSet.executed = true;
   changeSet.executionStatus = "EXECUTE_IN_PROGRESS";
+  if (world.caller) op.principal = world.caller;
   stack.operation = op;
   if (changeSet.type === "CREATE") {
     setStackStatus(world, stack, "CREATE_IN_PROGRESS", "User Initiated");
@@ -350,6 +353,7 @@ export function deleteStack(world: World, input: DeleteStackInput, region: strin
   stack.changeSets = [];
   stack.operation = deleteOperation("DELETE", stack, world.now(), retain);
   if (input.ClientRequestToken) stack.operation.clientRequestToken = input.ClientRequestToken;
+  if (world.caller) stack.operation.principal = world.caller;
   setStackStatus(world, stack, "DELETE_IN_PROGRESS", "User Initiated");
   remember(stack, input.ClientRequestToken, "DeleteStack");
   world.kick();

@@ -30,6 +30,13 @@ export interface S3Call {
   requestId: string;
   /** Counts the call as service:Action, once the action is known. */
   count(action: string): void;
+  /** With --iam-policy: the error a denied operation gets, or undefined to serve it. */
+  authorize?(
+    operation: string,
+    bucket: string | undefined,
+    key: string | undefined,
+    query: URLSearchParams,
+  ): Promise<AwsError | undefined>;
 }
 
 /** S3 caps user metadata (x-amz-meta-* names and values) at 2 KB. */
@@ -100,7 +107,10 @@ export async function handleS3(
     if (ctx.faults.takeThrottle("s3", operation)) {
       throw new AwsError("SlowDown", "Please reduce your request rate.", 503, "Receiver");
     }
-    reply = await route(ctx, operation, method, req, target(url), call);
+    const where = target(url);
+    const denied = await call.authorize?.(operation, where.bucket, where.key, where.query);
+    if (denied) throw denied;
+    reply = await route(ctx, operation, method, req, where, call);
   } catch (error) {
     const aws =
       error instanceof AwsError

@@ -177,6 +177,8 @@ export interface OperationStep {
   /** The task state of a long-running step (group creation, a rolling update...): plain JSON. */
   task?: unknown;
   wakeAt?: number;
+  /** The operation's principal may provision this resource (evaluated once, with --iam-policy). */
+  authorized?: boolean;
 }
 
 export interface StackSnapshot {
@@ -209,6 +211,12 @@ export interface StackOperation {
   created?: { logicalId: string; physicalId: string; type: string; properties: JsonObject }[];
   /** DeleteStack's RetainResources. */
   retain?: string[];
+  /**
+   * Whose permissions CloudFormation provisions with (the caller of
+   * ExecuteChangeSet or DeleteStack), when the local cloud enforces a policy.
+   * Rollbacks carry none: they are not evaluated.
+   */
+  principal?: string;
 }
 
 export interface OutputRecord {

@@ -2,7 +2,7 @@
 // settles. It keeps no state that the live system does not also hold, so a
 // quorate started again mid-rollout picks up where the last one stopped.
 import type { AwsClients } from "../../aws/clients.js";
-import { sleep } from "../../aws/stacks.js";
+import { sleep, stackEventsSince } from "../../aws/stacks.js";
 import { describeError, QuorateError } from "../../errors.js";
 import type { EtcdClientOptions } from "../../etcd/client.js";
 import { formatFaultTolerance, formatGateResult, type GateResult } from "../../etcd/gate.js";
@@ -14,6 +14,7 @@ import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
 import { holdOf } from "./decision.js";
 import type { EventSink, RolloutEvent, RolloutEventType } from "./events.js";
+import { firstFailure } from "./failureCause.js";
 import { type MemberClock, memberPromoted, observeGroup, startClock } from "./memberDurations.js";
 import type { RolloutFacts, RolloutObservation } from "./observation.js";
 import { createObserver } from "./observe.js";
@@ -183,8 +184,9 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
         options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
       const waitedEnough = now() - settledSince >= settleMs;
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
+        const cause = COMPLETE.has(status) ? undefined : await failureCause(aws, facts.stackName);
         return {
-          ...finish(status, decision.gate, emit),
+          ...finish(status, decision.gate, emit, cause),
           memberSeconds: [...clock.memberSeconds],
           ...(observation.groupName ? { groupName: observation.groupName } : {}),
         };
@@ -204,12 +206,26 @@ function resumedWords(heldOn: string[], now: string): string {
   return `resumed: ${heldOn.join(", ")} ${heldOn.length === 1 ? "passes" : "pass"} again`;
 }
 
+/** The first failure of the stack's newest operation, or why it could not be read. */
+async function failureCause(aws: AwsClients, stackName: string): Promise<string> {
+  try {
+    const cause = firstFailure(
+      stackName,
+      await stackEventsSince(aws.cloudFormation, stackName, undefined),
+    );
+    return cause ? `first failure: ${cause}` : "no resource failure in its events";
+  } catch (error) {
+    return `its events could not be read (${describeError(error)})`;
+  }
+}
+
 function finish(
   status: string,
   gate: GateResult | undefined,
   emit: (type: RolloutEventType, message: string) => void,
+  cause?: string,
 ): Omit<RolloutOutcome, "memberSeconds"> {
-  const gateLine = gate ? formatGateResult(gate) : "no gate evaluated";
+  const gateLine = `${cause ? `${cause}; ` : ""}${gate ? formatGateResult(gate) : "no gate evaluated"}`;
   const result: RolloutResult = COMPLETE.has(status)
     ? "complete"
     : ROLLED_BACK.has(status)
