@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { terminal, usage } from "../errors.js";
+import { readPolicyFile } from "../localcloud/iam/policyEnforcer.js";
 import {
   DEFAULTS,
   LocalCloudAdmin,
@@ -42,6 +43,13 @@ Options:
   --network ADDR       up: instances get the loopback addresses after ADDR, in 127.0.0.0/8
                        (default ${DEFAULTS.network}: 127.0.1.1, 127.0.1.2, ...)
   --region REGION      up: the AWS_REGION to print (default: AWS_REGION, else eu-west-1)
+  --iam-policy FILE    up: evaluate every call, and what CloudFormation provisions for a
+                       stack operation, against this IAM identity policy (JSON); a denied
+                       call gets AWS's AccessDenied. examples/iam/ has quorate's policies.
+                       Needs the dev dependency @cloud-copilot/iam-simulate (npm ci)
+  --iam-principal-tag KEY=VALUE
+                       up: a tag of the caller's principal, for the policy's
+                       \${aws:PrincipalTag/KEY} (repeatable), e.g. quorate.dev:owner=default
   --format text|json   status: a summary for people, or the full snapshot as JSON
   -h, --help           show this help
 
@@ -60,6 +68,8 @@ const FLAGS = {
   network: { type: "string" },
   region: { type: "string" },
   format: { type: "string" },
+  "iam-policy": { type: "string" },
+  "iam-principal-tag": { type: "string", multiple: true },
 } as const;
 
 interface PidFile {
@@ -106,6 +116,7 @@ export const localCommand: Command = {
           unit: "milliseconds",
         }) ?? DEFAULTS.bootDelayMs,
       network: loopbackAddressFlag("network", values.network) ?? DEFAULTS.network,
+      ...iamFlags(ctx.cwd, values["iam-policy"], values["iam-principal-tag"]),
     };
     const format = oneOf("format", values.format, ["text", "json"], "text");
     switch (sub as Subcommand) {
@@ -189,6 +200,44 @@ function environmentLines(endpoint: string, region: string): string {
   ].join("\n");
 }
 
+/** --iam-policy and --iam-principal-tag, checked before the daemon forks: a bad file is exit 64 here. */
+function iamFlags(
+  cwd: string,
+  policyFile: string | undefined,
+  principalTags: string[] | undefined,
+): { iamPolicy?: object; iamPrincipalTags?: Record<string, string> } {
+  const tags: Record<string, string> = {};
+  for (const tag of principalTags ?? []) {
+    const at = tag.indexOf("=");
+    if (at <= 0)
+      throw usage(
+        `--iam-principal-tag must be KEY=VALUE (got "${tag}")`,
+        "e.g. --iam-principal-tag quorate.dev:owner=default",
+      );
+    tags[tag.slice(0, at)] = tag.slice(at + 1);
+  }
+  if (policyFile === undefined) {
+    if (principalTags?.length)
+      throw usage("--iam-principal-tag needs --iam-policy", "see `quorate local --help`");
+    return {};
+  }
+  let policy: unknown;
+  try {
+    policy = readPolicyFile(resolve(cwd, policyFile));
+  } catch (error) {
+    throw usage(
+      `--iam-policy: ${(error as Error).message}`,
+      "give a JSON IAM policy document, such as examples/iam/quorate-controller.json",
+    );
+  }
+  if (!policy || typeof policy !== "object" || Array.isArray(policy))
+    throw usage(
+      `--iam-policy: ${policyFile} is not a policy document (a JSON object)`,
+      "see examples/iam/",
+    );
+  return { iamPolicy: policy, iamPrincipalTags: tags };
+}
+
 async function runForeground(
   ctx: CommandContext,
   values: {
@@ -197,6 +246,8 @@ async function runForeground(
     timeScale: number;
     bootDelayMs: number;
     network: string;
+    iamPolicy?: object;
+    iamPrincipalTags?: Record<string, string>;
   },
 ): Promise<number> {
   requireEtcd();
@@ -209,6 +260,8 @@ async function runForeground(
     timeScale: values.timeScale,
     bootDelayMs: values.bootDelayMs,
     network: values.network,
+    ...(values.iamPolicy ? { iamPolicy: values.iamPolicy } : {}),
+    ...(values.iamPrincipalTags ? { iamPrincipalTags: values.iamPrincipalTags } : {}),
     log,
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;

@@ -42,6 +42,17 @@ const ONCE_ACCEPTED: [string, string[], string][] = [
   ["local", ["status", "--port", "65536"], "--port must be a whole number from 0 to 65535"],
   ["local", ["status", "--format", "yaml"], "--format must be one of text, json"],
   [
+    "local",
+    ["up", "--iam-policy", "/nonexistent/policy.json"],
+    "--iam-policy: cannot read the IAM policy /nonexistent/policy.json",
+  ],
+  [
+    "local",
+    ["up", "--iam-policy", "package.json", "--iam-principal-tag", "owner"],
+    "--iam-principal-tag must be KEY=VALUE",
+  ],
+  ["local", ["up", "--iam-principal-tag", "a=b"], "--iam-principal-tag needs --iam-policy"],
+  [
     "demo",
     ["--port", "abc"],
     '--port must be a whole number from 0 to 65535 (0 picks a free one) (got "abc")',

@@ -80,10 +80,10 @@ afterAll(async () => {
 const ready = (name: string) =>
   conditionOf(reconciler.statuses().find((s) => s.cluster === name)?.conditions ?? [], "Ready");
 
-const without = (sid: string) => ({
-  ...CONTROLLER,
-  Statement: CONTROLLER.Statement.filter((s) => s.Sid !== sid),
-});
+const without = (sid: string) => {
+  if (!CONTROLLER.Statement.some((s) => s.Sid === sid)) throw new Error(`no statement ${sid}`);
+  return { ...CONTROLLER, Statement: CONTROLLER.Statement.filter((s) => s.Sid !== sid) };
+};
 
 const cliEnv = () => ({ ...process.env, XDG_CACHE_HOME: join(cache, "cli-cache") });
 
@@ -215,9 +215,9 @@ describe.sequential("quorate under the shipped policies", () => {
     );
   }, 60_000);
 
-  it("6. without ProvisionInstanceRoles, CloudFormation cannot create the stack and quorate names iam:CreateRole", async () => {
+  it("6. without CreateInstanceRoles, CloudFormation cannot create the stack and quorate names iam:CreateRole", async () => {
     await h.cloud.admin.enforceIam({
-      policy: without("ProvisionInstanceRoles"),
+      policy: without("CreateInstanceRoles"),
       principalTags: PRINCIPAL_TAGS,
     });
     repo.write("delta", { name: "delta", size: 1, spec: { gates: TEST_GATES } });

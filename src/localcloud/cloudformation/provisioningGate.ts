@@ -45,6 +45,7 @@ export function provisioningGate(
     ...(physicalId ? { physicalId } : {}),
     properties,
     stackRoleArns,
+    tags: stack.tags.map((t) => ({ key: t.Key, value: t.Value })),
   });
   if (verdict === "pending") return { kind: "wait" };
   if (verdict !== undefined) return { kind: "failed", reason: verdict };

@@ -32,10 +32,19 @@ export interface ResourceLookup {
   instance(instanceId: string): Tagged | undefined;
 }
 
-/** aws:ResourceTag/<key> for each tag of a live resource. */
-export function resourceTagContext(tags: Tagged["tags"] | undefined): ContextValues {
+/**
+ * aws:ResourceTag/<key> for each tag of a live resource, and the service's own
+ * alias of it where it has one (autoscaling:ResourceTag, ec2:ResourceTag).
+ */
+export function resourceTagContext(
+  tags: Tagged["tags"] | undefined,
+  servicePrefix?: string,
+): ContextValues {
   const out: ContextValues = {};
-  for (const { key, value } of tags ?? []) out[`aws:ResourceTag/${key}`] = value;
+  for (const { key, value } of tags ?? []) {
+    out[`aws:ResourceTag/${key}`] = value;
+    if (servicePrefix) out[`${servicePrefix}:ResourceTag/${key}`] = value;
+  }
   return out;
 }
 
@@ -103,7 +112,7 @@ function groupRequest(
     resource:
       group?.arn ??
       `arn:aws:autoscaling:${lookup.region}:${lookup.account}:autoScalingGroup:*:autoScalingGroupName/${name}`,
-    context: { ...resourceTagContext(group?.tags), ...extra },
+    context: { ...resourceTagContext(group?.tags, "autoscaling"), ...extra },
   };
 }
 
@@ -194,7 +203,7 @@ function ec2(
       return {
         action: iam,
         resource: instance?.arn ?? `arn:aws:ec2:${lookup.region}:${lookup.account}:instance/${id}`,
-        context: { ...resourceTagContext(instance?.tags), ...tags },
+        context: { ...resourceTagContext(instance?.tags, "ec2"), ...tags },
       };
     });
   }
