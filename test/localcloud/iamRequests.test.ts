@@ -441,7 +441,7 @@ async function checkAgainstReference(request: AuthorizationRequest): Promise<str
     ...action.conditionKeys,
     ...action.resourceTypes.flatMap((t) => t.conditionKeys),
     ...types.flatMap((t) => t?.conditionKeys ?? []),
-  ].map((k) => k.replace("${TagKey}", ""));
+  ].map((k) => k.replace(/\$\{TagKey\}$/, ""));
   for (const key of Object.keys(request.context)) {
     const generic = key.replace(/(Tag\/).*$/, "$1");
     const global =
