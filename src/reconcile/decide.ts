@@ -152,6 +152,14 @@ export function refusedMessage(cluster: string, why: string): string {
 function removed(observed: ObservedStack | undefined): ReconcileAction {
   if (!observed || observed.status === "DELETE_COMPLETE")
     return { kind: "none", reason: "no manifest and no stack" };
+  if (observed.status === "REVIEW_IN_PROGRESS") {
+    // Not deleted, even with prune: a plan of a branch may be previewing this
+    // very cluster, and its change set would go with the stack.
+    return {
+      kind: "orphan",
+      message: `stack ${observed.stackName} is an empty stack under review, which a preview's change set left behind (a plan-only principal may not delete stacks), and no manifest names it. It holds no resources: delete it by hand, or commit a manifest for it and quorate creates the cluster in it`,
+    };
+  }
   const prune = observed.tags[STACK_TAG.prune] === "true";
   if (prune && !observed.terminationProtection) {
     return {

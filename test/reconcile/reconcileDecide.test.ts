@@ -96,6 +96,15 @@ describe("decide", () => {
     expect(decide(observed, desired).kind).toBe(kind);
   });
 
+  it("leaves a preview's empty stack without a manifest, even with prune: a plan may be using it", () => {
+    const action = decide(stack("REVIEW_IN_PROGRESS", { [STACK_TAG.prune]: "true" }), undefined);
+    expect(action).toEqual({
+      kind: "orphan",
+      message:
+        "stack quorate-dev is an empty stack under review, which a preview's change set left behind (a plan-only principal may not delete stacks), and no manifest names it. It holds no resources: delete it by hand, or commit a manifest for it and quorate creates the cluster in it",
+    });
+  });
+
   it("does not retry an update that rolled back until the manifest changes", () => {
     const rolledBack = stack("UPDATE_ROLLBACK_COMPLETE");
     expect(decide(rolledBack, want(), { rolledBackSha256: "new" })).toMatchObject({
