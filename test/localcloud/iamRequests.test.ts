@@ -234,6 +234,28 @@ const QUERY_CALLS: [string, string, Record<string, string>, AuthorizationRequest
     [{ action: "ec2:DescribeInstances", resource: "*", context: {} }],
   ],
   [
+    "sts",
+    "AssumeRole",
+    {
+      RoleArn: "arn:aws:iam::111111111111:role/quorate",
+      RoleSessionName: "quorate",
+      ExternalId: "x-1",
+    },
+    [
+      {
+        action: "sts:AssumeRole",
+        resource: "arn:aws:iam::111111111111:role/quorate",
+        context: { "sts:ExternalId": "x-1", "sts:RoleSessionName": "quorate" },
+      },
+    ],
+  ],
+  [
+    "sts",
+    "GetCallerIdentity",
+    {},
+    [{ action: "sts:GetCallerIdentity", resource: "*", context: {} }],
+  ],
+  [
     "ec2",
     "CreateTags",
     {

@@ -220,6 +220,14 @@ export function queryAuthorization(
   if (service === "cloudformation") return cloudFormation(action, params, lookup);
   if (service === "autoscaling") return autoScaling(action, params, lookup);
   if (service === "ec2") return ec2(action, params, lookup);
+  if (service === "sts" && action === "AssumeRole") {
+    // The role is the resource; its trust policy is the local cloud's list of roles.
+    const context: ContextValues = {};
+    if (params.get("ExternalId")) context["sts:ExternalId"] = params.get("ExternalId")!;
+    if (params.get("RoleSessionName"))
+      context["sts:RoleSessionName"] = params.get("RoleSessionName")!;
+    return [{ action: "sts:AssumeRole", resource: params.get("RoleArn") ?? "*", context }];
+  }
   return everywhere(`${service}:${action}`);
 }
 
