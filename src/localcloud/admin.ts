@@ -1,6 +1,7 @@
 // The admin API under /_quorate/: health, API call counters, a state
 // snapshot, and fault injection. JSON in and out; errors as {"error": "..."}.
 import type {
+  AccountSummary,
   ChangeSetFaultRequest,
   GroupSummary,
   InstanceFaultAction,
@@ -21,6 +22,9 @@ export interface AdminContext {
   objects: ObjectStore;
   counters: Map<string, number>;
   info: { endpoint: string; dataDir: string; startedAt: string };
+  /** Every account the local cloud holds, and the roles AssumeRole grants. */
+  accounts?: () => AccountSummary[];
+  roles?: () => string[];
 }
 
 export interface AdminResponse {
@@ -82,6 +86,8 @@ async function route(
       return ok();
     case "GET /_quorate/state":
       return ok(snapshot(ctx));
+    case "GET /_quorate/accounts":
+      return ok({ accounts: ctx.accounts?.() ?? [], roles: ctx.roles?.() ?? [] });
     case "GET /_quorate/faults":
       return ok(world.faults.list());
     case "DELETE /_quorate/faults":
@@ -278,6 +284,7 @@ function snapshot(ctx: AdminContext): LocalCloudSnapshot {
     ...(r.runtime?.pid ? { pid: r.runtime.pid } : {}),
   }));
   return {
+    accountId: world.accountId,
     endpoint: ctx.info.endpoint,
     dataDir: ctx.info.dataDir,
     network: world.settings.network,

@@ -3,6 +3,7 @@
 // API handlers read and change it and then kick the driver.
 
 import type { Faults } from "./faults.js";
+import { ACCOUNT_ID } from "./ids.js";
 import type { InstanceRuntime } from "./instances/index.js";
 import type { Store } from "./state/store.js";
 
@@ -42,8 +43,11 @@ export class World {
     readonly faults: Faults,
     readonly log: (event: LogEvent) => void,
     readonly clock: () => number = Date.now,
-    private runtimeRef?: InstanceRuntime,
+    /** The AWS account this world is: every ARN and OwnerId it hands out carries it. */
+    readonly accountId: string = ACCOUNT_ID,
   ) {}
+
+  private runtimeRef: InstanceRuntime | undefined;
 
   get runtime(): InstanceRuntime {
     if (!this.runtimeRef) throw new Error("the instance runtime is not attached yet");
