@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
+import { type AwsClientPool, createAwsClientPool } from "../../src/aws/clients.js";
 import { describeGroups } from "../../src/aws/groups.js";
 import { describeInstances } from "../../src/aws/instances.js";
 import { describeStack, stackResourceId } from "../../src/aws/stacks.js";
@@ -38,7 +38,7 @@ export const TEST_GATES = {
 export interface Harness {
   cloud: LocalCloud;
   endpoint: string;
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   events: RolloutEvent[];
   deps(overrides?: Partial<ApplyDeps>): ApplyDeps;
   /** An example manifest (dev or prod) with test gates and the given changes, through the real loader. */
