@@ -1,7 +1,7 @@
 // Listing stacks per account and region against the local cloud, through the
 // real SDK: each location fails on its own. A throttled account and a refused
 // role mark only their own location; every other location is still listed.
-import { type CloudFormationClient, CreateChangeSetCommand } from "@aws-sdk/client-cloudformation";
+import { CreateChangeSetCommand } from "@aws-sdk/client-cloudformation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAwsClientPool } from "../../src/aws/clients.js";
 import type { LocalCloud } from "../../src/localcloud/index.js";
