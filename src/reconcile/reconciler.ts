@@ -459,10 +459,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const locations = listingLocations({
       clusters: loaded.clusters,
       ...(options.regions ? { regions: options.regions } : {}),
-      before: [
-        ...listedBefore.values(),
-        ...[...statuses.values()].flatMap((s) => (s.region ? [{ region: s.region }] : [])),
-      ],
+      // Every status's location was listed at some pass, so this covers them all,
+      // without listing a role's region again in the ambient account.
+      before: listedBefore.values(),
     });
     for (const location of locations) listedBefore.set(locationKey(location), location);
     return listLocations(options.aws, locations);
