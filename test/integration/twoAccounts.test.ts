@@ -9,8 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listStacks } from "../../src/aws/stacks.js";
+import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
 import { conditionOf, REASON } from "../../src/reconcile/conditions.js";
-import { createReconciler } from "../../src/reconcile/reconciler.js";
+import { createReconciler, type Reconciler } from "../../src/reconcile/reconciler.js";
 import { createAmiFeed } from "../../src/render/ami.js";
 import { createGitSource } from "../../src/source/git.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
@@ -42,15 +43,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await restarted?.close();
   await h?.close();
   await repo?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-describe("clusters in two accounts, and one account that refuses quorate", () => {
+let reconciler: Reconciler;
+/** The local cloud after the restart (the harness's own is the one before). */
+let restarted: LocalCloud | undefined;
+
+describe.sequential("clusters in two accounts, and one account that refuses quorate", () => {
   it("applies both in one pass, each stack in its own account, and stalls the refused one naming its role", async () => {
     const deps = h.deps();
-    const reconciler = createReconciler({
+    reconciler = createReconciler({
       source: createGitSource({
         repo: repo.dir,
         branch: "main",
@@ -129,5 +135,41 @@ describe("clusters in two accounts, and one account that refuses quorate", () =>
       `not authorized to perform: sts:AssumeRole on resource: ${ROLE_REFUSED}`,
     );
     expect(stalled?.message).toMatch(/trust policy.*sts:AssumeRole/);
+  });
+  it("keeps every account, its instances and the keys it handed out across a local cloud crash", async () => {
+    const { network } = await h.cloud.admin.state();
+    const port = h.cloud.port;
+    await h.cloud.crash();
+    restarted = await startLocalCloud({
+      port,
+      dataDir: h.cloud.dataDir,
+      network,
+      roles: [ROLE_A, ROLE_B],
+      timeScale: 0.05,
+      bootDelayMs: 300,
+      operationDelayMs: 20,
+      stopGraceMs: 2000,
+    });
+    // The reconciler's clients still hold the sessions from before: the
+    // restarted local cloud must map those keys to the same accounts.
+    await restarted.admin.resetCounters();
+    const summary = await reconciler.pass();
+    expect(Object.fromEntries(summary.clusters.map((c) => [c.cluster, c.action]))).toEqual({
+      alpha: "none",
+      beta: "none",
+      gamma: "stall",
+    });
+    // One AssumeRole: gamma's refused role, asked again at every pass. alpha's
+    // and beta's sessions from before the crash still sign their calls.
+    expect((await restarted.admin.counters())["sts:AssumeRole"]).toBe(1);
+    for (const accountId of ["111111111111", "222222222222"]) {
+      const state = await restarted.admin.forAccount(accountId).state();
+      const running = state.instances.filter((i) => i.state === "running");
+      expect(running).toHaveLength(1);
+      const health = await fetch(`http://${running[0]?.privateIp}:2379/health`).then((r) =>
+        r.json(),
+      );
+      expect(health).toMatchObject({ health: "true" });
+    }
   });
 });
