@@ -380,12 +380,26 @@ async function status(
       );
     return EXIT.error;
   }
-  const snapshot = await new LocalCloudAdmin(pid.endpoint).state();
+  const admin = new LocalCloudAdmin(pid.endpoint);
+  const snapshot = await admin.state();
+  // The accounts of granted roles (local up --role), each after the default one.
+  const { accounts } = await admin.accounts();
+  const others = await Promise.all(
+    accounts
+      .filter((a) => a.accountId !== snapshot.accountId)
+      .map((a) => admin.forAccount(a.accountId).state()),
+  );
   if (format === "json") {
-    ctx.stdout.write(`${JSON.stringify({ running: true, ...snapshot }, null, 2)}\n`);
+    const extra = others.length > 0 ? { accounts: others } : {};
+    ctx.stdout.write(`${JSON.stringify({ running: true, ...snapshot, ...extra }, null, 2)}\n`);
     return EXIT.ok;
   }
   ctx.stdout.write(formatSnapshot(snapshot));
+  for (const other of others) {
+    // Without the first line: the endpoint and pid are the default account's.
+    const [, ...rest] = formatSnapshot(other).split("\n");
+    ctx.stdout.write(`\naccount ${other.accountId}:\n${rest.join("\n")}`);
+  }
   return EXIT.ok;
 }
 
