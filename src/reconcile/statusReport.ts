@@ -14,7 +14,7 @@ import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
 import { type DesiredCluster, desiredClusters, unreadManifest } from "./decide.js";
-import { listingLocations } from "./locations.js";
+import { describeLocation, listingLocations, locationKey } from "./locations.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
@@ -214,7 +214,11 @@ export async function readLiveStatuses(
   });
   const regions = [...new Set(locations.map((l) => l.region))].sort();
   const listing = await listLocations(options.aws, locations);
-  const unreachable = Object.fromEntries([...listing.unreachable, ...listing.refused]);
+  // Said for people: "eu-west-1", or "eu-west-1 in account 111111111111 (role ...)".
+  const said = new Map(locations.map((l) => [locationKey(l), describeLocation(l)]));
+  const unreachable = Object.fromEntries(
+    [...listing.unreachable, ...listing.refused].map(([key, why]) => [said.get(key) ?? key, why]),
+  );
   const unread = unreadManifest(loaded.errors);
   const clusters = rebuildStatuses({
     ...(options.revision ? { revision: options.revision } : {}),

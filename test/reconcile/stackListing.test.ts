@@ -3,11 +3,17 @@
 // role mark only their own location; every other location is still listed.
 import { CreateChangeSetCommand } from "@aws-sdk/client-cloudformation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { createAwsClientPool } from "../../src/aws/clients.js";
 import type { LocalCloud } from "../../src/localcloud/index.js";
+import { parseManifests } from "../../src/manifest/parse.js";
 import type { AccountSpec } from "../../src/manifest/types.js";
+import { conditionOf, REASON } from "../../src/reconcile/conditions.js";
 import { locationKey } from "../../src/reconcile/locations.js";
 import { listLocations } from "../../src/reconcile/stackListing.js";
+import { readLiveStatuses } from "../../src/reconcile/statusReport.js";
+import { createAmiFeed } from "../../src/render/ami.js";
+import { clusterManifest } from "../helpers/manifestRepo.js";
 import { removeDir, startTestCloud, tempDir } from "../localcloud/cloudHelpers.js";
 
 const EU = "eu-west-1";
@@ -69,5 +75,33 @@ describe("listLocations", () => {
     // The default account was listed too, and has no stack of account A's.
     const counters = await cloud.admin.counters();
     expect(counters["cloudformation:DescribeStacks"]).toBeGreaterThanOrEqual(4);
+  });
+
+  it("rebuilds `quorate status`: the refused account's cluster Stalled, said with its account and role", async () => {
+    const aws = createAwsClientPool({ endpoint: cloud.endpoint, maxAttempts: 2 }, {});
+    const manifest = (name: string, roleArn: string) =>
+      stringify(clusterManifest({ name, spec: { account: { roleArn } } }));
+    const loaded = parseManifests([
+      { file: "alpha.yaml", text: manifest("alpha", A.roleArn) },
+      { file: "gamma.yaml", text: manifest("gamma", REFUSED.roleArn) },
+    ]);
+    expect(loaded.errors).toEqual([]);
+    const live = await readLiveStatuses(loaded, {
+      aws,
+      amiFeed: createAmiFeed({
+        source: `${cloud.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
+      }),
+    });
+    expect(Object.keys(live.unreachable)).toEqual([
+      `${EU} in account 333333333333 (role ${REFUSED.roleArn})`,
+    ]);
+    const gamma = live.clusters.find((c) => c.cluster === "gamma");
+    const stalled = conditionOf(gamma?.conditions ?? [], "Stalled");
+    expect(stalled?.status).toBe("True");
+    expect(stalled?.reason).toBe(REASON.AssumeRoleRefused);
+    expect(stalled?.message).toContain(REFUSED.roleArn);
+    // alpha's stack is account A's quorate-alpha from the test above: found there, out of sync.
+    const alpha = live.clusters.find((c) => c.cluster === "alpha");
+    expect(alpha?.stackStatus).toBe("REVIEW_IN_PROGRESS");
   });
 });
