@@ -77,7 +77,7 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
   const events: RolloutEvent[] = [];
 
   const groupInstances = async (spec: ClusterSpec) => {
-    const clients = aws(spec.region);
+    const clients = aws(spec.region, spec.account);
     const stack = await describeStack(clients.cloudFormation, spec.stackName);
     const name = stack
       ? await stackResourceId(clients.cloudFormation, spec.stackName, "EtcdGroup")
@@ -148,7 +148,8 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
     clientURLs,
     instances: groupInstances,
     async stackStatus(spec) {
-      return (await describeStack(aws(spec.region).cloudFormation, spec.stackName))?.status;
+      return (await describeStack(aws(spec.region, spec.account).cloudFormation, spec.stackName))
+        ?.status;
     },
     async close() {
       openHarnesses.delete(harness);
