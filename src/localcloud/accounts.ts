@@ -45,6 +45,9 @@ interface AccountsFile {
   sessions: Record<string, SessionRecord>;
 }
 
+/** A role AssumeRole grants: its ARN, or its ARN and the external id its trust policy asks for. */
+export type GrantedRole = string | { roleArn: string; externalId: string };
+
 export interface AssumeRoleRequest {
   roleArn: string;
   sessionName: string;
@@ -74,27 +77,35 @@ export function parseRoleArn(arn: string): { accountId: string; roleName: string
 
 export class Accounts {
   private file: AccountsFile;
-  private readonly roles: ReadonlySet<string>;
+  /** Role ARN -> the external id its trust policy asks for (undefined: none). */
+  private readonly roles: ReadonlyMap<string, string | undefined>;
 
   private constructor(
     private readonly path: string,
-    roles: readonly string[],
+    roles: readonly GrantedRole[],
     private readonly clock: () => number,
   ) {
+    const granted = new Map<string, string | undefined>();
     for (const role of roles) {
-      if (!parseRoleArn(role))
+      const roleArn = typeof role === "string" ? role : role.roleArn;
+      if (!parseRoleArn(roleArn))
         throw new Error(
-          `roles must be IAM role ARNs such as arn:aws:iam::111111111111:role/quorate (got ${role})`,
+          `roles must be IAM role ARNs such as arn:aws:iam::111111111111:role/quorate (got ${roleArn})`,
         );
+      granted.set(roleArn, typeof role === "string" ? undefined : role.externalId);
     }
-    this.roles = new Set(roles);
+    this.roles = granted;
     this.file = existsSync(path)
       ? (JSON.parse(readFileSync(path, "utf8")) as AccountsFile)
       : { version: 1, accounts: {}, sessions: {} };
   }
 
   /** Loads the table at `path` (or starts an empty one); `roles` are the roles AssumeRole grants. */
-  static open(path: string, roles: readonly string[], clock: () => number = Date.now): Accounts {
+  static open(
+    path: string,
+    roles: readonly GrantedRole[],
+    clock: () => number = Date.now,
+  ): Accounts {
     return new Accounts(path, roles, clock);
   }
 
@@ -107,7 +118,7 @@ export class Accounts {
 
   /** The roles AssumeRole grants. */
   grantable(): string[] {
-    return [...this.roles].sort();
+    return [...this.roles.keys()].sort();
   }
 
   /** The slot of an account, given on first use and kept: the default account's is 0. */
@@ -156,9 +167,15 @@ export class Accounts {
       );
     }
     const role = parseRoleArn(request.roleArn);
-    // AWS answers a role that does not exist, and one whose trust policy does
-    // not name the caller, with the same words, so that neither can be probed.
-    if (!role || !this.roles.has(request.roleArn)) {
+    // AWS answers a role that does not exist, one whose trust policy does not
+    // name the caller, and a wrong or missing sts:ExternalId with the same
+    // words, so that none of them can be probed.
+    const externalId = this.roles.get(request.roleArn);
+    if (
+      !role ||
+      !this.roles.has(request.roleArn) ||
+      (externalId !== undefined && request.externalId !== externalId)
+    ) {
       throw new AwsError(
         "AccessDenied",
         `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${request.roleArn}`,

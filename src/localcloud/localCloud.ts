@@ -5,7 +5,7 @@
 // Every account other than the default one (accounts.ts) has the same layout
 // under <dataDir>/accounts/<id>/, its own world, driver and instances.
 import { join, resolve } from "node:path";
-import { Accounts } from "./accounts.js";
+import { Accounts, type GrantedRole } from "./accounts.js";
 import { LocalCloudAdmin } from "./adminClient.js";
 import type { AccountSummary } from "./adminTypes.js";
 import { autoScalingService } from "./autoscaling/api.js";
@@ -58,11 +58,13 @@ export interface LocalCloudOptions {
   /** Page sizes of the paginated APIs (tests make them small to exercise pagination). */
   pageSize?: Partial<WorldSettings["pageSize"]>;
   /**
-   * IAM roles that AssumeRole grants, e.g. ["arn:aws:iam::111111111111:role/quorate"]:
-   * each role's account is an account of its own (stacks, groups, instances).
-   * AssumeRole of any other role is AccessDenied. Default: none.
+   * IAM roles that AssumeRole grants, e.g. ["arn:aws:iam::111111111111:role/quorate"],
+   * or { roleArn, externalId } for a role whose trust policy asks for an
+   * external id: each role's account is an account of its own (stacks,
+   * groups, instances). AssumeRole of any other role, or with another
+   * external id, is AccessDenied. Default: none.
    */
-  roles?: readonly string[];
+  roles?: readonly GrantedRole[];
   log?: (event: LogEvent) => void;
 }
 

@@ -29,7 +29,8 @@ let scratch: string;
 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), "quorate-accounts-"));
-  h = await startHarness({ roles: [ROLE_A, ROLE_B] });
+  // Account B's trust policy asks for an external id: quorate must pass beta's.
+  h = await startHarness({ roles: [ROLE_A, { roleArn: ROLE_B, externalId: "acme-beta" }] });
   repo = await createManifestRepo({ prefix: "accounts" });
   repo.write("alpha", { name: "alpha", spec: { account: { roleArn: ROLE_A } } });
   repo.write("beta", {
@@ -88,12 +89,20 @@ describe.sequential("clusters in two accounts, and one account that refuses quor
 
     // Each stack exists in its account only: read with that account's assumed
     // credentials, and in the local cloud's own state of each account.
-    const inAccount = async (roleArn: string) =>
-      (await listStacks(h.aws(REGION, { roleArn, sessionName: "test-reader" }).cloudFormation)).map(
-        (s) => `${s.stackName} ${s.status} ${s.stackId.split(":")[4]}`,
-      );
+    const inAccount = async (roleArn: string, externalId?: string) =>
+      (
+        await listStacks(
+          h.aws(REGION, {
+            roleArn,
+            sessionName: "test-reader",
+            ...(externalId ? { externalId } : {}),
+          }).cloudFormation,
+        )
+      ).map((s) => `${s.stackName} ${s.status} ${s.stackId.split(":")[4]}`);
     expect(await inAccount(ROLE_A)).toEqual(["quorate-alpha CREATE_COMPLETE 111111111111"]);
-    expect(await inAccount(ROLE_B)).toEqual(["quorate-beta CREATE_COMPLETE 222222222222"]);
+    expect(await inAccount(ROLE_B, "acme-beta")).toEqual([
+      "quorate-beta CREATE_COMPLETE 222222222222",
+    ]);
     expect(await listStacks(h.aws(REGION).cloudFormation)).toEqual([]);
     const stateOf = async (accountId?: string) => {
       const admin = accountId ? h.cloud.admin.forAccount(accountId) : h.cloud.admin;
@@ -144,7 +153,7 @@ describe.sequential("clusters in two accounts, and one account that refuses quor
       port,
       dataDir: h.cloud.dataDir,
       network,
-      roles: [ROLE_A, ROLE_B],
+      roles: [ROLE_A, { roleArn: ROLE_B, externalId: "acme-beta" }],
       timeScale: 0.05,
       bootDelayMs: 300,
       operationDelayMs: 20,

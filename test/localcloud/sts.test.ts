@@ -164,6 +164,19 @@ describe("accounts", () => {
     }
   });
 
+  it("refuses a role whose trust policy asks for an external id, unless it is given", () => {
+    const accounts = Accounts.open("/nonexistent/never-written-2.json", [
+      { roleArn: ROLE, externalId: "acme-1" },
+    ]);
+    const denied = `User: ${DEFAULT_CALLER.arn} is not authorized to perform: sts:AssumeRole on resource: ${ROLE}`;
+    expect(() => accounts.assumeRole(DEFAULT_CALLER, { roleArn: ROLE, sessionName: "s1" })).toThrow(
+      denied,
+    );
+    expect(() =>
+      accounts.assumeRole(DEFAULT_CALLER, { roleArn: ROLE, sessionName: "s1", externalId: "x" }),
+    ).toThrow(denied);
+  });
+
   it("refuses a session name or duration AssumeRole would refuse", () => {
     const accounts = Accounts.open("/nonexistent/never-written.json", [ROLE]);
     expect(() =>
