@@ -5,11 +5,23 @@
 // from 40 to 114 MiB, bench/RESULTS.md), and most commands use one or two.
 // The packages are CommonJS, so a synchronous require is the same module an
 // import of them gives.
+// A cluster with spec.account gets clients of its own, signed with the
+// credentials of the role quorate assumes for it (STS AssumeRole through the
+// SDK's fromTemporaryCredentials): one provider per role, shared by that
+// role's clients in every region, so that one AssumeRole serves them all
+// until the credentials near their expiry.
 import { createRequire } from "node:module";
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { S3Client } from "@aws-sdk/client-s3";
+import {
+  doesIdentityRequireRefresh,
+  isIdentityExpired,
+  memoizeIdentityProvider,
+} from "@smithy/core";
+import { QuorateError } from "../errors.js";
+import { classifyAwsError } from "./awsErrors.js";
 
 const require = createRequire(import.meta.url);
 
@@ -22,8 +34,41 @@ export interface AwsOptions {
   maxAttempts?: number;
 }
 
+/** The role a cluster's clients assume (the manifest's spec.account). */
+export interface AccountRole {
+  roleArn: string;
+  externalId?: string;
+  sessionName: string;
+}
+
+/** Clients for a region, in the ambient account or in the account of a role. */
+export type AwsClientPool = (region: string, account?: AccountRole) => AwsClients;
+
+/**
+ * AssumeRole refused (AccessDenied, a trust policy that does not name quorate,
+ * a wrong externalId): terminal, and told apart so that the clusters of that
+ * account are Stalled with the role named while the others go on.
+ */
+export class AssumeRoleRefused extends QuorateError {
+  constructor(
+    readonly roleArn: string,
+    message: string,
+    cause: unknown,
+  ) {
+    super(
+      "terminal",
+      `cannot assume role ${roleArn}: ${message}`,
+      "check that the role's trust policy lets quorate's principal assume it (with this externalId, if it asks for one), and that quorate's own policy allows sts:AssumeRole on the role",
+      { cause },
+    );
+    this.name = "AssumeRoleRefused";
+  }
+}
+
 export interface AwsClients {
   region: string;
+  /** Absent: the ambient credentials' account. */
+  account?: AccountRole;
   cloudFormation: CloudFormationClient;
   autoScaling: AutoScalingClient;
   ec2: EC2Client;
@@ -34,28 +79,77 @@ export interface AwsClients {
 /** The local cloud needs no real credentials; any static keys sign requests it accepts. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
-/** Lazily creates and caches one set of clients per region. */
+type AwsCredentialIdentityProvider = ReturnType<
+  typeof import("@aws-sdk/credential-providers").fromTemporaryCredentials
+>;
+
+/** The pool's key of a role: the same role with another externalId or session is another session. */
+export function accountRoleKey(account: AccountRole | undefined): string {
+  if (!account) return "";
+  return JSON.stringify([account.roleArn, account.externalId ?? "", account.sessionName]);
+}
+
+/** Lazily creates and caches one set of clients per region and account role. */
 export function createAwsClientPool(
   options: AwsOptions = {},
   env: NodeJS.ProcessEnv = process.env,
-): (region: string) => AwsClients {
+): AwsClientPool {
   const pool = new Map<string, AwsClients>();
+  const providers = new Map<string, AwsCredentialIdentityProvider>();
   const endpoint = options.endpoint;
   const isLocal = endpoint !== undefined && /^https?:\/\/127\./.test(endpoint);
   const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE);
-  return (region) => {
-    const existing = pool.get(region);
+  const ambient = isLocal && !hasCredentials ? LOCAL_CREDENTIALS : undefined;
+  const maxAttempts = options.maxAttempts ?? 6;
+
+  const providerFor = (account: AccountRole, region: string): AwsCredentialIdentityProvider => {
+    const key = accountRoleKey(account);
+    const existing = providers.get(key);
     if (existing) return existing;
+    const sdk: typeof import("@aws-sdk/credential-providers") = require("@aws-sdk/credential-providers");
+    const assume = sdk.fromTemporaryCredentials({
+      params: {
+        RoleArn: account.roleArn,
+        RoleSessionName: account.sessionName,
+        ...(account.externalId ? { ExternalId: account.externalId } : {}),
+      },
+      // The ambient credentials (or the local cloud's keys) sign the AssumeRole,
+      // at the same endpoint as every other call: the local cloud serves STS too.
+      ...(ambient ? { masterCredentials: ambient } : {}),
+      clientConfig: { region, maxAttempts, ...(endpoint ? { endpoint } : {}) },
+    });
+    const named: AwsCredentialIdentityProvider = async (identity) => {
+      try {
+        return await assume(identity);
+      } catch (error) {
+        throw assumeRoleError(account.roleArn, error);
+      }
+    };
+    // fromTemporaryCredentials asks STS on every call; memoized, one session
+    // serves every client of the role until it nears expiry, and a refused
+    // AssumeRole is not remembered, so the next pass asks again.
+    const memoized = memoizeIdentityProvider(named, isIdentityExpired, doesIdentityRequireRefresh);
+    if (!memoized) throw new Error("memoizeIdentityProvider returned no provider");
+    providers.set(key, memoized);
+    return memoized;
+  };
+
+  return (region, account) => {
+    const poolKey = `${region}\u0000${accountRoleKey(account)}`;
+    const existing = pool.get(poolKey);
+    if (existing) return existing;
+    const credentials = account ? providerFor(account, region) : ambient;
     const config = {
       region,
-      maxAttempts: options.maxAttempts ?? 6,
+      maxAttempts,
       retryMode: "adaptive",
       ...(endpoint ? { endpoint } : {}),
-      ...(isLocal && !hasCredentials ? { credentials: LOCAL_CREDENTIALS } : {}),
+      ...(credentials ? { credentials } : {}),
     };
-    const made: Partial<Omit<AwsClients, "region">> = {};
+    const made: Partial<Omit<AwsClients, "region" | "account">> = {};
     const clients: AwsClients = {
       region,
+      ...(account ? { account } : {}),
       get cloudFormation() {
         const sdk: typeof import("@aws-sdk/client-cloudformation") = require("@aws-sdk/client-cloudformation");
         made.cloudFormation ??= new sdk.CloudFormationClient(config);
@@ -79,9 +173,21 @@ export function createAwsClientPool(
         return made.s3;
       },
     };
-    pool.set(region, clients);
+    pool.set(poolKey, clients);
     return clients;
   };
+}
+
+/** A refusal names the role; throttling, timeouts and 5xx stay transient. */
+function assumeRoleError(roleArn: string, error: unknown): QuorateError {
+  const classified = classifyAwsError(error, `assuming role ${roleArn}`);
+  if (classified.kind !== "terminal") return classified;
+  const e = error as { name?: string; message?: string };
+  return new AssumeRoleRefused(
+    roleArn,
+    `${e?.name ?? "Error"}: ${e?.message ?? String(error)}`,
+    error,
+  );
 }
 
 /** --local, --endpoint and AWS_ENDPOINT_URL, in that order of precedence. */

@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { type AwsClients, createAwsClientPool, resolveEndpoint } from "../aws/clients.js";
+import { type AwsClientPool, createAwsClientPool, resolveEndpoint } from "../aws/clients.js";
 import { terminal, usage } from "../errors.js";
 import { type LoadedManifests, loadManifests } from "../manifest/load.js";
 import { formatManifestErrors } from "../manifest/parse.js";
@@ -60,10 +60,7 @@ export function awsSetup(flags: AwsFlags, ctx: CommandContext) {
     },
     ctx.env,
   );
-  const clients: (region: string) => AwsClients = createAwsClientPool(
-    endpoint ? { endpoint } : {},
-    ctx.env,
-  );
+  const clients: AwsClientPool = createAwsClientPool(endpoint ? { endpoint } : {}, ctx.env);
   return { endpoint, clients, amiFeed: amiFeedFor(flags, endpoint, ctx) };
 }
 

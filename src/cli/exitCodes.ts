@@ -83,6 +83,8 @@ export const NOT_READY_EXIT: Readonly<Record<Reason, ExitCode>> = {
   HealthGateUnknown: EXIT.error,
   RolledBack: EXIT.rolledBack,
   StackNeedsOperator: EXIT.needsOperator,
+  // The account's role refused quorate: its trust policy or quorate's policy needs a person.
+  AssumeRoleRefused: EXIT.needsOperator,
   FailedCreate: EXIT.needsOperator,
   ChangeSetFailed: EXIT.needsOperator,
   EtcdVersionRefused: EXIT.gateBlocked,

@@ -2,10 +2,19 @@
 // (the same CLI re-run with --foreground, logging to <data-dir>/localcloud.log,
 // its pid and endpoint in <data-dir>/localcloud.pid).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { terminal, usage } from "../errors.js";
+import { parseRoleArn } from "../localcloud/accounts.js";
 import { readPolicyFile } from "../localcloud/iam/policyEnforcer.js";
 import {
   DEFAULTS,
@@ -42,6 +51,10 @@ Options:
   --boot-delay MS      up: stand-in for EC2 boot time, 0 to 600000 milliseconds (default ${DEFAULTS.bootDelayMs})
   --network ADDR       up: instances get the loopback addresses after ADDR, in 127.0.0.0/8
                        (default ${DEFAULTS.network}: 127.0.1.1, 127.0.1.2, ...)
+  --role ARN           up: an IAM role that STS AssumeRole grants (repeatable), such as
+                       arn:aws:iam::111111111111:role/quorate; its account is an account of
+                       its own, with its own stacks, groups and instances (a manifest's
+                       spec.account.roleArn). Any other role is refused with AccessDenied
   --region REGION      up: the AWS_REGION to print (default: AWS_REGION, else eu-west-1)
   --iam-policy FILE    up: evaluate every call, and what CloudFormation provisions for a
                        stack operation, against this IAM identity policy (JSON); a denied
@@ -66,6 +79,7 @@ const FLAGS = {
   "time-scale": { type: "string" },
   "boot-delay": { type: "string" },
   network: { type: "string" },
+  role: { type: "string", multiple: true },
   region: { type: "string" },
   format: { type: "string" },
   "iam-policy": { type: "string" },
@@ -117,6 +131,7 @@ export const localCommand: Command = {
         }) ?? DEFAULTS.bootDelayMs,
       network: loopbackAddressFlag("network", values.network) ?? DEFAULTS.network,
       ...iamFlags(ctx.cwd, values["iam-policy"], values["iam-principal-tag"]),
+      roles: roleFlags(values.role ?? []),
     };
     const format = oneOf("format", values.format, ["text", "json"], "text");
     switch (sub as Subcommand) {
@@ -248,6 +263,7 @@ async function runForeground(
     network: string;
     iamPolicy?: object;
     iamPrincipalTags?: Record<string, string>;
+    roles: string[];
   },
 ): Promise<number> {
   requireEtcd();
@@ -262,6 +278,7 @@ async function runForeground(
     network: values.network,
     ...(values.iamPolicy ? { iamPolicy: values.iamPolicy } : {}),
     ...(values.iamPrincipalTags ? { iamPrincipalTags: values.iamPrincipalTags } : {}),
+    roles: values.roles,
     log,
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
@@ -294,6 +311,18 @@ async function runForeground(
   if (readPidFile(values.dataDir)?.pid === process.pid)
     rmSync(pidPath(values.dataDir), { force: true });
   return EXIT.ok;
+}
+
+/** --role values: IAM role ARNs, checked before the daemon forks. */
+function roleFlags(values: readonly string[]): string[] {
+  for (const role of values) {
+    if (!parseRoleArn(role))
+      throw usage(
+        `--role must be an IAM role ARN (got ${role})`,
+        "for example --role arn:aws:iam::111111111111:role/quorate",
+      );
+  }
+  return [...values];
 }
 
 /** The CLI entry that runs this command again as the daemon. */
@@ -371,10 +400,17 @@ async function stop(ctx: CommandContext, dataDir: string): Promise<number> {
     ctx.stdout.write(`the local cloud of ${dataDir} is not running\n`);
   }
   rmSync(pidPath(dataDir), { force: true });
-  // Whatever a crashed (or killed) daemon left behind.
-  const leftovers = existsSync(join(dataDir, "instances"))
-    ? await killRecordedInstanceProcesses(join(dataDir, "instances"))
-    : [];
+  // Whatever a crashed (or killed) daemon left behind, in every account.
+  const instanceDirs = [
+    join(dataDir, "instances"),
+    ...(existsSync(join(dataDir, "accounts"))
+      ? readdirSync(join(dataDir, "accounts")).map((id) =>
+          join(dataDir, "accounts", id, "instances"),
+        )
+      : []),
+  ].filter((dir) => existsSync(dir));
+  const leftovers: number[] = [];
+  for (const dir of instanceDirs) leftovers.push(...(await killRecordedInstanceProcesses(dir)));
   if (leftovers.length > 0) {
     ctx.stdout.write(
       `stopped ${leftovers.length} etcd process(es) it had left running: ${leftovers.join(", ")}\n`,
@@ -397,12 +433,26 @@ async function status(
       );
     return EXIT.error;
   }
-  const snapshot = await new LocalCloudAdmin(pid.endpoint).state();
+  const admin = new LocalCloudAdmin(pid.endpoint);
+  const snapshot = await admin.state();
+  // The accounts of granted roles (local up --role), each after the default one.
+  const { accounts } = await admin.accounts();
+  const others = await Promise.all(
+    accounts
+      .filter((a) => a.accountId !== snapshot.accountId)
+      .map((a) => admin.forAccount(a.accountId).state()),
+  );
   if (format === "json") {
-    ctx.stdout.write(`${JSON.stringify({ running: true, ...snapshot }, null, 2)}\n`);
+    const extra = others.length > 0 ? { accounts: others } : {};
+    ctx.stdout.write(`${JSON.stringify({ running: true, ...snapshot, ...extra }, null, 2)}\n`);
     return EXIT.ok;
   }
   ctx.stdout.write(formatSnapshot(snapshot));
+  for (const other of others) {
+    // Without the first line: the endpoint and pid are the default account's.
+    const [, ...rest] = formatSnapshot(other).split("\n");
+    ctx.stdout.write(`\naccount ${other.accountId}:\n${rest.join("\n")}`);
+  }
   return EXIT.ok;
 }
 

@@ -83,7 +83,7 @@ export const maintainCommand: Command = {
     if (!spec) throw usage(`no cluster named ${name}`);
     const { clients } = awsSetup(values, ctx);
     const etcd = etcdClientOptions(values, ctx.cwd);
-    const observer = createMaintenanceObserver(clients(spec.region), spec, etcd);
+    const observer = createMaintenanceObserver(clients(spec.region, spec.account), spec, etcd);
     const write = (message: string, type = "maintenance") =>
       ctx.stdout.write(
         format === "json"

@@ -116,7 +116,7 @@ export const restoreCommand: Command = {
       );
     }
     const { clients, amiFeed } = awsSetup(values, ctx);
-    const aws = clients(spec.region);
+    const aws = clients(spec.region, spec.account);
     const live = await describeStack(aws.cloudFormation, spec.stackName);
     const applied = restorePinFromTags(live?.tags ?? {})?.id;
     const used = [spec.restore?.id, applied].filter((id): id is string => id !== undefined);

@@ -1,6 +1,7 @@
 // The admin API under /_quorate/: health, API call counters, a state
 // snapshot, and fault injection. JSON in and out; errors as {"error": "..."}.
 import type {
+  AccountSummary,
   ChangeSetFaultRequest,
   GroupSummary,
   IamPolicyRequest,
@@ -23,6 +24,9 @@ export interface AdminContext {
   objects: ObjectStore;
   counters: Map<string, number>;
   info: { endpoint: string; dataDir: string; startedAt: string };
+  /** Every account the local cloud holds, and the roles AssumeRole grants. */
+  accounts?: () => AccountSummary[];
+  roles?: () => string[];
 }
 
 export interface AdminResponse {
@@ -99,8 +103,10 @@ async function route(
     case "GET /_quorate/iam":
       return ok({ enforcing: world.iam !== undefined, evaluated: world.iam?.evaluated() ?? [] });
     case "DELETE /_quorate/iam":
-      delete world.iam;
+      world.iam = undefined;
       return ok();
+    case "GET /_quorate/accounts":
+      return ok({ accounts: ctx.accounts?.() ?? [], roles: ctx.roles?.() ?? [] });
     case "GET /_quorate/faults":
       return ok(world.faults.list());
     case "DELETE /_quorate/faults":
@@ -297,6 +303,7 @@ function snapshot(ctx: AdminContext): LocalCloudSnapshot {
     ...(r.runtime?.pid ? { pid: r.runtime.pid } : {}),
   }));
   return {
+    accountId: world.accountId,
     endpoint: ctx.info.endpoint,
     dataDir: ctx.info.dataDir,
     network: world.settings.network,

@@ -1,6 +1,7 @@
 // A typed client of the local cloud's admin API, for tests, the demo and
 // `quorate local status`.
 import type {
+  AccountSummary,
   ChangeSetFaultRequest,
   FaultList,
   IamPolicyRequest,
@@ -15,10 +16,25 @@ import type {
 } from "./adminTypes.js";
 
 export class LocalCloudAdmin {
-  constructor(readonly endpoint: string) {}
+  /** Without an account: the default account's state and faults. */
+  constructor(
+    readonly endpoint: string,
+    readonly account?: string,
+  ) {}
+
+  /** The same admin API for another account's state, faults and instances (?account=ID). */
+  forAccount(accountId: string): LocalCloudAdmin {
+    return new LocalCloudAdmin(this.endpoint, accountId);
+  }
+
+  /** Every account the local cloud holds, and the roles AssumeRole grants. */
+  accounts(): Promise<{ accounts: AccountSummary[]; roles: string[] }> {
+    return this.call("GET", "/_quorate/accounts");
+  }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.endpoint}${path}`, {
+    const query = this.account ? `?account=${encodeURIComponent(this.account)}` : "";
+    const response = await fetch(`${this.endpoint}${path}${query}`, {
       method,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),

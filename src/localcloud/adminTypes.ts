@@ -40,7 +40,18 @@ export interface InstanceSummary {
   pid?: number;
 }
 
+/** One account of the local cloud (GET /_quorate/accounts). */
+export interface AccountSummary {
+  accountId: string;
+  /** Its instances get the loopback addresses after this one. */
+  network: string;
+  stacks: number;
+  instances: number;
+}
+
 export interface LocalCloudSnapshot {
+  /** The account this snapshot is of (?account=, default 000000000000). */
+  accountId: string;
   endpoint: string;
   dataDir: string;
   network: string;

@@ -2,7 +2,10 @@
 // (and people reading them) see what they would see on AWS.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 
-/** The local cloud's single account. */
+/**
+ * The local cloud's default account: requests signed with any key that
+ * AssumeRole did not hand out are served in it (accounts.ts).
+ */
 export const ACCOUNT_ID = "000000000000";
 
 /** i-, sg-, lt-, r-... followed by 17 hex digits, like current EC2 ids. */
@@ -31,12 +34,12 @@ export function generatedName(stackName: string, logicalId: string, maxLength = 
   return `${head}-${suffix}`;
 }
 
-export function stackArn(region: string, stackName: string): string {
-  return `arn:aws:cloudformation:${region}:${ACCOUNT_ID}:stack/${stackName}/${uuid()}`;
+export function stackArn(accountId: string, region: string, stackName: string): string {
+  return `arn:aws:cloudformation:${region}:${accountId}:stack/${stackName}/${uuid()}`;
 }
 
-export function changeSetArn(region: string, name: string): string {
-  return `arn:aws:cloudformation:${region}:${ACCOUNT_ID}:changeSet/${name}/${uuid()}`;
+export function changeSetArn(accountId: string, region: string, name: string): string {
+  return `arn:aws:cloudformation:${region}:${accountId}:changeSet/${name}/${uuid()}`;
 }
 
 export function sha256Hex(text: string): string {

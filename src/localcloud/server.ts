@@ -1,27 +1,41 @@
 // The local cloud's HTTP server on loopback: the AWS query APIs and S3's REST
 // API (the service told apart by the SigV4 credential scope, as AWS endpoints
 // are), the admin API under /_quorate/, and the Flatcar release feed under /_flatcar/.
+// The access key in the scope picks the account (accounts.ts): each account is
+// its own world with its own services; S3 is one store for all of them, as its
+// bucket names are global.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AdminContext, handleAdmin } from "./admin.js";
 import { FEED_PATH, feedDocument } from "./flatcarFeed.js";
 import { authorizeQueryCall, authorizeS3Request } from "./iam/enforcement.js";
-import { principalFor } from "./iam/policyEnforcer.js";
-import { ACCOUNT_ID, uuid } from "./ids.js";
+import { uuid } from "./ids.js";
 import { AwsError } from "./protocol/awsError.js";
 import { actionOf, errorResponse, type ServiceDefinition, serve } from "./protocol/dispatch.js";
-import { credentialScope } from "./protocol/sigv4.js";
+import { type CredentialScope, credentialScope } from "./protocol/sigv4.js";
 import { handleS3, type S3Context } from "./s3/api.js";
 import type { World } from "./world.js";
 
 const MAX_BODY = 16 * 1024 * 1024;
 
+/** One account as the server sees it: its world and the query services that serve it. */
+export interface AccountEndpoint {
+  world: World;
+  services: readonly ServiceDefinition[];
+  /** The caller's ARN, whose permissions an enforced policy evaluates. */
+  principal: string;
+}
+
 export interface ServerOptions {
   host: string;
   port: number;
-  services: ServiceDefinition[];
+  /** The account an access key stands for; throws an AwsError for a key it refuses (expired). */
+  accountFor(accessKeyId: string): AccountEndpoint;
+  /** The world of an account by id, for the admin API's ?account=; undefined when there is none. */
+  accountById(accountId: string): World | undefined;
   /** S3 streams its bodies, so it is served apart from the query services. */
   s3: S3Context;
+  /** The default account's world: the admin API's when no account is named, and the server's log. */
   world: World;
   admin: Omit<AdminContext, "world" | "objects">;
 }
@@ -66,15 +80,18 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { world } = options;
-  const byService = new Map(options.services.map((s) => [s.service, s]));
-  const adminContext: AdminContext = { world, objects: options.s3.store, ...options.admin };
+  const defaultWorld = options.world;
+  const adminContext: AdminContext = {
+    world: defaultWorld,
+    objects: options.s3.store,
+    ...options.admin,
+  };
   const count = (key: string) =>
     options.admin.counters.set(key, (options.admin.counters.get(key) ?? 0) + 1);
   /** A denial is counted as denied:<service>:<Action> and logged with what was refused. */
   const refused = (service: string, action: string, error: AwsError) => {
     count(`denied:${service}:${action}`);
-    world.log({ event: "access-denied", service, action, message: error.message });
+    defaultWorld.log({ event: "access-denied", service, action, message: error.message });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -82,8 +99,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const method = req.method ?? "GET";
     if (url.pathname.startsWith("/_quorate/")) {
       const body = method === "GET" || method === "HEAD" ? "" : await readBody(req);
-      const out = await handleAdmin(adminContext, method, url.pathname, body);
-      world.store.flush();
+      const accountId = url.searchParams.get("account");
+      const accountWorld = accountId ? options.accountById(accountId) : defaultWorld;
+      if (!accountWorld) {
+        send(
+          res,
+          404,
+          "application/json",
+          `${JSON.stringify({ error: `no account ${accountId} in the local cloud (GET /_quorate/accounts lists them)` })}\n`,
+        );
+        return;
+      }
+      const out = await handleAdmin(
+        { ...adminContext, world: accountWorld },
+        method,
+        url.pathname,
+        body,
+      );
+      accountWorld.store.flush();
       send(res, out.status, "application/json", `${JSON.stringify(out.body)}\n`);
       return;
     }
@@ -100,24 +133,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const requestId = uuid();
     let service: ServiceDefinition | undefined;
     let region = "us-east-1";
-    let accessKeyId = "";
+    let scope: CredentialScope;
+    // The world of the account the request's key stands for: every handler below works in it.
+    let world: World;
+    let principal: string;
     try {
-      const scope = credentialScope(
+      scope = credentialScope(
         req.headers.authorization,
         url.searchParams.get("X-Amz-Credential") ?? undefined,
       );
       region = scope.region;
-      accessKeyId = scope.accessKeyId;
       if (scope.service === "s3") {
         await handleS3(options.s3, req, res, {
           region,
           requestId,
           count: (action) => count(`s3:${action}`),
           authorize: async (operation, bucket, key, query) => {
-            if (!world.iam) return undefined;
+            if (!defaultWorld.iam) return undefined;
             const denied = await authorizeS3Request(
-              world.iam,
-              scope.accessKeyId,
+              defaultWorld.iam,
+              options.accountFor(scope.accessKeyId).principal,
               operation,
               bucket,
               key,
@@ -129,11 +164,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
         return;
       }
-      service = byService.get(scope.service);
+      const account = options.accountFor(scope.accessKeyId);
+      world = account.world;
+      principal = account.principal;
+      const name = scope.service;
+      service = account.services.find((s) => s.service === name);
       if (!service) {
         throw new AwsError(
           "UnknownService",
-          `The quorate local cloud serves cloudformation, autoscaling, ec2 and s3, not ${scope.service}`,
+          `The quorate local cloud serves cloudformation, autoscaling, ec2, sts and s3, not ${scope.service}`,
         );
       }
     } catch (error) {
@@ -151,7 +190,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         action,
         params: formBody,
         region,
-        accessKeyId,
+        principal,
       };
       const denied = await authorizeQueryCall(world.iam, call);
       if (denied) {
@@ -171,10 +210,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     // Handlers are synchronous: a stack operation they start reads its principal from here.
-    if (world.iam) world.caller = principalFor(accessKeyId, ACCOUNT_ID);
+    if (world.iam) world.caller = principal;
     let out: ReturnType<typeof serve>;
     try {
-      out = serve(service, formBody, { region, requestId });
+      out = serve(service, formBody, { region, requestId, accessKeyId: scope.accessKeyId });
     } finally {
       delete world.caller;
     }
@@ -185,7 +224,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      world.log({ event: "server-error", error: (error as Error)?.stack ?? String(error) });
+      defaultWorld.log({
+        event: "server-error",
+        error: (error as Error)?.stack ?? String(error),
+      });
       if (!res.headersSent) {
         const out = errorResponse({ ec2: false, xmlNamespace: "" }, error, uuid());
         send(res, out.status, "text/xml", out.body);

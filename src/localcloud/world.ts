@@ -4,6 +4,7 @@
 
 import type { Faults } from "./faults.js";
 import type { PolicyEnforcer } from "./iam/policyEnforcer.js";
+import { ACCOUNT_ID } from "./ids.js";
 import type { InstanceRuntime } from "./instances/index.js";
 import type { Store } from "./state/store.js";
 
@@ -33,15 +34,35 @@ export interface Progress {
   wakeAt?: number;
 }
 
+/** The policy the local cloud enforces, if any: shared by the worlds of all accounts. */
+export interface IamSwitch {
+  enforcer?: PolicyEnforcer;
+}
+
 export class World {
   /** Set by the driver: schedules a pass soon. */
   kick: () => void = () => {};
+  /** One switch for every account's world: a policy is the local cloud's, not one account's. */
+  private iamSwitch: IamSwitch = {};
+
   /**
    * With --iam-policy: the policy every call, and everything CloudFormation
    * provisions for a stack operation, is evaluated against. The admin API can
    * replace or remove it while the local cloud runs.
    */
-  iam?: PolicyEnforcer;
+  get iam(): PolicyEnforcer | undefined {
+    return this.iamSwitch.enforcer;
+  }
+
+  set iam(enforcer: PolicyEnforcer | undefined) {
+    if (enforcer) this.iamSwitch.enforcer = enforcer;
+    else delete this.iamSwitch.enforcer;
+  }
+
+  /** Makes this world read and set the same policy as the others. */
+  shareIam(iamSwitch: IamSwitch): void {
+    this.iamSwitch = iamSwitch;
+  }
   /**
    * The principal of the call being served, while its (synchronous) handler
    * runs, so that a stack operation it starts records whose permissions it uses.
@@ -54,8 +75,11 @@ export class World {
     readonly faults: Faults,
     readonly log: (event: LogEvent) => void,
     readonly clock: () => number = Date.now,
-    private runtimeRef?: InstanceRuntime,
+    /** The AWS account this world is: every ARN and OwnerId it hands out carries it. */
+    readonly accountId: string = ACCOUNT_ID,
   ) {}
+
+  private runtimeRef: InstanceRuntime | undefined;
 
   get runtime(): InstanceRuntime {
     if (!this.runtimeRef) throw new Error("the instance runtime is not attached yet");

@@ -215,6 +215,15 @@ function toClusterSpec(value: any, source: SourceLocation): ClusterSpec {
     annotations: metadata.annotations,
     source,
     region: spec.region,
+    ...(spec.account
+      ? {
+          account: {
+            roleArn: spec.account.roleArn,
+            ...(spec.account.externalId ? { externalId: spec.account.externalId } : {}),
+            sessionName: spec.account.sessionName ?? `quorate-${metadata.name}`,
+          },
+        }
+      : {}),
     stackName: spec.stackName ?? `quorate-${metadata.name}`,
     size,
     instanceType: spec.instanceType,

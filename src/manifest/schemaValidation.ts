@@ -43,6 +43,18 @@ const HINTS: Record<string, Hint> = {
     problem: "is not a valid stack name",
     hint: "CloudFormation stack names start with a letter and hold only letters, digits and dashes (at most 128)",
   },
+  "spec.account.roleArn pattern": {
+    problem: "is not an IAM role ARN",
+    hint: "write arn:aws:iam::<12-digit account id>:role/<name>, the role quorate assumes in the cluster's account",
+  },
+  "spec.account.sessionName pattern": {
+    problem: "is not a role session name",
+    hint: "2 to 64 letters, digits and + = , . @ _ - (STS's rule for RoleSessionName)",
+  },
+  "spec.account.externalId pattern": {
+    problem: "is not an external id",
+    hint: "2 to 1224 letters, digits and + = , . @ : / _ - (STS's rule for ExternalId)",
+  },
   "spec.size enum": {
     problem: "must be odd and between 1 and 9",
     hint: "a cluster of n members tolerates (n-1)/2 failed members, so an even size adds quorum cost without adding tolerance; use 3 or 5",

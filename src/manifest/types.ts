@@ -135,12 +135,22 @@ export interface MaintenanceSpec {
   minInterval: string;
 }
 
+/** The IAM role quorate assumes for everything about a cluster in another account. */
+export interface AccountSpec {
+  roleArn: string;
+  externalId?: string;
+  /** Defaults to quorate-<name>: CloudTrail shows it with every call. */
+  sessionName: string;
+}
+
 export interface ClusterSpec {
   name: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   source: SourceLocation;
   region: string;
+  /** Absent: the account of the ambient credentials. */
+  account?: AccountSpec;
   stackName: string;
   size: number;
   instanceType: string;

@@ -1,7 +1,7 @@
 // Applying one cluster: render, preview through a change set, check the gate,
 // execute, and supervise the rollout until the stack settles. A stack already
 // mid-operation is only supervised: nothing is executed twice.
-import type { AwsClients } from "../aws/clients.js";
+import type { AwsClientPool, AwsClients } from "../aws/clients.js";
 import { describeStack, executeChangeSet, setTerminationProtection, sleep } from "../aws/stacks.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import { evaluateGate, formatGateResult, type GateMemory, type GateResult } from "../etcd/gate.js";
@@ -60,7 +60,7 @@ export interface ApplyOutcome {
 }
 
 export interface ApplyDeps {
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   amiFeed: AmiFeed;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
@@ -109,7 +109,7 @@ export async function applyCluster(
   spec: ClusterSpec,
   options: ApplyOptions,
 ): Promise<ApplyOutcome> {
-  const aws = deps.aws(spec.region);
+  const aws = deps.aws(spec.region, spec.account);
   const facts = rolloutFacts(spec, deps.heartbeatEveryMs);
   const imageId = await deps.amiFeed.resolve(spec);
   const rendered = renderStack(spec, { imageId });

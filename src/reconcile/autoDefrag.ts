@@ -4,7 +4,7 @@
 // maintain --defrag` (gated; a leader only after leadership moved away). It
 // reports through rollout events and never throws: a failure is an event with
 // defragResult "failed", and the cluster is tried again after minInterval.
-import type { AwsClients } from "../aws/clients.js";
+import type { AwsClientPool, AwsClients } from "../aws/clients.js";
 import type { LiveStack } from "../aws/stacks.js";
 import { describeError } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
@@ -103,7 +103,7 @@ export async function runAutoDefrag(
 export interface AutoDefragStarterOptions {
   /** `quorate run` turns it on; a one-shot pass never defragments. */
   enabled: boolean;
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
   now: () => number;
@@ -148,7 +148,7 @@ export function createAutoDefragStarter(options: AutoDefragStarterOptions) {
     });
     if (!decision.defrag) return undefined;
     const deps = {
-      aws: options.aws(spec.region),
+      aws: options.aws(spec.region, spec.account),
       etcd: options.etcd,
       onEvent: options.onEvent,
       now,

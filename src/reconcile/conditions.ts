@@ -23,6 +23,12 @@ export const REASON = {
   RolloutInProgress: "RolloutInProgress",
   /** The manifest fails validation: fix it in git. */
   InvalidManifest: "InvalidManifest",
+  /**
+   * quorate could not assume spec.account.roleArn (AccessDenied): the role's
+   * trust policy, or quorate's own sts:AssumeRole permission, needs a person.
+   * Tried again every pass, so a fixed policy needs no new commit.
+   */
+  AssumeRoleRefused: "AssumeRoleRefused",
   /** The stack is in a state only a person may act on (UPDATE_ROLLBACK_FAILED...). */
   StackNeedsOperator: "StackNeedsOperator",
   /** A failed creation left the stack in ROLLBACK_COMPLETE: it must be deleted. */

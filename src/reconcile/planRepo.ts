@@ -1,7 +1,7 @@
 // Plans for a whole repository of manifests: live (a change set per changed
 // cluster) or offline (templates at a base revision stand in for the stacks).
 // One cluster that fails to plan is reported as an error; the others still are.
-import type { AwsClients } from "../aws/clients.js";
+import type { AwsClientPool } from "../aws/clients.js";
 import { describeError } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import { checkLiveVersions } from "../etcd/versionRules.js";
@@ -58,7 +58,7 @@ export function invalidManifestPlans(invalid: readonly InvalidManifest[]): Clust
 }
 
 export interface LivePlanOptions {
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   amiFeed: AmiFeed;
   revision: string;
   /** This quorate's owner name (default "default"): a stack with another owner is not planned. */
@@ -86,7 +86,7 @@ export async function planLive(
       });
     try {
       const rendered = renderStack(spec, { imageId: await options.amiFeed.resolve(spec) });
-      const preview = await previewCluster(options.aws(spec.region), spec, rendered, {
+      const preview = await previewCluster(options.aws(spec.region, spec.account), spec, rendered, {
         revision: options.revision,
         owner: options.owner ?? DEFAULT_OWNER,
         keep: options.keep,
@@ -124,7 +124,12 @@ async function withLiveMembers(
   preview: ClusterPreview,
 ): Promise<ClusterPlan> {
   if (!membersRoll(preview.plan)) return preview.plan;
-  const detail = await readLiveDetail(options.aws(spec.region), spec, preview.live, options.etcd);
+  const detail = await readLiveDetail(
+    options.aws(spec.region, spec.account),
+    spec,
+    preview.live,
+    options.etcd,
+  );
   const plan = withLiveDetail(preview.plan, detail);
   const members = detail.members;
   if (!plan.etcdVersion) return plan;

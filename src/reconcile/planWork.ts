@@ -5,8 +5,9 @@
 // Pure: plain data in, plain data out.
 import type { LiveStack } from "../aws/stacks.js";
 import type { ManifestError } from "../manifest/manifestError.js";
-import type { ClusterSpec } from "../manifest/types.js";
+import type { AccountSpec, ClusterSpec } from "../manifest/types.js";
 import { STACK_TAG } from "../render/contract.js";
+import { REASON } from "./conditions.js";
 import {
   type DecisionMemory,
   type DesiredCluster,
@@ -15,10 +16,14 @@ import {
   manifestErrorMessage,
   type ReconcileAction,
 } from "./decide.js";
+import { describeLocation, type Location, locationKey } from "./locations.js";
 import { isOurs, ownershipProblem } from "./ownership.js";
 
+/** A stack as listed: where (account and region) and what. */
 export interface RegionStack {
   region: string;
+  /** The role its account was listed through; absent: the ambient account. */
+  account?: AccountSpec;
   stack: LiveStack;
 }
 
@@ -42,6 +47,8 @@ export interface WorkItem {
   templateSha256?: string;
   stack?: LiveStack;
   region?: string;
+  /** The role of the cluster's account (the manifest's, or the one its stack was listed through). */
+  account?: AccountSpec;
   action: WorkAction;
 }
 
@@ -49,8 +56,10 @@ export interface WorkInput {
   desired: readonly DesiredCluster[];
   /** Every stack listed, in every region read. */
   stacks: readonly RegionStack[];
-  /** region -> why its stacks could not be listed. */
+  /** locationKey -> why its stacks could not be listed (retried after a backoff). */
   unreachable: ReadonlyMap<string, string>;
+  /** locationKey -> why its account refused quorate (AssumeRole refused): its clusters are Stalled. */
+  refused?: ReadonlyMap<string, string>;
   /** This quorate's owner: only its stacks are matched to invalid manifests or orphaned. */
   owner: string;
   /** What the reconciler remembers per cluster (none for a status rebuild). */
@@ -60,8 +69,16 @@ export interface WorkInput {
 }
 
 export function planWork(input: WorkInput): WorkItem[] {
-  const bySpec = new Map(input.stacks.map((s) => [`${s.region}/${s.stack.stackName}`, s]));
-  const ours = input.stacks.filter((s) => isOurs(s.stack.tags, input.owner));
+  // A manifest is matched only with a stack listed in its own account and region.
+  const bySpec = new Map(input.stacks.map((s) => [`${locationKey(s)}/${s.stack.stackName}`, s]));
+  // Two roles into one account (or a role into the ambient one) list the same
+  // stack twice: it is one stack, by its ARN, for orphans and prune.
+  const seen = new Set<string>();
+  const ours = input.stacks.filter((s) => {
+    if (!isOurs(s.stack.tags, input.owner) || seen.has(s.stack.stackId)) return false;
+    seen.add(s.stack.stackId);
+    return true;
+  });
   const byCluster = new Map<string, RegionStack>();
   for (const s of ours) {
     const cluster = clusterOf(s.stack);
@@ -71,22 +88,37 @@ export function planWork(input: WorkInput): WorkItem[] {
   for (const want of input.desired) {
     const spec = want.spec;
     // A valid manifest names its stack; an invalid one is found by the cluster tag.
-    const found = spec ? bySpec.get(`${spec.region}/${spec.stackName}`) : byCluster.get(want.name);
+    const found = spec
+      ? bySpec.get(`${locationKey(spec)}/${spec.stackName}`)
+      : byCluster.get(want.name);
     const region = spec?.region ?? found?.region;
+    const account = spec ? spec.account : found?.account;
     work.push({
       cluster: want.name,
       ...(spec ? { spec } : {}),
       ...(want.templateSha256 ? { templateSha256: want.templateSha256 } : {}),
       ...(found ? { stack: found.stack } : {}),
       ...(region ? { region } : {}),
-      action: desiredAction(want, found?.stack, region, input),
+      ...(account ? { account } : {}),
+      action: desiredAction(
+        want,
+        found?.stack,
+        region ? { region, ...(account ? { account } : {}) } : undefined,
+        input,
+      ),
     });
   }
   const wanted = new Set(input.desired.map((d) => d.name));
-  for (const { region, stack } of ours) {
+  for (const { region, account, stack } of ours) {
     const cluster = clusterOf(stack);
     if (wanted.has(cluster)) continue;
-    work.push({ cluster, stack, region, action: removedAction(stack, input.unread) });
+    work.push({
+      cluster,
+      stack,
+      region,
+      ...(account ? { account } : {}),
+      action: removedAction(stack, input.unread),
+    });
   }
   return work.sort((a, b) => a.cluster.localeCompare(b.cluster));
 }
@@ -94,14 +126,23 @@ export function planWork(input: WorkInput): WorkItem[] {
 function desiredAction(
   want: DesiredCluster,
   stack: LiveStack | undefined,
-  region: string | undefined,
+  location: Location | undefined,
   input: WorkInput,
 ): WorkAction {
-  const unreachable = region ? input.unreachable.get(region) : undefined;
-  if (unreachable !== undefined) {
+  const key = location ? locationKey(location) : undefined;
+  const refused = key !== undefined ? input.refused?.get(key) : undefined;
+  if (location && refused !== undefined) {
+    return {
+      kind: "stall",
+      reason: REASON.AssumeRoleRefused,
+      message: `stacks in ${describeLocation(location)} could not be listed: ${refused}`,
+    };
+  }
+  const unreachable = key !== undefined ? input.unreachable.get(key) : undefined;
+  if (location && unreachable !== undefined) {
     return {
       kind: "unreachable",
-      message: `stacks in ${region} could not be listed: ${unreachable}`,
+      message: `stacks in ${describeLocation(location)} could not be listed: ${unreachable}`,
     };
   }
   const notOurs = stack ? ownershipProblem(stack, input.owner) : undefined;

@@ -4,8 +4,8 @@
 // marks that cluster and the others go on.
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { AwsClients } from "../aws/clients.js";
-import { deleteStack, describeStack, type LiveStack, listStacks } from "../aws/stacks.js";
+import type { AwsClientPool, AwsClients } from "../aws/clients.js";
+import { deleteStack, describeStack, type LiveStack } from "../aws/stacks.js";
 import { describeError, QuorateError, usage } from "../errors.js";
 import type { EtcdClientOptions } from "../etcd/client.js";
 import type { GateMemory } from "../etcd/gate.js";
@@ -29,13 +29,15 @@ import {
   unreadManifest,
 } from "./decide.js";
 import { type HealthResult, type HealthTarget, probeRegionHealth } from "./health.js";
+import { type Location, listingLocations, locationKey } from "./locations.js";
 import { type MemberViews, memberViews } from "./memberView.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
-import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
+import { planWork, unhandled, type WorkItem } from "./planWork.js";
 import { createQuorumLossTracker } from "./quorumLoss.js";
 import type { EventSink } from "./rollout/events.js";
 import { superviseRollout } from "./rollout/supervisor.js";
+import { listLocations } from "./stackListing.js";
 import {
   backingOff,
   type ClusterStatus,
@@ -60,7 +62,7 @@ export interface ReconcilerOptions {
   source: ReconcileSource;
   /** Manifests inside the checkout. */
   path: string;
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   amiFeed: AmiFeed;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
@@ -86,7 +88,10 @@ export interface ReconcilerOptions {
    * snapshot is older than every. Default false (`reconcile --once` takes none).
    */
   scheduleBackups?: boolean;
-  /** Regions to look for orphaned stacks in, besides those the manifests name now or did before. */
+  /**
+   * Regions to look for orphaned stacks in (in the ambient account), besides
+   * the accounts and regions the manifests name now or did before.
+   */
   regions?: readonly string[];
   /**
    * This quorate's owner name (default "default"), tagged on every stack it
@@ -354,7 +359,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     try {
       const facts = rolloutFacts(spec, options.heartbeatEveryMs);
       const rollout = await superviseRollout({
-        aws: options.aws(spec.region),
+        aws: options.aws(spec.region, spec.account),
         facts,
         etcd: { ...options.etcd, probeTimeoutMs: durationMs(spec.gates.probeTimeout) },
         onEvent,
@@ -442,26 +447,24 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     };
   }
 
-  /** Every stack of the regions the clusters are in now or were in at the last pass (for orphans). */
+  /**
+   * Every account and region a manifest names now or named at an earlier
+   * pass: a deleted manifest's stack is still looked for where it was, for its
+   * orphan report or prune (in memory only, like the statuses' regions).
+   */
+  const listedBefore = new Map<string, Location>();
+
+  /** Every stack of the locations the clusters are in now or were in before (for orphans). */
   async function listLive(loaded: LoadedManifests) {
-    const regions = new Set([
-      ...(options.regions ?? []),
-      ...loaded.clusters.map((c) => c.region),
-      ...[...statuses.values()].flatMap((s) => (s.region ? [s.region] : [])),
-    ]);
-    const stacks: RegionStack[] = [];
-    const unreachable = new Map<string, string>();
-    await Promise.all(
-      [...regions].map(async (region) => {
-        try {
-          for (const stack of await listStacks(options.aws(region).cloudFormation))
-            stacks.push({ region, stack });
-        } catch (error) {
-          unreachable.set(region, describeError(error));
-        }
-      }),
-    );
-    return { stacks, unreachable };
+    const locations = listingLocations({
+      clusters: loaded.clusters,
+      ...(options.regions ? { regions: options.regions } : {}),
+      // Every status's location was listed at some pass, so this covers them all,
+      // without listing a role's region again in the ambient account.
+      before: listedBefore.values(),
+    });
+    for (const location of locations) listedBefore.set(locationKey(location), location);
+    return listLocations(options.aws, locations);
   }
 
   async function pass(signal?: AbortSignal): Promise<PassSummary> {
@@ -503,12 +506,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     await mapBounded(loaded.clusters, 8, async (spec) => {
       rendered.set(spec.name, await render(spec));
     });
-    const { stacks, unreachable } = await listLive(loaded);
+    const { stacks, unreachable, refused } = await listLive(loaded);
     const unread = unreadManifest(loaded.errors);
     const work = planWork({
       desired: desiredClusters(loaded, rendered),
       stacks,
       unreachable,
+      refused,
       owner,
       memory: decisions,
       ...(unread ? { unread } : {}),
@@ -599,7 +603,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   async function deleteOrphan(item: WorkItem, message: string): Promise<ReconcileOutcome> {
     try {
       if (item.stack && item.region)
-        await deleteStack(options.aws(item.region).cloudFormation, item.stack.stackName);
+        await deleteStack(
+          options.aws(item.region, item.account).cloudFormation,
+          item.stack.stackName,
+        );
       return { kind: "deleting", message };
     } catch (error) {
       return failure(error);
@@ -629,7 +636,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     summary.push({ cluster: name, action: action.kind });
     const task = (attempted ? applyTask(spec, revision, signal) : superviseTask(spec, signal)).then(
       async (outcome) => {
-        const after = await listStackQuietly(options.aws(spec.region), spec.stackName);
+        const after = await listStackQuietly(
+          options.aws(spec.region, spec.account),
+          spec.stackName,
+        );
         record(name, outcome, { spec, ...(after ? { stack: after } : {}), attempted });
         // beforeChange may have taken a snapshot: the schedule reads the bucket again.
         if (attempted) backups.reread(name);
@@ -642,7 +652,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     return { task: tracked };
   }
 
-  /** In-sync clusters: their health, probed in batches per region. */
+  /** In-sync clusters: their health, probed in batches per account and region. */
   async function recordHealth(
     healthy: HealthTarget[],
     summary: PassSummary["clusters"],
@@ -650,15 +660,17 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     tasks: Promise<void>[],
     signal?: AbortSignal,
   ): Promise<void> {
-    const byRegion = new Map<string, HealthTarget[]>();
+    const byLocation = new Map<string, HealthTarget[]>();
     for (const h of healthy)
-      byRegion.set(h.spec.region, [...(byRegion.get(h.spec.region) ?? []), h]);
+      byLocation.set(locationKey(h.spec), [...(byLocation.get(locationKey(h.spec)) ?? []), h]);
     await Promise.all(
-      [...byRegion].map(async ([region, targets]) => {
+      [...byLocation.values()].map(async (targets) => {
         let probed = new Map<string, HealthResult>();
+        // Every target of a batch has the same account and region.
+        const { region, account } = targets[0]!.spec;
         try {
           probed = await probeRegionHealth(
-            options.aws(region),
+            options.aws(region, account),
             targets,
             options.etcd,
             gateMemories,

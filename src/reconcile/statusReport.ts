@@ -4,8 +4,8 @@
 // (the stack tags are the record of what was applied:
 // docs/architecture.md#where-state-lives).
 // rebuildStatuses and the formatters are pure; readLiveStatuses is the IO edge.
-import type { AwsClients } from "../aws/clients.js";
-import { type LiveStack, listStacks } from "../aws/stacks.js";
+import type { AwsClientPool } from "../aws/clients.js";
+import type { LiveStack } from "../aws/stacks.js";
 import { describeError } from "../errors.js";
 import type { LoadedManifests } from "../manifest/load.js";
 import type { ManifestError } from "../manifest/manifestError.js";
@@ -14,11 +14,13 @@ import { STACK_TAG } from "../render/contract.js";
 import { renderStack } from "../render/template.js";
 import { conditionOf, REASON, setCondition } from "./conditions.js";
 import { type DesiredCluster, desiredClusters, unreadManifest } from "./decide.js";
+import { describeLocation, listingLocations, locationKey } from "./locations.js";
 import { DEFAULT_OWNER } from "./ownership.js";
 import { mapBounded } from "./planRepo.js";
 import { planWork, type RegionStack, unhandled, type WorkItem } from "./planWork.js";
 import type { PassSummary, SourceStatus } from "./reconciler.js";
 import type { DaemonStatusBody } from "./server.js";
+import { listLocations } from "./stackListing.js";
 import {
   type ClusterStatus,
   initialStatus,
@@ -53,8 +55,10 @@ export interface RebuildInput {
   desired: readonly DesiredCluster[];
   /** Every stack listed, in every region read. */
   stacks: readonly RegionStack[];
-  /** region -> why its stacks could not be listed. */
+  /** locationKey (the region, for the ambient account) -> why its stacks could not be listed. */
   unreachable: Readonly<Record<string, string>>;
+  /** locationKey -> why its role could not be assumed: its clusters are reported Stalled. */
+  refused?: Readonly<Record<string, string>>;
   now: Date;
   /** The owner whose stacks these statuses are (default "default"); others' stacks are left out. */
   owner?: string;
@@ -72,6 +76,7 @@ export function rebuildStatuses(input: RebuildInput): ClusterStatus[] {
     desired: input.desired,
     stacks: input.stacks,
     unreachable: new Map(Object.entries(input.unreachable)),
+    ...(input.refused ? { refused: new Map(Object.entries(input.refused)) } : {}),
     owner: input.owner ?? DEFAULT_OWNER,
     ...(input.unread ? { unread: input.unread } : {}),
   });
@@ -179,7 +184,7 @@ function finish(status: ClusterStatus, now: Date): ClusterStatus {
 }
 
 export interface LiveReadOptions {
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   amiFeed: AmiFeed;
   revision?: string;
   /** Regions to look for orphaned stacks in, besides those the manifests name. */
@@ -203,27 +208,24 @@ export async function readLiveStatuses(
       rendered.set(spec.name, { error: describeError(error) });
     }
   });
-  const regions = [
-    ...new Set([...loaded.clusters.map((c) => c.region), ...(options.regions ?? [])]),
-  ].sort();
-  const stacks: RegionStack[] = [];
-  const unreachable: Record<string, string> = {};
-  await Promise.all(
-    regions.map(async (region) => {
-      try {
-        for (const stack of await listStacks(options.aws(region).cloudFormation))
-          stacks.push({ region, stack });
-      } catch (error) {
-        unreachable[region] = describeError(error);
-      }
-    }),
+  const locations = listingLocations({
+    clusters: loaded.clusters,
+    ...(options.regions ? { regions: options.regions } : {}),
+  });
+  const regions = [...new Set(locations.map((l) => l.region))].sort();
+  const listing = await listLocations(options.aws, locations);
+  // Said for people: "eu-west-1", or "eu-west-1 in account 111111111111 (role ...)".
+  const said = new Map(locations.map((l) => [locationKey(l), describeLocation(l)]));
+  const unreachable = Object.fromEntries(
+    [...listing.unreachable, ...listing.refused].map(([key, why]) => [said.get(key) ?? key, why]),
   );
   const unread = unreadManifest(loaded.errors);
   const clusters = rebuildStatuses({
     ...(options.revision ? { revision: options.revision } : {}),
     desired: desiredClusters(loaded, rendered),
-    stacks,
-    unreachable,
+    stacks: listing.stacks,
+    unreachable: Object.fromEntries(listing.unreachable),
+    refused: Object.fromEntries(listing.refused),
     now: options.now?.() ?? new Date(),
     ...(options.owner ? { owner: options.owner } : {}),
     ...(unread ? { unread } : {}),

@@ -39,6 +39,11 @@ const ONCE_ACCEPTED: [string, string[], string][] = [
   ["local", ["up", "--time-scale", "0"], "--time-scale must be a decimal number"],
   ["local", ["up", "--time-scale", "Infinity"], "--time-scale must be a decimal number"],
   ["local", ["up", "--boot-delay", "1.5"], "--boot-delay must be a whole number from 0 to 600000"],
+  [
+    "local",
+    ["up", "--role", "arn:aws:iam::111111111111:user/quorate"],
+    "--role must be an IAM role ARN (got arn:aws:iam::111111111111:user/quorate)",
+  ],
   ["local", ["status", "--port", "65536"], "--port must be a whole number from 0 to 65535"],
   ["local", ["status", "--format", "yaml"], "--format must be one of text, json"],
   [

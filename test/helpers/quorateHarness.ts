@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
+import { type AwsClientPool, createAwsClientPool } from "../../src/aws/clients.js";
 import { describeGroups } from "../../src/aws/groups.js";
 import { describeInstances } from "../../src/aws/instances.js";
 import { describeStack, stackResourceId } from "../../src/aws/stacks.js";
@@ -38,7 +38,7 @@ export const TEST_GATES = {
 export interface Harness {
   cloud: LocalCloud;
   endpoint: string;
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   events: RolloutEvent[];
   deps(overrides?: Partial<ApplyDeps>): ApplyDeps;
   /** An example manifest (dev or prod) with test gates and the given changes, through the real loader. */
@@ -77,7 +77,7 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
   const events: RolloutEvent[] = [];
 
   const groupInstances = async (spec: ClusterSpec) => {
-    const clients = aws(spec.region);
+    const clients = aws(spec.region, spec.account);
     const stack = await describeStack(clients.cloudFormation, spec.stackName);
     const name = stack
       ? await stackResourceId(clients.cloudFormation, spec.stackName, "EtcdGroup")
@@ -148,7 +148,8 @@ export async function startHarness(options: Partial<LocalCloudOptions> = {}): Pr
     clientURLs,
     instances: groupInstances,
     async stackStatus(spec) {
-      return (await describeStack(aws(spec.region).cloudFormation, spec.stackName))?.status;
+      return (await describeStack(aws(spec.region, spec.account).cloudFormation, spec.stackName))
+        ?.status;
     },
     async close() {
       openHarnesses.delete(harness);

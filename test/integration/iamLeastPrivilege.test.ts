@@ -172,7 +172,10 @@ describe.sequential("quorate under the shipped policies", () => {
   it("4. controller: every statement is needed, since without it a request of the story is denied", async () => {
     expect(story.length).toBeGreaterThan(0);
     const needs: Record<string, string> = {};
-    for (const statement of CONTROLLER.Statement) {
+    // The story's cluster is in quorate's own account; test/localcloud/iamIsolation.test.ts
+    // shows that a cluster in another account (spec.account.roleArn) needs this one.
+    const elsewhere = new Set(["AssumeClusterAccountRoles"]);
+    for (const statement of CONTROLLER.Statement.filter((s) => !elsewhere.has(s.Sid))) {
       const enforcer = await PolicyEnforcer.create(
         without(statement.Sid),
         statement.Sid,
@@ -186,7 +189,9 @@ describe.sequential("quorate under the shipped policies", () => {
         }
       }
     }
-    expect(Object.keys(needs)).toEqual(CONTROLLER.Statement.map((s) => s.Sid));
+    expect(Object.keys(needs)).toEqual(
+      CONTROLLER.Statement.map((s) => s.Sid).filter((sid) => !elsewhere.has(sid)),
+    );
     // An action the story did not ask for is one of the calls quorate makes on
     // paths the story does not walk (a cancelled update, a dead member, backup
     // retention, a failed upload...): each is an SDK command src/aws sends.
@@ -196,7 +201,10 @@ describe.sequential("quorate under the shipped policies", () => {
       .join("\n");
     const listed = CONTROLLER.Statement.flatMap((s) => [s.Action ?? []].flat());
     const unused = listed.filter(
-      (action) => !asked.has(action) && !sent.includes(`new ${action.split(":")[1]}Command(`),
+      (action) =>
+        !asked.has(action) &&
+        !sent.includes(`new ${action.split(":")[1]}Command(`) &&
+        action !== "sts:AssumeRole", // the SDK's credential provider sends it (src/aws/clients.ts)
     );
     expect(unused).toEqual([]);
   });

@@ -22,8 +22,8 @@ import {
 import { CreateTagsCommand } from "@aws-sdk/client-ec2";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AwsClients } from "../../src/aws/clients.js";
-import { describeStack, stackResourceId } from "../../src/aws/stacks.js";
+import { type AwsClients, createAwsClientPool } from "../../src/aws/clients.js";
+import { describeStack, listStacks, stackResourceId } from "../../src/aws/stacks.js";
 import { type LocalCloud, startLocalCloud } from "../../src/localcloud/index.js";
 import { loadManifests } from "../../src/manifest/load.js";
 import type { AmiFeed } from "../../src/render/ami.js";
@@ -238,6 +238,68 @@ describe("S3 under the controller policy", () => {
         'User: arn:aws:iam::000000000000:user/local is not authorized to perform: s3:CreateBucket on resource: "arn:aws:s3:::other" because no identity-based policy allows the s3:CreateBucket action',
     });
     await cloud.admin.stopEnforcingIam();
+  });
+});
+
+describe("clusters in other accounts under the controller policy", () => {
+  const ROLE_A = "arn:aws:iam::111111111111:role/quorate";
+  const ROLE_B = "arn:aws:iam::222222222222:role/quorate";
+  let accounts: LocalCloud | undefined;
+  afterAll(async () => {
+    await accounts?.close();
+  });
+
+  it("may assume the roles it allows, and a role it does not allow stops as AssumeRoleRefused naming the role", async () => {
+    // The operator narrowed the shipped statement to account A's role: B's trust policy would let quorate in, its own policy does not.
+    const narrowed = {
+      ...CONTROLLER,
+      Statement: CONTROLLER.Statement.map((s: { Sid: string }) =>
+        s.Sid === "AssumeClusterAccountRoles" ? { ...s, Resource: ROLE_A } : s,
+      ),
+    };
+    accounts = await startLocalCloud({
+      port: 0,
+      dataDir: join(scratch, "accounts"),
+      withoutEtcd: true,
+      roles: [ROLE_A, ROLE_B],
+      iamPolicy: narrowed,
+      iamPrincipalTags: { "quorate.dev:owner": "default" },
+    });
+    const pool = createAwsClientPool({ endpoint: accounts.endpoint }, {});
+    expect(
+      await listStacks(
+        pool(REGION, { roleArn: ROLE_A, sessionName: "quorate-alpha" }).cloudFormation,
+      ),
+    ).toEqual([]);
+    const refused = await failure(
+      listStacks(pool(REGION, { roleArn: ROLE_B, sessionName: "quorate-beta" }).cloudFormation),
+    );
+    expect(refused.name).toBe("AssumeRoleRefused");
+    expect(refused.message).toBe(
+      `cannot assume role ${ROLE_B}: AccessDenied: User: arn:aws:iam::000000000000:user/local is not authorized to perform: sts:AssumeRole on resource: ${ROLE_B} because no identity-based policy allows the sts:AssumeRole action`,
+    );
+    expect(await accounts.admin.counters()).toMatchObject({ "denied:sts:AssumeRole": 1 });
+
+    // Without the statement, no account's role at all.
+    await accounts.admin.enforceIam({
+      policy: {
+        ...CONTROLLER,
+        Statement: CONTROLLER.Statement.filter(
+          (s: { Sid: string }) => s.Sid !== "AssumeClusterAccountRoles",
+        ),
+      },
+      principalTags: { "quorate.dev:owner": "default" },
+    });
+    const fresh = createAwsClientPool({ endpoint: accounts.endpoint }, {});
+    expect(
+      (
+        await failure(
+          listStacks(
+            fresh(REGION, { roleArn: ROLE_A, sessionName: "quorate-alpha" }).cloudFormation,
+          ),
+        )
+      ).name,
+    ).toBe("AssumeRoleRefused");
   });
 });
 

@@ -66,6 +66,21 @@ const etcd = fc
     electionTimeoutMs: 5 * (e.heartbeatIntervalMs ?? 100) + 10,
   }));
 
+const account = fc.record(
+  {
+    roleArn: fc
+      .tuple(
+        fc.stringMatching(/^\d{12}$/),
+        fc.stringMatching(/^([\w+=,.@-]{1,10}\/)?[\w+=,.@-]{1,20}$/),
+        fc.constantFrom("aws", "aws-us-gov", "aws-cn"),
+      )
+      .map(([id, role, partition]) => `arn:${partition}:iam::${id}:role/${role}`),
+    externalId: fc.stringMatching(/^[\w+=,.@:/-]{2,40}$/),
+    sessionName: fc.stringMatching(/^[\w+=,.@-]{2,64}$/),
+  },
+  { requiredKeys: ["roleArn"] },
+);
+
 /** A manifest object the schema and every semantic rule accept. */
 export const validManifest = fc
   .record({
@@ -88,6 +103,7 @@ export const validManifest = fc
     extraAbort: duration(1, 3600),
     lag: fc.nat(100000),
     keyName: fc.option(fc.constantFrom("ops", "break-glass"), { nil: undefined }),
+    account: fc.option(account, { nil: undefined }),
     stackName: fc.option(fc.stringMatching(/^[A-Za-z][-A-Za-z0-9]{0,30}$/), { nil: undefined }),
     tags: fc.dictionary(tagKey, fc.string({ maxLength: 30 }), { maxKeys: 4 }),
     flags: fc.record({
@@ -107,6 +123,7 @@ export const validManifest = fc
       metadata: { name: m.name, labels: { team: "x" } },
       spec: {
         region: m.region,
+        ...(m.account ? { account: m.account } : {}),
         ...(m.stackName ? { stackName: m.stackName } : {}),
         size: m.size,
         instanceType: m.instanceType,

@@ -234,6 +234,27 @@ describe("validation rules, one row per rule with its exact message", () => {
       'spec.suspend: must be a boolean (got "yes"): Stop reconciling this cluster. Status is still reported; nothing is applied.',
     ],
     [
+      "account roleArn is a role ARN",
+      (m: any) => {
+        m.spec.account = { roleArn: "arn:aws:iam::1111:user/quorate" };
+      },
+      'spec.account.roleArn: is not an IAM role ARN (got "arn:aws:iam::1111:user/quorate"): write arn:aws:iam::<12-digit account id>:role/<name>, the role quorate assumes in the cluster\'s account',
+    ],
+    [
+      "account sessionName as STS takes it",
+      (m: any) => {
+        m.spec.account = { roleArn: "arn:aws:iam::111111111111:role/q", sessionName: "has space" };
+      },
+      'spec.account.sessionName: is not a role session name (got "has space"): 2 to 64 letters, digits and + = , . @ _ - (STS\'s rule for RoleSessionName)',
+    ],
+    [
+      "account needs roleArn",
+      (m: any) => {
+        m.spec.account = { externalId: "acme" };
+      },
+      "spec.account.roleArn: is required: ARN of the role quorate assumes, for example arn:aws:iam::111111111111:role/quorate. Changing it does not move the cluster: quorate creates a new stack in the new account and leaves the old one running.",
+    ],
+    [
       "restore needs backup",
       (m: any) => {
         m.spec.restore = { id: "r1" };
@@ -389,5 +410,42 @@ describe("a file with five different mistakes", () => {
       "five-mistakes.yaml:17:20: spec.updatePolicy.signalTimeout: must be at most PT1H (got PT2H): CloudFormation refuses a PauseTime or signal Timeout above one hour",
       'five-mistakes.yaml:19:14: spec.etcd.version: must be at least 3.4 (got "3.3.25"): quorate adds each new member as a learner first, and learners arrived in etcd 3.4',
     ]);
+  });
+});
+
+describe("spec.account", () => {
+  const specOf = (account: unknown) =>
+    parseManifests([
+      {
+        file: "m.yaml",
+        text: devWith((m) => {
+          m.spec.account = account;
+        }),
+      },
+    ]).clusters[0];
+
+  it("is absent without the block: the ambient credentials' account", () => {
+    expect(parseManifests([{ file: "m.yaml", text: DEV }]).clusters[0]?.account).toBeUndefined();
+  });
+
+  it("names the role, with the session name defaulting to quorate-<name>", () => {
+    expect(specOf({ roleArn: "arn:aws:iam::111111111111:role/quorate" })?.account).toEqual({
+      roleArn: "arn:aws:iam::111111111111:role/quorate",
+      sessionName: "quorate-dev",
+    });
+  });
+
+  it("keeps the externalId and a given session name", () => {
+    expect(
+      specOf({
+        roleArn: "arn:aws:iam::111111111111:role/ops/quorate",
+        externalId: "acme-etcd",
+        sessionName: "quorate-ci",
+      })?.account,
+    ).toEqual({
+      roleArn: "arn:aws:iam::111111111111:role/ops/quorate",
+      externalId: "acme-etcd",
+      sessionName: "quorate-ci",
+    });
   });
 });

@@ -12,7 +12,6 @@ import type {
   RecordLifecycleActionHeartbeatType,
 } from "@aws-sdk/client-auto-scaling";
 import * as sdk from "@aws-sdk/client-auto-scaling";
-import { ACCOUNT_ID } from "../ids.js";
 import { AwsError, validationError } from "../protocol/awsError.js";
 import type { CallContext, ServiceDefinition } from "../protocol/dispatch.js";
 import { paginate } from "../protocol/pagination.js";
@@ -74,7 +73,7 @@ export function groupOutput(world: World, group: GroupRecord): AutoScalingGroup 
     })),
     TerminationPolicies: ["Default"],
     NewInstancesProtectedFromScaleIn: false,
-    ServiceLinkedRoleARN: `arn:aws:iam::${ACCOUNT_ID}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+    ServiceLinkedRoleARN: `arn:aws:iam::${world.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
     CapacityRebalance: false,
     TrafficSources: [],
   };

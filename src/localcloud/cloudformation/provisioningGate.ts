@@ -4,7 +4,6 @@
 // CloudFormation's handler message, and the stack rolls back as on AWS.
 // https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html
 import { checkProvisioning } from "../iam/enforcement.js";
-import { ACCOUNT_ID } from "../ids.js";
 import type { JsonObject, OperationStep, StackOperation, StackRecord } from "../state/model.js";
 import type { World } from "../world.js";
 import { resolveProperties } from "./intrinsics.js";
@@ -38,7 +37,7 @@ export function provisioningGate(
   const verdict = checkProvisioning(world.iam, world, op.principal, {
     type,
     mode: step.verb === "create" || step.replacement ? "create" : step.verb,
-    account: ACCOUNT_ID,
+    account: world.accountId,
     region: stack.region,
     stackName: stack.stackName,
     logicalId: step.logicalId,

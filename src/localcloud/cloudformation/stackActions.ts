@@ -40,7 +40,7 @@ function tagsOf(input: { Tags?: { Key?: string; Value?: string }[] }): Tag[] | u
 
 function newStack(world: World, name: string, region: string): StackRecord {
   return {
-    stackId: stackArn(region, name),
+    stackId: stackArn(world.accountId, region, name),
     stackName: name,
     region,
     status: "REVIEW_IN_PROGRESS",
@@ -150,7 +150,7 @@ export function createChangeSet(
   const faulted = unchanged ? undefined : world.faults.takeChangeSetFault(stack.stackName);
   const now = world.now();
   const record: ChangeSetRecord = {
-    id: changeSetArn(stack.region, name),
+    id: changeSetArn(world.accountId, stack.region, name),
     name,
     type,
     status: "CREATE_PENDING",

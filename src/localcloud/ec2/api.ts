@@ -15,7 +15,6 @@ import type {
   TagDescription,
 } from "@aws-sdk/client-ec2";
 import * as sdk from "@aws-sdk/client-ec2";
-import { ACCOUNT_ID } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
 import type { CallContext, ServiceDefinition } from "../protocol/dispatch.js";
 import { paginate } from "../protocol/pagination.js";
@@ -236,7 +235,7 @@ export function ec2Service(world: World): ServiceDefinition {
         return {
           Reservations: [...reservations].map(([id, members]) => ({
             ReservationId: id,
-            OwnerId: ACCOUNT_ID,
+            OwnerId: world.accountId,
             RequesterId: "940372691376",
             Groups: [],
             Instances: members.map((r) => instanceOutput(world, r)),

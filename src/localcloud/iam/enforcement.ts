@@ -6,7 +6,7 @@ import { ACCOUNT_ID, uuid } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
 import { parseForm } from "../protocol/querySerde.js";
 import type { World } from "../world.js";
-import { type Denial, denialMessage, type PolicyEnforcer, principalFor } from "./policyEnforcer.js";
+import { type Denial, denialMessage, type PolicyEnforcer } from "./policyEnforcer.js";
 import {
   type ProvisionedResource,
   provisioningAuthorization,
@@ -24,7 +24,8 @@ export interface AuthorizeCall {
   /** The form body of a query call. */
   params: string;
   region: string;
-  accessKeyId: string;
+  /** The caller's ARN: a user of the default account, or an assumed-role session. */
+  principal: string;
 }
 
 /** The live resources of a world, as IAM's requests name them. */
@@ -82,30 +83,28 @@ function deniedError(service: string, denial: Denial): AwsError {
 export async function authorizeQueryCall(
   enforcer: PolicyEnforcer,
   call: AuthorizeCall,
-  account = ACCOUNT_ID,
 ): Promise<AwsError | undefined> {
   const requests = queryAuthorization(
     call.service,
     call.action,
     parseForm(call.params),
-    worldLookup(call.world, call.region, account),
+    worldLookup(call.world, call.region, call.world.accountId),
   );
-  const denial = await enforcer.evaluate(principalFor(call.accessKeyId, account), requests);
+  const denial = await enforcer.evaluate(call.principal, requests);
   return denial && deniedError(call.service, denial);
 }
 
 /** The error a denied S3 request gets, or undefined. */
 export async function authorizeS3Request(
   enforcer: PolicyEnforcer,
-  accessKeyId: string,
+  principal: string,
   operation: string,
   bucket: string | undefined,
   key: string | undefined,
   query: URLSearchParams,
-  account = ACCOUNT_ID,
 ): Promise<AwsError | undefined> {
   const request = s3Authorization(operation, bucket, key, query);
-  const denial = await enforcer.evaluate(principalFor(accessKeyId, account), [request]);
+  const denial = await enforcer.evaluate(principal, [request]);
   if (!denial) return undefined;
   return new AwsError(
     "AccessDenied",

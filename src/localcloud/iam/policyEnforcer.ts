@@ -169,10 +169,10 @@ export class PolicyEnforcer {
         request: {
           principal,
           action: request.action,
-          resource: {
-            resource: request.resource,
-            accountId: accountOf(request.resource) || accountOf(principal),
-          },
+          // Evaluated as within the caller's account: only its identity policy decides. A
+          // role's trust policy (the other half of a cross-account call) is the local
+          // cloud's list of roles, which its STS checks itself.
+          resource: { resource: request.resource, accountId: accountOf(principal) },
           contextVariables: { ...this.principalContext, ...request.context },
         },
         identityPolicies: [{ name: "quorate", policy: this.policy }],

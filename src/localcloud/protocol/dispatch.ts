@@ -8,6 +8,8 @@ import { type Envelope, errorXml, resultXml } from "./responses.js";
 export interface CallContext {
   region: string;
   requestId: string;
+  /** From the SigV4 credential scope: STS answers by who signed. */
+  accessKeyId?: string;
 }
 
 export type Handler<I, O> = (input: I, call: CallContext) => O;

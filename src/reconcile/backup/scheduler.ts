@@ -3,7 +3,7 @@
 // pass (for clusters in sync, with no rollout) and counts these tasks against
 // its concurrency limit; the decisions are schedule.ts's, the snapshot itself
 // is the same takeSnapshot as `quorate backup` (retention included).
-import type { AwsClients } from "../../aws/clients.js";
+import type { AwsClientPool } from "../../aws/clients.js";
 import type { EtcdClientOptions } from "../../etcd/client.js";
 import { durationMs } from "../../manifest/duration.js";
 import type { BackupSpec, ClusterSpec } from "../../manifest/types.js";
@@ -23,7 +23,7 @@ import {
 import { bucketFor, readCatalog, takeSnapshot } from "./snapshots.js";
 
 export interface BackupSchedulerDeps {
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   etcd: EtcdClientOptions;
   onEvent: EventSink;
   now: () => number;

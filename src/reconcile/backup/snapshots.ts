@@ -5,7 +5,7 @@
 // was seen to have every byte, so nothing cut short ever looks good.
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
-import type { AwsClients } from "../../aws/clients.js";
+import type { AwsClientPool, AwsClients } from "../../aws/clients.js";
 import { describeGroups } from "../../aws/groups.js";
 import { describeInstances } from "../../aws/instances.js";
 import { createSnapshotBucket, type SnapshotBucket } from "../../aws/snapshotBucket.js";
@@ -31,7 +31,7 @@ import { chooseSnapshotMember } from "./memberChoice.js";
 import { BROKEN_GRACE_MS, type RetentionVerdict, retentionPlan } from "./retention.js";
 
 export interface SnapshotDeps {
-  aws: (region: string) => AwsClients;
+  aws: AwsClientPool;
   etcd: EtcdClientOptions;
   signal?: AbortSignal;
   now?: () => Date;
@@ -46,7 +46,7 @@ export interface TakenSnapshot {
 
 export function bucketFor(deps: Pick<SnapshotDeps, "aws">, spec: ClusterSpec): SnapshotBucket {
   const backup = requireBackup(spec);
-  return createSnapshotBucket(deps.aws(spec.region).s3, backup);
+  return createSnapshotBucket(deps.aws(spec.region, spec.account).s3, backup);
 }
 
 export function requireBackup(spec: ClusterSpec): BackupSpec {
@@ -85,7 +85,7 @@ export async function probeMembers(
   deps: SnapshotDeps,
   spec: ClusterSpec,
 ): Promise<ClusterProbe | undefined> {
-  const endpoints = await memberEndpoints(deps.aws(spec.region), spec);
+  const endpoints = await memberEndpoints(deps.aws(spec.region, spec.account), spec);
   if (endpoints.length === 0) return undefined;
   return probeCluster(endpoints, {
     ...deps.etcd,

@@ -26,7 +26,7 @@ import {
   type RollingState,
   recordLaunched,
 } from "../../autoscaling/rollingUpdate.js";
-import { ACCOUNT_ID, generatedName, uuid } from "../../ids.js";
+import { generatedName, uuid } from "../../ids.js";
 import type {
   GroupRecord,
   GroupTag,
@@ -276,7 +276,7 @@ export const autoScalingGroupProvider: ResourceProvider = {
         );
       const group: GroupRecord = {
         name,
-        arn: `arn:aws:autoscaling:${ctx.stack.region}:${ACCOUNT_ID}:autoScalingGroup:${uuid()}:autoScalingGroupName/${name}`,
+        arn: `arn:aws:autoscaling:${ctx.stack.region}:${ctx.world.accountId}:autoScalingGroup:${uuid()}:autoScalingGroupName/${name}`,
         owner: ctx.stack.stackId,
         logicalId: ctx.logicalId,
         createdAt: ctx.world.now(),

@@ -1,7 +1,7 @@
 // Security groups, ingress rules, IAM roles and instance profiles: the local
 // cloud serves no API for them, so they are records with the physical ids and
 // attributes CloudFormation hands out (Ref and Fn::GetAtt values).
-import { ACCOUNT_ID, ec2Id, generatedName, nameSuffix } from "../../ids.js";
+import { ec2Id, generatedName, nameSuffix } from "../../ids.js";
 import type { JsonObject } from "../../state/model.js";
 import { done, type Outcome, type ProviderContext, type ResourceProvider } from "./provider.js";
 
@@ -69,7 +69,7 @@ export const roleProvider = plainProvider((ctx) => {
   return {
     physicalId: name,
     attributes: {
-      Arn: `arn:aws:iam::${ACCOUNT_ID}:role${path}${name}`,
+      Arn: `arn:aws:iam::${ctx.world.accountId}:role${path}${name}`,
       RoleId: `AROA${nameSuffix(17)}`,
     },
   };
@@ -82,7 +82,7 @@ export const instanceProfileProvider = plainProvider((ctx) => {
   const path = str(ctx.properties, "Path") ?? "/";
   return {
     physicalId: name,
-    attributes: { Arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile${path}${name}` },
+    attributes: { Arn: `arn:aws:iam::${ctx.world.accountId}:instance-profile${path}${name}` },
     // IAM's unique id of an instance profile: AIPA and 17 characters.
     uniqueId: `AIPA${nameSuffix(17)}`,
   };
