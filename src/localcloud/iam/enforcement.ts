@@ -2,7 +2,7 @@
 // request, and before CloudFormation provisions a resource as the principal
 // that started the stack operation. Denials come back in each service's shape
 // (AccessDenied; EC2's UnauthorizedOperation) with IAM's message.
-import { ACCOUNT_ID, uuid } from "../ids.js";
+import { uuid } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
 import { parseForm } from "../protocol/querySerde.js";
 import type { World } from "../world.js";
@@ -29,7 +29,8 @@ export interface AuthorizeCall {
 }
 
 /** The live resources of a world, as IAM's requests name them. */
-export function worldLookup(world: World, region: string, account = ACCOUNT_ID): ResourceLookup {
+export function worldLookup(world: World, region: string): ResourceLookup {
+  const account = world.accountId;
   const groupTagged = (name: string) => {
     const group = world.store.groups.get(name);
     return (
@@ -88,7 +89,7 @@ export async function authorizeQueryCall(
     call.service,
     call.action,
     parseForm(call.params),
-    worldLookup(call.world, call.region, call.world.accountId),
+    worldLookup(call.world, call.region),
   );
   const denial = await enforcer.evaluate(call.principal, requests);
   return denial && deniedError(call.service, denial);

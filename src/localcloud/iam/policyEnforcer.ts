@@ -17,11 +17,6 @@ export interface Denial {
 
 type Simulator = typeof import("@cloud-copilot/iam-simulate");
 
-/** The ARN the local cloud gives the caller of an access key: a user of that name in the account. */
-export function principalFor(accessKeyId: string, account: string): string {
-  return `arn:aws:iam::${account}:user/${accessKeyId}`;
-}
-
 /** IAM's words for a denial, as the SDK's error message carries them. */
 export function denialMessage(denial: Denial): string {
   const why = denial.explicit
