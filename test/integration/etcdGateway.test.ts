@@ -386,10 +386,6 @@ describe("membership operations on a real cluster", () => {
             "/v3/cluster/member/remove: etcdserver: unhealthy cluster",
           ),
         });
-        // A learner changes no quorum, but etcd wants every member connected before any add.
-        const spare = await cluster.allocate();
-        const add = await membership.addLearner(spare.peerURL).catch((error: unknown) => error);
-        expect(isEtcdError(add, "unhealthyCluster")).toBe(true);
       } finally {
         membership.close();
       }
