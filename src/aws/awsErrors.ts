@@ -48,6 +48,15 @@ export function missingPermission(
   return match ? { action: match[1]!, resource: match[2]! } : undefined;
 }
 
+/** What to do about a denial that names its permission: add it to quorate's policy. */
+export function permissionHint(message: string): string | undefined {
+  const missing = missingPermission(message);
+  return (
+    missing &&
+    `allow ${missing.action} on ${missing.resource} in the policy of quorate's principal (examples/iam/quorate-controller.json lists what quorate needs)`
+  );
+}
+
 export function classifyAwsError(error: unknown, doing: string, endpoint?: string): QuorateError {
   if (error instanceof QuorateError) return error;
   const e = error as SdkError;
@@ -77,12 +86,10 @@ export function classifyAwsError(error: unknown, doing: string, endpoint?: strin
     );
   }
   if (ACCESS_DENIED.has(name)) {
-    const missing = missingPermission(message);
     return terminal(
       `${doing}: ${name}: ${message}`,
-      missing
-        ? `allow ${missing.action} on ${missing.resource} in the policy of quorate's principal (examples/iam/quorate-controller.json lists what quorate needs)`
-        : "check the IAM permissions quorate runs with (examples/iam/quorate-controller.json lists what it needs)",
+      permissionHint(message) ??
+        "check the IAM permissions quorate runs with (examples/iam/quorate-controller.json lists what it needs)",
       error,
     );
   }

@@ -178,12 +178,14 @@ async function previewFromLiveStack(
   } catch (error) {
     // Another quorate (CI and a box after one merge) may have created or
     // updated the stack since it was read: plan once more from what it is now.
-    if (mayLookAgain && (await changedSince(aws, spec.stackName, live))) {
+    // A denial is not a race: looking again would be denied again.
+    if (mayLookAgain && !isAccessDenied(error) && (await changedSince(aws, spec.stackName, live))) {
       return previewFromLiveStack(aws, spec, rendered, options, false);
     }
     throw error;
   }
   let keep = false;
+  let failed = false;
   try {
     let outcome: ChangeSetOutcome;
     try {
@@ -195,8 +197,13 @@ async function previewFromLiveStack(
     } catch (error) {
       // Executing a change set deletes the stack's others: another quorate that
       // executed while ours was being computed took ours away. Plan once more
-      // from the stack as it now is (its rollout is then supervised).
-      if (mayLookAgain && (await changedSince(aws, spec.stackName, live))) {
+      // from the stack as it now is (its rollout is then supervised). A denial
+      // is not that race, and our own CREATE change set made the stack under review.
+      if (
+        mayLookAgain &&
+        !isAccessDenied(error) &&
+        (await changedSince(aws, spec.stackName, live))
+      ) {
         return previewFromLiveStack(aws, spec, rendered, options, false);
       }
       throw error;
@@ -235,8 +242,15 @@ async function previewFromLiveStack(
       ...(replacementRefused ? { replacementRefused } : {}),
       ...(keep ? { changeSet: { id: changeSetId, type } } : {}),
     };
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    if (!keep) await discardChangeSet(aws, spec.stackName, changeSetId, type);
+    // The failure that stopped the preview is the one to report, not a cleanup's after it.
+    if (!keep)
+      await discardChangeSet(aws, spec.stackName, changeSetId, type).catch((cleanup: unknown) => {
+        if (!failed) throw cleanup;
+      });
   }
 }
 

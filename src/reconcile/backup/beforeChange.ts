@@ -3,6 +3,7 @@
 // reused when it is recent enough, else one is taken now through the same path
 // as `quorate backup`. When neither works the change is held, with why and
 // what to do; nothing here ever throws for a failure it can name.
+import { isAccessDenied, permissionHint } from "../../aws/awsErrors.js";
 import { describeError } from "../../errors.js";
 import type { ClusterSpec } from "../../manifest/types.js";
 import type { SnapshotRequirement } from "../../plan/model.js";
@@ -30,22 +31,31 @@ export async function snapshotBeforeChange(
 ): Promise<SnapshotBeforeChange> {
   const now = deps.now ?? (() => new Date());
   const where = `s3://${requirement.bucket}/${requirement.prefix}`;
-  const held = (cause: "bucket" | "member", why: string, newest?: { ageMs: number }) => ({
-    ok: false as const,
-    message: heldChangeMessage({
-      where,
-      maxAge: requirement.maxAge,
-      cause,
-      why,
-      ...(newest ? { newest } : {}),
-    }),
-  });
+  const held = (
+    cause: "bucket" | "member",
+    why: string,
+    newest?: { ageMs: number },
+    failure?: unknown,
+  ) => {
+    const fix = permissionToAdd(failure);
+    return {
+      ok: false as const,
+      message: heldChangeMessage({
+        where,
+        maxAge: requirement.maxAge,
+        cause,
+        why,
+        ...(newest ? { newest } : {}),
+        ...(fix ? { fix } : {}),
+      }),
+    };
+  };
 
   let catalog: Snapshot[];
   try {
     catalog = await readCatalog(bucketFor(deps, spec));
   } catch (error) {
-    return held("bucket", `listing ${where} failed: ${messageOf(error)}`);
+    return held("bucket", `listing ${where} failed: ${messageOf(error)}`, undefined, error);
   }
   const freshness = snapshotFreshness(catalog, now(), requirement.maxAgeSeconds * 1000);
   if (freshness.fresh) {
@@ -81,11 +91,18 @@ export async function snapshotBeforeChange(
       message: `snapshot: took ${m.object} from ${m.member.name} at revision ${m.revision} (${m.size} bytes in ${(taken.durationMs / 1000).toFixed(1)}s) before any member is replaced`,
     };
   } catch (error) {
-    return held("bucket", messageOf(error), newest);
+    return held("bucket", messageOf(error), newest, error);
   }
 }
 
 /** The error's own words; the held message says what to do instead of its hint. */
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : describeError(error);
+}
+
+/** For a denied call, however deep in the snapshot's error, the permission to add. */
+function permissionToAdd(error: unknown): string | undefined {
+  return error !== undefined && isAccessDenied(error)
+    ? permissionHint(describeError(error))
+    : undefined;
 }

@@ -34,6 +34,8 @@ export interface HeldChange {
   cause: "bucket" | "member";
   why: string;
   newest?: { ageMs: number };
+  /** What to do instead of the cause's general fix (the permission a denial names). */
+  fix?: string;
 }
 
 /** Why the change is held and the two ways on, for the outcome and the condition. */
@@ -42,8 +44,9 @@ export function heldChangeMessage(held: HeldChange): string {
     ? `the newest good one is ${formatAge(held.newest.ageMs)} old`
     : "there is none";
   const fix =
-    held.cause === "bucket"
+    held.fix ??
+    (held.cause === "bucket"
       ? `fix quorate's access to ${held.where}`
-      : "bring a member back to health (a snapshot streams from a healthy voting member)";
+      : "bring a member back to health (a snapshot streams from a healthy voting member)");
   return `not applied, snapshot-before-change failed: no good snapshot under ${held.where} is at most ${held.maxAge} old (${newest}) and none could be taken: ${held.why}. To go on, ${fix}, or set spec.backup.beforeChange: false to accept replacing members without a snapshot`;
 }

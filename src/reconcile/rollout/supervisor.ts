@@ -1,6 +1,7 @@
 // The supervision loop for one cluster: observe, decide, act, until the stack
 // settles. It keeps no state that the live system does not also hold, so a
 // quorate started again mid-rollout picks up where the last one stopped.
+import { permissionHint } from "../../aws/awsErrors.js";
 import type { AwsClients } from "../../aws/clients.js";
 import { sleep, stackEventsSince } from "../../aws/stacks.js";
 import { describeError, QuorateError } from "../../errors.js";
@@ -98,6 +99,8 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
   let holding: string[] | undefined;
   const promoted = new Set<string>();
   let clock: MemberClock = startClock();
+  /** The last action that failed, until one of its kind succeeds: said with a rollout that did not complete. */
+  let failedAction: { kind: string; words: string } | undefined;
 
   for (;;) {
     if (options.signal?.aborted) throw options.signal.reason;
@@ -159,9 +162,13 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
           promoted.add(action.instanceId);
           clock = memberPromoted(clock, now());
         }
+        if (failedAction?.kind === action.kind) failedAction = undefined;
       } catch (error) {
         const waiting = error instanceof QuorateError && error.kind === "notReady";
-        emit(waiting ? "waiting" : "error", `${action.kind}: ${describeError(error)}`);
+        const words = `${action.kind}: ${describeError(error)}`;
+        // Retried each tick (a permission fixed meanwhile lets the rollout go on), said once.
+        if (words !== failedAction?.words) emit(waiting ? "waiting" : "error", words);
+        if (!waiting) failedAction = { kind: action.kind, words };
         break;
       }
     }
@@ -184,7 +191,12 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
         options.settleMs ?? Math.max(30_000, durationMs(facts.gates.stableFor) + 15_000);
       const waitedEnough = now() - settledSince >= settleMs;
       if (healthy || waitedEnough || !COMPLETE.has(status)) {
-        const cause = COMPLETE.has(status) ? undefined : await failureCause(aws, facts.stackName);
+        const cause = COMPLETE.has(status)
+          ? undefined
+          : [
+              await failureCause(aws, facts.stackName),
+              ...(failedAction ? [`quorate's last failed step: ${failedAction.words}`] : []),
+            ].join("; ");
         return {
           ...finish(status, decision.gate, emit, cause),
           memberSeconds: [...clock.memberSeconds],
@@ -213,7 +225,10 @@ async function failureCause(aws: AwsClients, stackName: string): Promise<string>
       stackName,
       await stackEventsSince(aws.cloudFormation, stackName, undefined),
     );
-    return cause ? `first failure: ${cause}` : "no resource failure in its events";
+    if (!cause) return "no resource failure in its events";
+    // CloudFormation provisions as quorate's principal: a refused resource is a permission to add.
+    const hint = permissionHint(cause);
+    return `first failure: ${cause}${hint ? `; to fix it, ${hint}` : ""}`;
   } catch (error) {
     return `its events could not be read (${describeError(error)})`;
   }
