@@ -148,17 +148,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           region,
           requestId,
           count: (action) => count(`s3:${action}`),
-          authorize: async (operation, bucket, key, query) => {
+          authorize: async (request) => {
             if (!defaultWorld.iam) return undefined;
             const denied = await authorizeS3Request(
               defaultWorld.iam,
               options.accountFor(scope.accessKeyId).principal,
-              operation,
-              bucket,
-              key,
-              query,
+              region,
+              request,
             );
-            if (denied) refused("s3", operation, denied);
+            if (denied) refused("s3", request.operation, denied);
             return denied;
           },
         });

@@ -20,6 +20,7 @@ import {
   queryAuthorization,
   type ResourceLookup,
   s3Authorization,
+  s3KmsAuthorization,
 } from "../../src/localcloud/iam/requestAuthorization.js";
 
 const STACK =
@@ -482,7 +483,12 @@ describe("the IAM request of each call quorate makes", () => {
   });
 
   it.each(S3_CALLS)("s3 %s %s/%s", async (operation, bucket, key, query, expected) => {
-    const request = s3Authorization(operation, bucket, key, new URLSearchParams(query));
+    const request = s3Authorization({
+      operation,
+      ...(bucket ? { bucket } : {}),
+      ...(key ? { key } : {}),
+      query: new URLSearchParams(query),
+    });
     expect(request).toEqual(expected);
     expect(await checkAgainstReference(request)).toEqual([]);
   });
@@ -529,5 +535,62 @@ describe("what CloudFormation asks IAM before provisioning each resource type qu
 
   it("asks nothing for a type quorate does not render", () => {
     expect(provisioningAuthorization(provisioned("AWS::SQS::Queue", "create"))).toEqual([]);
+  });
+});
+
+describe("what S3 asks of KMS as the caller for an SSE-KMS object", () => {
+  const KEY = "1234abcd-12ab-34cd-56ef-1234567890ab";
+  const KEY_ARN = `arn:aws:kms:eu-west-1:111111111111:key/${KEY}`;
+  const through = {
+    "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+    "kms:CallerAccount": "111111111111",
+  };
+
+  it.each([
+    ["a key id", "kms:GenerateDataKey", KEY, { resource: KEY_ARN, context: through }],
+    ["a key ARN", "kms:Decrypt", KEY_ARN, { resource: KEY_ARN, context: through }],
+    [
+      "an alias",
+      "kms:GenerateDataKey",
+      "alias/etcd-backups",
+      {
+        resource: expect.stringMatching(
+          /^arn:aws:kms:eu-west-1:111111111111:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        ),
+        context: { ...through, "kms:RequestAlias": "alias/etcd-backups" },
+      },
+    ],
+    [
+      "an alias ARN",
+      "kms:Decrypt",
+      "arn:aws:kms:eu-west-1:111111111111:alias/etcd-backups",
+      { context: { ...through, "kms:RequestAlias": "alias/etcd-backups" } },
+    ],
+  ] as const)("%s: %s", async (_name, action, keyId, expected) => {
+    const request = s3KmsAuthorization({ action, keyId }, "eu-west-1", "111111111111");
+    expect(request).toMatchObject({ action, ...expected });
+    expect(await checkAgainstReference(request!)).toEqual([]);
+  });
+
+  it("gives one alias one key, whichever way it is written", () => {
+    const byName = s3KmsAuthorization(
+      { action: "kms:Decrypt", keyId: "alias/etcd-backups" },
+      "eu-west-1",
+      "111111111111",
+    );
+    const byArn = s3KmsAuthorization(
+      { action: "kms:Decrypt", keyId: "arn:aws:kms:eu-west-1:111111111111:alias/etcd-backups" },
+      "eu-west-1",
+      "111111111111",
+    );
+    expect(byName?.resource).toBe(byArn?.resource);
+  });
+
+  it("asks nothing for the account's AWS managed key aws/s3, whose key policy allows it", () => {
+    for (const keyId of ["alias/aws/s3", "arn:aws:kms:eu-west-1:111111111111:alias/aws/s3"]) {
+      expect(
+        s3KmsAuthorization({ action: "kms:Decrypt", keyId }, "eu-west-1", "111111111111"),
+      ).toBeUndefined();
+    }
   });
 });

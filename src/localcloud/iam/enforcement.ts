@@ -2,7 +2,7 @@
 // request, and before CloudFormation provisions a resource as the principal
 // that started the stack operation. Denials come back in each service's shape
 // (AccessDenied; EC2's UnauthorizedOperation) with IAM's message.
-import { uuid } from "../ids.js";
+import { ACCOUNT_ID, uuid } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
 import { parseForm } from "../protocol/querySerde.js";
 import type { World } from "../world.js";
@@ -14,7 +14,9 @@ import {
 import {
   queryAuthorization,
   type ResourceLookup,
+  type S3Request,
   s3Authorization,
+  s3KmsAuthorization,
 } from "./requestAuthorization.js";
 
 export interface AuthorizeCall {
@@ -95,23 +97,26 @@ export async function authorizeQueryCall(
   return denial && deniedError(call.service, denial);
 }
 
-/** The error a denied S3 request gets, or undefined. */
+/**
+ * The error a denied S3 request gets, or undefined: S3's own action, and with
+ * SSE-KMS the KMS action S3 asks for as the caller, in the caller's account.
+ */
 export async function authorizeS3Request(
   enforcer: PolicyEnforcer,
   principal: string,
-  operation: string,
-  bucket: string | undefined,
-  key: string | undefined,
-  query: URLSearchParams,
+  region: string,
+  request: S3Request,
 ): Promise<AwsError | undefined> {
-  const request = s3Authorization(operation, bucket, key, query);
-  const denial = await enforcer.evaluate(principal, [request]);
+  const account = /^arn:aws[\w-]*:(?:iam|sts)::(\d{12}):/.exec(principal)?.[1] ?? ACCOUNT_ID;
+  const kms = request.kms && s3KmsAuthorization(request.kms, region, account);
+  const denial = await enforcer.evaluate(principal, [
+    s3Authorization(request),
+    ...(kms ? [kms] : []),
+  ]);
   if (!denial) return undefined;
-  return new AwsError(
-    "AccessDenied",
-    denialMessage({ ...denial, resource: `"${denial.resource}"` }),
-    403,
-  );
+  // S3 quotes its own resource ARNs; KMS's denial comes through as KMS words it.
+  const resource = denial.action.startsWith("s3:") ? `"${denial.resource}"` : denial.resource;
+  return new AwsError("AccessDenied", denialMessage({ ...denial, resource }), 403);
 }
 
 /**

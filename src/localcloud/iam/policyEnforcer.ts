@@ -173,10 +173,33 @@ export class PolicyEnforcer {
         identityPolicies: [{ name: "quorate", policy: this.policy }],
         serviceControlPolicies: [],
         resourceControlPolicies: [],
+        ...(request.action.startsWith("kms:")
+          ? { resourcePolicy: defaultKeyPolicy(accountOf(request.resource)) }
+          : {}),
       },
       {},
     );
   }
+}
+
+/**
+ * A KMS key is used only as its key policy allows, whatever the identity policy
+ * says. The local cloud has no KMS: every key has the default key policy, which
+ * hands the decision to the account's IAM policies (docs/references.md#sse-kms-backups-s3-calls-kms-as-the-caller).
+ */
+function defaultKeyPolicy(account: string) {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "Enable IAM User Permissions",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+    ],
+  };
 }
 
 /** The account field of an ARN: empty for S3's and for "*". */

@@ -7,6 +7,8 @@
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 
+import { createHash } from "node:crypto";
+
 export type ContextValues = Record<string, string | string[]>;
 
 export interface AuthorizationRequest {
@@ -251,13 +253,22 @@ const S3_ACTIONS: Record<string, { action: string; on: "bucket" | "object" | "*"
   ListParts: { action: "s3:ListMultipartUploadParts", on: "object" },
 };
 
+/** One S3 request as the local cloud routes it, and the KMS key it uses. */
+export interface S3Request {
+  operation: string;
+  bucket?: string;
+  key?: string;
+  query: URLSearchParams;
+  kms?: S3KmsUse;
+}
+
 /** The request IAM evaluates for one S3 operation. */
-export function s3Authorization(
-  operation: string,
-  bucket: string | undefined,
-  key: string | undefined,
-  query: URLSearchParams,
-): AuthorizationRequest {
+export function s3Authorization({
+  operation,
+  bucket,
+  key,
+  query,
+}: S3Request): AuthorizationRequest {
   const entry = S3_ACTIONS[operation] ?? { action: `s3:${operation}`, on: "*" as const };
   const resource =
     entry.on === "*" || !bucket
@@ -268,4 +279,50 @@ export function s3Authorization(
   const context: ContextValues = {};
   if (operation === "ListObjectsV2") context["s3:prefix"] = query.get("prefix") ?? "";
   return { action: entry.action, resource, context };
+}
+
+/**
+ * The KMS key S3 uses for an object encrypted with SSE-KMS, and what for:
+ * a data key to encrypt a new object (PutObject, CreateMultipartUpload), or
+ * that data key decrypted to write more parts, assemble them or read it back.
+ */
+export interface S3KmsUse {
+  action: "kms:GenerateDataKey" | "kms:Decrypt";
+  /** As the request or the object carries it: key id, key ARN, alias name or alias ARN. */
+  keyId: string;
+}
+
+const AWS_MANAGED_S3_KEY = /(^|:)alias\/aws\/s3$/;
+
+/**
+ * What IAM evaluates when S3 calls KMS on the caller's behalf for SSE-KMS: the
+ * caller's own permission on the key, with kms:ViaService naming S3. Undefined
+ * for the account's AWS managed key aws/s3, whose key policy already lets every
+ * principal of the account use it through S3. The local cloud has no KMS: an
+ * alias of a customer managed key stands for a key of its own, with the alias
+ * in kms:RequestAlias (docs/references.md#sse-kms-backups-s3-calls-kms-as-the-caller).
+ */
+export function s3KmsAuthorization(
+  use: S3KmsUse,
+  region: string,
+  account: string,
+): AuthorizationRequest | undefined {
+  if (AWS_MANAGED_S3_KEY.test(use.keyId)) return undefined;
+  const context: ContextValues = {
+    "kms:ViaService": `s3.${region}.amazonaws.com`,
+    "kms:CallerAccount": account,
+  };
+  if (use.keyId.startsWith("arn:") && !use.keyId.includes(":alias/")) {
+    return { action: use.action, resource: use.keyId, context };
+  }
+  const alias = /(?:^|:)(alias\/.+)$/.exec(use.keyId)?.[1];
+  if (alias) context["kms:RequestAlias"] = alias;
+  const keyId = alias ? keyIdOfAlias(alias) : use.keyId;
+  return { action: use.action, resource: `arn:aws:kms:${region}:${account}:key/${keyId}`, context };
+}
+
+/** A stable key id in the shape of KMS's, for an alias the local cloud has no key behind. */
+function keyIdOfAlias(alias: string): string {
+  const hex = createHash("sha256").update(alias).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

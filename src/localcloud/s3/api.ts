@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import type { Faults } from "../faults.js";
+import type { S3KmsUse, S3Request } from "../iam/requestAuthorization.js";
 import { ACCOUNT_ID } from "../ids.js";
 import { AwsError } from "../protocol/awsError.js";
 import { AwsChunkedDecoder } from "./awsChunked.js";
@@ -31,12 +32,7 @@ export interface S3Call {
   /** Counts the call as service:Action, once the action is known. */
   count(action: string): void;
   /** With --iam-policy: the error a denied operation gets, or undefined to serve it. */
-  authorize?(
-    operation: string,
-    bucket: string | undefined,
-    key: string | undefined,
-    query: URLSearchParams,
-  ): Promise<AwsError | undefined>;
+  authorize?(request: S3Request): Promise<AwsError | undefined>;
 }
 
 /** S3 caps user metadata (x-amz-meta-* names and values) at 2 KB. */
@@ -108,8 +104,11 @@ export async function handleS3(
       throw new AwsError("SlowDown", "Please reduce your request rate.", 503, "Receiver");
     }
     const where = target(url);
-    const denied = await call.authorize?.(operation, where.bucket, where.key, where.query);
-    if (denied) throw denied;
+    if (call.authorize) {
+      const kms = kmsUseOf(ctx, operation, req, where, call.region);
+      const denied = await call.authorize({ operation, ...where, ...(kms ? { kms } : {}) });
+      if (denied) throw denied;
+    }
     reply = await route(ctx, operation, method, req, where, call);
   } catch (error) {
     const aws =
@@ -386,6 +385,45 @@ function objectAttributes(req: IncomingMessage, region: string): ObjectAttribute
     ...(contentType ? { contentType } : {}),
     ...(sse ? { sse } : {}),
   };
+}
+
+/**
+ * The KMS key S3 encrypts or decrypts with for this request, when the object is
+ * (or is to be) SSE-KMS. A request the route will refuse anyway (no such bucket,
+ * upload or object, a bad header) uses none.
+ */
+function kmsUseOf(
+  ctx: S3Context,
+  operation: string,
+  req: IncomingMessage,
+  where: Target,
+  region: string,
+): S3KmsUse | undefined {
+  const keyOf = (sse: ServerSideEncryption | undefined) =>
+    sse?.algorithm === "aws:kms" ? sse.kmsKeyId : undefined;
+  const use = (action: S3KmsUse["action"], keyId: string | undefined) =>
+    keyId ? { action, keyId } : undefined;
+  const { bucket, key, query } = where;
+  if (!bucket || !key) return undefined;
+  try {
+    switch (operation) {
+      case "PutObject":
+      case "CreateMultipartUpload":
+        return use("kms:GenerateDataKey", keyOf(serverSideEncryption(req, region)));
+      case "GetObject":
+        return use("kms:Decrypt", keyOf(ctx.store.getObject(bucket, key)?.sse));
+      case "UploadPart":
+      case "CompleteMultipartUpload":
+        return use(
+          "kms:Decrypt",
+          keyOf(ctx.store.upload(bucket, query.get("uploadId") ?? "", key).sse),
+        );
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** SSE-S3 (AES256) or SSE-KMS; KMS without a key id means the account's aws/s3 key, as on AWS. */
