@@ -8,8 +8,8 @@
 // its manifest is deleted, with no call denied. `quorate plan` runs under
 // examples/iam/quorate-plan-only.json. Then every statement of the controller
 // policy is shown needed: without it, one of the requests the story made is
-// denied (test/localcloud/iamPolicyStatements.test.ts replays them the same way
-// for a fixed set, and the cases below remove statements for real).
+// denied (test/integration/iamStatementsRemoved.test.ts removes each for real
+// and shows quorate's message).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
@@ -18,25 +18,28 @@ import { describeStack } from "../../src/aws/stacks.js";
 import { PolicyEnforcer } from "../../src/localcloud/iam/policyEnforcer.js";
 import type { IamReport } from "../../src/localcloud/index.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
-import { createReconciler, type Reconciler } from "../../src/reconcile/reconciler.js";
+import type { Reconciler } from "../../src/reconcile/reconciler.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
-import { createAmiFeed } from "../../src/render/ami.js";
-import { createGitSource } from "../../src/source/git.js";
 import { cli } from "../cli/run.js";
+import {
+  actionsOf,
+  PRINCIPAL_TAGS,
+  policyWithout,
+  shippedPolicy,
+  storyReconciler,
+} from "../helpers/iamPolicies.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
 import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
 import { removeDir, tempDir } from "../source/gitRepos.js";
 
 const ROOT = new URL("../../", import.meta.url);
-const policy = (name: string) =>
-  JSON.parse(readFileSync(new URL(`examples/iam/${name}.json`, ROOT), "utf8")) as {
-    Statement: { Sid: string; Action?: string | string[] }[];
-  };
-const CONTROLLER = policy("quorate-controller");
-const PLAN_ONLY = policy("quorate-plan-only");
-/** quorate without --owner is owner "default"; the policies compare the owner tag with the principal's. */
-const PRINCIPAL_TAGS = { "quorate.dev:owner": "default" };
-const BACKUP = { bucket: "snaps" };
+const CONTROLLER = shippedPolicy("quorate-controller");
+const PLAN_ONLY = shippedPolicy("quorate-plan-only");
+/** SSE-KMS with a customer managed key, so that S3 asks KMS as quorate (EncryptBackupsWithKmsKeys). */
+const BACKUP = {
+  bucket: "snaps",
+  encryption: { type: "SSE-KMS", kmsKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" },
+};
 
 let h: Harness;
 let repo: ManifestRepo;
@@ -56,19 +59,7 @@ beforeAll(async () => {
   await h.cloud.admin.enforceIam({ policy: CONTROLLER, principalTags: PRINCIPAL_TAGS });
   repo = await createManifestRepo({ prefix: "iam-story" });
   cache = await tempDir("iam-cache");
-  reconciler = createReconciler({
-    source: createGitSource({ repo: repo.dir, branch: "main", cacheDir: join(cache, "git") }),
-    path: repo.path,
-    aws: h.aws,
-    amiFeed: createAmiFeed({
-      source: `${h.endpoint}/_flatcar/{channel}/{version}/flatcar_production_ami_all.json`,
-    }),
-    etcd: {},
-    onEvent: (event) => events.push(event),
-    waitForRollouts: true,
-    tickMs: 200,
-    heartbeatEveryMs: 1000,
-  });
+  reconciler = storyReconciler(h, repo, cache, events);
 }, 60_000);
 
 afterAll(async () => {
@@ -79,11 +70,6 @@ afterAll(async () => {
 
 const ready = (name: string) =>
   conditionOf(reconciler.statuses().find((s) => s.cluster === name)?.conditions ?? [], "Ready");
-
-const without = (sid: string) => {
-  if (!CONTROLLER.Statement.some((s) => s.Sid === sid)) throw new Error(`no statement ${sid}`);
-  return { ...CONTROLLER, Statement: CONTROLLER.Statement.filter((s) => s.Sid !== sid) };
-};
 
 const cliEnv = () => ({ ...process.env, XDG_CACHE_HOME: join(cache, "cli-cache") });
 
@@ -177,7 +163,7 @@ describe.sequential("quorate under the shipped policies", () => {
     const elsewhere = new Set(["AssumeClusterAccountRoles"]);
     for (const statement of CONTROLLER.Statement.filter((s) => !elsewhere.has(s.Sid))) {
       const enforcer = await PolicyEnforcer.create(
-        without(statement.Sid),
+        policyWithout(CONTROLLER, statement.Sid),
         statement.Sid,
         PRINCIPAL_TAGS,
       );
@@ -199,7 +185,7 @@ describe.sequential("quorate under the shipped policies", () => {
     const sent = readdirSync(new URL("src/aws/", ROOT))
       .map((f) => readFileSync(new URL(`src/aws/${f}`, ROOT), "utf8"))
       .join("\n");
-    const listed = CONTROLLER.Statement.flatMap((s) => [s.Action ?? []].flat());
+    const listed = CONTROLLER.Statement.flatMap(actionsOf);
     const unused = listed.filter(
       (action) =>
         !asked.has(action) &&
@@ -208,40 +194,4 @@ describe.sequential("quorate under the shipped policies", () => {
     );
     expect(unused).toEqual([]);
   });
-
-  it("5. without ReadGroupsAndInstances, quorate apply stops with AWS's error and the permission to add", async () => {
-    await h.cloud.admin.enforceIam({
-      policy: without("ReadGroupsAndInstances"),
-      principalTags: PRINCIPAL_TAGS,
-    });
-    repo.write("gamma", { name: "gamma", size: 1, spec: { gates: TEST_GATES } });
-    await repo.commit("Add gamma");
-    const run = await cli(["apply", "--yes", "--endpoint", h.endpoint, "--path", repo.path], {
-      cwd: repo.dir,
-      env: cliEnv(),
-    });
-    expect(run.code, run.stdout + run.stderr).not.toBe(0);
-    expect(run.stdout + run.stderr).toMatch(
-      /AccessDenied: User: arn:aws:iam::000000000000:user\/local is not authorized to perform: autoscaling:DescribeAutoScalingGroups on resource: \* because no identity-based policy allows the autoscaling:DescribeAutoScalingGroups action: allow autoscaling:DescribeAutoScalingGroups on \* in the policy of quorate's principal/,
-    );
-  }, 60_000);
-
-  it("6. without CreateInstanceRoles, CloudFormation cannot create the stack and quorate names iam:CreateRole", async () => {
-    await h.cloud.admin.enforceIam({
-      policy: without("CreateInstanceRoles"),
-      principalTags: PRINCIPAL_TAGS,
-    });
-    repo.write("delta", { name: "delta", size: 1, spec: { gates: TEST_GATES } });
-    await repo.commit("Add delta");
-    const summary = await reconciler.pass();
-    expect(summary.clusters.find((c) => c.cluster === "delta")?.outcome).toBe("rolled-back");
-    const stalled = conditionOf(
-      reconciler.statuses().find((s) => s.cluster === "delta")?.conditions ?? [],
-      "Stalled",
-    );
-    expect(stalled?.status).toBe("True");
-    expect(stalled?.message).toMatch(
-      /^stack ROLLBACK_COMPLETE: the change did not go through and was rolled back; first failure: EtcdRole CREATE_FAILED: Resource handler returned message: "User: arn:aws:iam::000000000000:user\/local is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::000000000000:role\/quorate-delta-EtcdRole-\* because no identity-based policy allows the iam:CreateRole action \(Service: Iam, Status Code: 403/,
-    );
-  }, 60_000);
 });
