@@ -12,9 +12,11 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeStack, stackEventsSince } from "../../src/aws/stacks.js";
 import { conditionOf } from "../../src/reconcile/conditions.js";
 import type { Reconciler } from "../../src/reconcile/reconciler.js";
 import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
+import { LOGICAL_ID } from "../../src/render/contract.js";
 import {
   actionsOf,
   PRINCIPAL_TAGS,
@@ -24,6 +26,7 @@ import {
 } from "../helpers/iamPolicies.js";
 import { createManifestRepo, type ManifestRepo } from "../helpers/manifestRepo.js";
 import { type Harness, startHarness, TEST_GATES } from "../helpers/quorateHarness.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { removeDir, tempDir } from "../source/gitRepos.js";
 
 const CONTROLLER = shippedPolicy("quorate-controller");
@@ -154,4 +157,43 @@ describe.sequential("each controller statement removed for real", () => {
       expect(events.filter((e) => e.type === "member-removed")).toEqual([]);
     }, 90_000);
   });
+
+  it("taken away mid-update, ChangeOwnSecurityGroupsAndLaunchTemplates leaves the rollback failed, and quorate names the permission", async () => {
+    // CloudFormation rolls back as the principal that started the update, so the
+    // rollback needs what the update needed: here, to put back the security group
+    // and launch template, which the update re-tagged and gave a new version.
+    const statement = CONTROLLER.Statement.find(
+      (s) => s.Sid === "ChangeOwnSecurityGroupsAndLaunchTemplates",
+    )!;
+    await enforce(CONTROLLER);
+    reconciler = storyReconciler(h, repo, cache, events);
+    // The new member's signal is lost: the group's update fails at its signal timeout (6 s here).
+    await h.cloud.admin.signalFault({ mode: "drop", count: 1 });
+    repo.update("up", (m) => {
+      m.spec.image.version = "4152.3.0";
+      m.spec.updatePolicy = { signalTimeout: "PT2M" };
+    });
+    await repo.commit("Upgrade up, whose new member's signal is lost");
+    const pass = reconciler.pass();
+    const cfn = h.aws("eu-west-1").cloudFormation;
+    await waitFor(
+      "the launch template's new version",
+      async () =>
+        (await stackEventsSince(cfn, "quorate-up", undefined)).some(
+          (e) => e.logicalId === LOGICAL_ID.launchTemplate && e.status === "UPDATE_COMPLETE",
+        ),
+      { timeoutMs: 60_000 },
+    );
+    await enforce(policyWithout(CONTROLLER, statement.Sid));
+    await pass;
+    expect(await describeStack(cfn, "quorate-up")).toMatchObject({
+      status: "UPDATE_ROLLBACK_FAILED",
+    });
+    const said = saidAbout("up");
+    expect(said).toMatch(
+      /; the rollback stopped at: Etcd\w+ UPDATE_FAILED: Resource handler returned message: "User: /,
+    );
+
+    expect(deniedActionNamed(said, actionsOf(statement)), said).toBeDefined();
+  }, 120_000);
 });

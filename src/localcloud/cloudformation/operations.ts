@@ -130,6 +130,8 @@ export function updateRollbackOperation(
     })
     .map((id) => step(id, touchedIds.get(id)!.replacement ? "restore" : "revert"));
   const op = operation("UPDATE_ROLLBACK", now, main);
+  // Rolled back with the permissions of whoever started the update, as on AWS without a service role.
+  if (failed.principal) op.principal = failed.principal;
   op.previous = previous;
   op.created = [];
   for (const s of touched) {

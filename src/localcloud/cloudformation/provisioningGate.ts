@@ -21,22 +21,31 @@ export function provisioningGate(
   template: Template | undefined,
 ): Outcome | undefined {
   if (!world.iam || !op.principal || step.authorized) return undefined;
-  if (step.verb === "revert" || step.verb === "restore") return undefined;
+  // Making the saved copy current again calls no service; a revert updates the
+  // resource back to its saved properties, as the same principal.
+  if (step.verb === "restore") return undefined;
   const live = stack.resources[step.logicalId];
   const properties: JsonObject =
     step.verb === "delete"
       ? (live?.properties ?? {})
-      : resolveProperties(
-          template?.resources[step.logicalId]?.Properties ?? {},
-          liveContext(stack),
-        );
+      : step.verb === "revert"
+        ? (op.previous?.resources[step.logicalId]?.properties ?? {})
+        : resolveProperties(
+            template?.resources[step.logicalId]?.Properties ?? {},
+            liveContext(stack),
+          );
   const stackRoleArns = Object.values(stack.resources)
     .filter((r) => r.type === "AWS::IAM::Role" && r.attributes.Arn)
     .map((r) => r.attributes.Arn!);
   const physicalId = step.verb === "create" ? undefined : (step.physicalId ?? live?.physicalId);
   const verdict = checkProvisioning(world.iam, world, op.principal, {
     type,
-    mode: step.verb === "create" || step.replacement ? "create" : step.verb,
+    mode:
+      step.verb === "create" || step.replacement
+        ? "create"
+        : step.verb === "revert"
+          ? "update"
+          : step.verb,
     account: world.accountId,
     region: stack.region,
     stackName: stack.stackName,

@@ -47,6 +47,8 @@ export function failOperation(
       setStackStatus(world, stack, "ROLLBACK_IN_PROGRESS", failureReason(op, failedIds, "create"));
       const rollback = deleteOperation("ROLLBACK", stack, now);
       if (op.changeSetId) rollback.changeSetId = op.changeSetId;
+      // Its deletes are made as whoever started the create, as on AWS without a service role.
+      if (op.principal) rollback.principal = op.principal;
       stack.operation = rollback;
       return;
     }

@@ -15,7 +15,7 @@ import { act } from "./act.js";
 import { decideRollout, emptyMemory, type RolloutMemory } from "./decide.js";
 import { holdOf } from "./decision.js";
 import type { EventSink, RolloutEvent, RolloutEventType } from "./events.js";
-import { firstFailure } from "./failureCause.js";
+import { firstFailure, rollbackFailure } from "./failureCause.js";
 import { type MemberClock, memberPromoted, observeGroup, startClock } from "./memberDurations.js";
 import type { RolloutFacts, RolloutObservation } from "./observation.js";
 import { createObserver } from "./observe.js";
@@ -194,7 +194,7 @@ export async function superviseRollout(options: SuperviseOptions): Promise<Rollo
         const cause = COMPLETE.has(status)
           ? undefined
           : [
-              await failureCause(aws, facts.stackName),
+              await failureCause(aws, facts.stackName, status),
               ...(failedAction ? [`quorate's last failed step: ${failedAction.words}`] : []),
             ].join("; ");
         return {
@@ -218,17 +218,26 @@ function resumedWords(heldOn: string[], now: string): string {
   return `resumed: ${heldOn.join(", ")} ${heldOn.length === 1 ? "passes" : "pass"} again`;
 }
 
-/** The first failure of the stack's newest operation, or why it could not be read. */
-async function failureCause(aws: AwsClients, stackName: string): Promise<string> {
+/**
+ * The first failure of the stack's newest operation and, when its rollback
+ * failed too, what stopped the rollback; or why the events could not be read.
+ */
+async function failureCause(aws: AwsClients, stackName: string, status: string): Promise<string> {
+  // CloudFormation provisions as quorate's principal: a refused resource is a permission to add.
+  const withHint = (failure: string) => {
+    const hint = permissionHint(failure);
+    return `${failure}${hint ? `; to fix it, ${hint}` : ""}`;
+  };
   try {
-    const cause = firstFailure(
-      stackName,
-      await stackEventsSince(aws.cloudFormation, stackName, undefined),
-    );
-    if (!cause) return "no resource failure in its events";
-    // CloudFormation provisions as quorate's principal: a refused resource is a permission to add.
-    const hint = permissionHint(cause);
-    return `first failure: ${cause}${hint ? `; to fix it, ${hint}` : ""}`;
+    const events = await stackEventsSince(aws.cloudFormation, stackName, undefined);
+    const cause = firstFailure(stackName, events);
+    const stopped = status.endsWith("ROLLBACK_FAILED")
+      ? rollbackFailure(stackName, events)
+      : undefined;
+    return [
+      cause ? `first failure: ${withHint(cause)}` : "no resource failure in its events",
+      ...(stopped ? [`the rollback stopped at: ${withHint(stopped)}`] : []),
+    ].join("; ");
   } catch (error) {
     return `its events could not be read (${describeError(error)})`;
   }

@@ -2,7 +2,7 @@
 // message names it: the failed resource, not the rollback's echoes of it.
 import { describe, expect, it } from "vitest";
 import type { StackEvent } from "../../../src/aws/stacks.js";
-import { firstFailure } from "../../../src/reconcile/rollout/failureCause.js";
+import { firstFailure, rollbackFailure } from "../../../src/reconcile/rollout/failureCause.js";
 
 let n = 0;
 const event = (logicalId: string, status: string, reason?: string): StackEvent => ({
@@ -39,6 +39,44 @@ describe("firstFailure", () => {
       firstFailure("quorate-dev", [
         event("quorate-dev", "UPDATE_IN_PROGRESS", "User Initiated"),
         event("quorate-dev", "UPDATE_ROLLBACK_IN_PROGRESS", "Stack update cancelled"),
+      ]),
+    ).toBeUndefined();
+  });
+});
+
+describe("rollbackFailure", () => {
+  it("names the resource that stopped the newest rollback, not the failure that started it", () => {
+    const events = [
+      event("quorate-dev", "UPDATE_IN_PROGRESS", "User Initiated"),
+      event("EtcdGroup", "UPDATE_FAILED", "Failed to receive 1 resource signal(s)"),
+      event(
+        "quorate-dev",
+        "UPDATE_ROLLBACK_IN_PROGRESS",
+        "The following resource(s) failed to update: [EtcdGroup].",
+      ),
+      event("EtcdLaunchTemplate", "UPDATE_FAILED", 'Resource handler returned message: "denied"'),
+      event(
+        "quorate-dev",
+        "UPDATE_ROLLBACK_FAILED",
+        "The following resource(s) failed to update: [EtcdLaunchTemplate].",
+      ),
+    ];
+    expect(rollbackFailure("quorate-dev", events)).toBe(
+      'EtcdLaunchTemplate UPDATE_FAILED: Resource handler returned message: "denied"',
+    );
+  });
+
+  it("is undefined without a rollback, or when nothing failed in it", () => {
+    expect(
+      rollbackFailure("quorate-dev", [
+        event("quorate-dev", "UPDATE_IN_PROGRESS", "User Initiated"),
+        event("EtcdGroup", "UPDATE_FAILED", "x"),
+      ]),
+    ).toBeUndefined();
+    expect(
+      rollbackFailure("quorate-dev", [
+        event("quorate-dev", "UPDATE_ROLLBACK_IN_PROGRESS", "y"),
+        event("quorate-dev", "UPDATE_ROLLBACK_COMPLETE"),
       ]),
     ).toBeUndefined();
   });
