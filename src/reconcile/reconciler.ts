@@ -74,6 +74,8 @@ export interface ReconcilerOptions {
   concurrency?: number;
   tickMs?: number;
   heartbeatEveryMs?: number;
+  /** How long a location's stack listing may run on once another's has answered (default 5 s). */
+  listingPatienceMs?: number;
   /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
   probeHealth?: boolean;
   /**
@@ -453,6 +455,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
    * orphan report or prune (in memory only, like the statuses' regions).
    */
   const listedBefore = new Map<string, Location>();
+  /** Locations not waited for at the pass before: waited for in full at the next, so none starves. */
+  let cutOffBefore: ReadonlySet<string> = new Set();
 
   /** Every stack of the locations the clusters are in now or were in before (for orphans). */
   async function listLive(loaded: LoadedManifests) {
@@ -464,7 +468,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       before: listedBefore.values(),
     });
     for (const location of locations) listedBefore.set(locationKey(location), location);
-    return listLocations(options.aws, locations);
+    const listing = await listLocations(options.aws, locations, {
+      waitInFull: cutOffBefore,
+      ...(options.listingPatienceMs !== undefined ? { patienceMs: options.listingPatienceMs } : {}),
+    });
+    cutOffBefore = listing.cutOff;
+    return listing;
   }
 
   async function pass(signal?: AbortSignal): Promise<PassSummary> {

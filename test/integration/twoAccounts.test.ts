@@ -3,7 +3,8 @@
 // each cluster's role, creates each stack in its own account and nowhere
 // else, and an account whose role it may not assume (AssumeRole refused:
 // the role is not one the local cloud grants) stalls only its own cluster,
-// with a message naming the role, while the others apply in the same pass.
+// with a message naming the role, while the others apply in the same pass;
+// so does an account whose CloudFormation throttles every call.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +76,7 @@ describe.sequential("clusters in two accounts, and one account that refuses quor
       probeHealth: false,
       tickMs: 200,
       heartbeatEveryMs: 1000,
+      listingPatienceMs: 1000,
     });
 
     const summary = await reconciler.pass();
@@ -181,4 +183,39 @@ describe.sequential("clusters in two accounts, and one account that refuses quor
       expect(health).toMatchObject({ health: "true" });
     }
   });
+
+  it("applies account A's new cluster while account B's CloudFormation throttles every call", async () => {
+    const throttledB = restarted!.admin.forAccount("222222222222");
+    // Unbounded for the pass: every retry the SDK makes is throttled too.
+    await throttledB.throttle({ service: "cloudformation", action: "DescribeStacks", count: 1000 });
+    try {
+      repo.write("delta", { name: "delta", spec: { account: { roleArn: ROLE_A } } });
+      repo.update("beta", (m) => {
+        m.spec.instanceType = "t3.large";
+      });
+      await repo.commit("delta in account A; beta changed, in the throttled account B");
+      const summary = await reconciler.pass();
+      const outcomes = Object.fromEntries(
+        summary.clusters.map((c) => [c.cluster, `${c.action}/${c.outcome}`]),
+      );
+      expect(outcomes.delta, JSON.stringify(summary)).toBe("apply/applied");
+      // Account B's listing, still being retried, was not waited for past its patience.
+      const betaReady = () =>
+        conditionOf(
+          reconciler.statuses().find((s) => s.cluster === "beta")?.conditions ?? [],
+          "Ready",
+        )?.message;
+      expect(betaReady()).toMatch(
+        /could not be listed: its stacks were still being listed 1s after the other locations' \(CloudFormation throttling or slow in eu-west-1 in account 222222222222 /,
+      );
+      // (test/reconcile/stackListing.test.ts: the next pass waits for it in full.)
+      // Nothing of beta's change reached account B.
+      const b = await throttledB.state();
+      expect(b.stacks.map((x) => `${x.stackName} ${x.status}`)).toEqual([
+        "quorate-beta CREATE_COMPLETE",
+      ]);
+    } finally {
+      await throttledB.clearFaults();
+    }
+  }, 120_000);
 });

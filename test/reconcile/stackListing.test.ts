@@ -77,6 +77,38 @@ describe("listLocations", () => {
     expect(counters["cloudformation:DescribeStacks"]).toBeGreaterThanOrEqual(4);
   });
 
+  it("goes on without a location still being retried past its patience, and waits for it in full when asked", async () => {
+    const aws = createAwsClientPool({ endpoint: cloud.endpoint, maxAttempts: 6 }, {});
+    const b = cloud.admin.forAccount("222222222222");
+    await b.throttle({ service: "cloudformation", action: "DescribeStacks", count: 1000 });
+    try {
+      const locations = [
+        { region: EU, account: A },
+        { region: EU, account: B },
+      ];
+      const keyB = locationKey({ region: EU, account: B });
+      const first = await listLocations(aws, locations, { patienceMs: 100 });
+      expect(first.stacks.map((s) => `${s.account?.sessionName} ${s.stack.stackName}`)).toEqual([
+        "q-a quorate-alpha",
+      ]);
+      expect([...first.cutOff]).toEqual([keyB]);
+      expect(first.unreachable.get(keyB)).toBe(
+        `its stacks were still being listed 100ms after the other locations' (CloudFormation throttling or slow in eu-west-1 in account 222222222222 (role ${B.roleArn})); the others went on without waiting, and this one is waited for at the next pass`,
+      );
+      // The next pass waits for it, so a slow account is never skipped twice in a row
+      // (here with fewer retries than the first's, which goes on in the background).
+      const fewerRetries = createAwsClientPool({ endpoint: cloud.endpoint, maxAttempts: 2 }, {});
+      const second = await listLocations(fewerRetries, locations, {
+        patienceMs: 100,
+        waitInFull: first.cutOff,
+      });
+      expect([...second.cutOff]).toEqual([]);
+      expect(second.unreachable.get(keyB)).toMatch(/AWS throttled the call after retries/);
+    } finally {
+      await b.clearFaults();
+    }
+  }, 60_000);
+
   it("rebuilds `quorate status`: the refused account's cluster Stalled, said with its account and role", async () => {
     const aws = createAwsClientPool({ endpoint: cloud.endpoint, maxAttempts: 2 }, {});
     const manifest = (name: string, roleArn: string) =>
