@@ -74,7 +74,7 @@ export interface ReconcilerOptions {
   concurrency?: number;
   tickMs?: number;
   heartbeatEveryMs?: number;
-  /** How long a location's stack listing may run on once another's has answered (default 5 s). */
+  /** How long a location's stack listing may run on once another's has answered (default 5 s; with waitForRollouts, no limit). */
   listingPatienceMs?: number;
   /** Probe the members of in-sync clusters for HealthGatePassed (default true). */
   probeHealth?: boolean;
@@ -468,9 +468,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       before: listedBefore.values(),
     });
     for (const location of locations) listedBefore.set(locationKey(location), location);
+    // A one-shot pass (reconcile --once) has no next pass to catch up in: it waits for every location.
+    const patienceMs =
+      options.listingPatienceMs ?? (options.waitForRollouts ? Infinity : undefined);
     const listing = await listLocations(options.aws, locations, {
       waitInFull: cutOffBefore,
-      ...(options.listingPatienceMs !== undefined ? { patienceMs: options.listingPatienceMs } : {}),
+      ...(patienceMs !== undefined ? { patienceMs } : {}),
     });
     cutOffBefore = listing.cutOff;
     return listing;

@@ -21,7 +21,7 @@ export interface StackListing {
 }
 
 export interface ListingOptions {
-  /** How long a location may go on listing once another has answered. */
+  /** How long a location may go on listing once another has answered; Infinity waits for all. */
   patienceMs?: number;
   /** locationKeys waited for however long they take (cut off at the pass before). */
   waitInFull?: ReadonlySet<string>;
@@ -64,11 +64,15 @@ export async function listLocations(
     .filter(({ key }) => options.waitInFull?.has(key))
     .map(({ run }) => run);
   let timer: NodeJS.Timeout | undefined;
-  const patienceRunsOut = Promise.any(runs).then(
-    () => new Promise<void>((resolve) => (timer = setTimeout(resolve, patienceMs))),
-  );
-  await Promise.race([Promise.all(runs), Promise.all([patienceRunsOut, ...inFull])]);
-  clearTimeout(timer);
+  if (Number.isFinite(patienceMs)) {
+    const patienceRunsOut = Promise.any(runs).then(
+      () => new Promise<void>((resolve) => (timer = setTimeout(resolve, patienceMs))),
+    );
+    await Promise.race([Promise.all(runs), Promise.all([patienceRunsOut, ...inFull])]);
+    clearTimeout(timer);
+  } else {
+    await Promise.all(runs);
+  }
   closed = true;
   for (const location of locations) {
     const key = locationKey(location);
