@@ -486,7 +486,9 @@ async function stageVerified(
   const decoder = chunked ? new AwsChunkedDecoder() : undefined;
   const source: Readable = decoder ? req.pipe(decoder) : req;
   if (decoder) req.on("error", (error) => decoder.destroy(error));
-  const staged = await store.stage(bucket, source);
+  // S3 checks a body's sha256 only when the signature covers it (not UNSIGNED-PAYLOAD).
+  const signedSha = contentSha && /^[0-9a-f]{64}$/.test(contentSha) ? contentSha : undefined;
+  const staged = await store.stage(bucket, source, { sha256: signedSha !== undefined });
   const fail = (code: string, message: string): never => {
     store.discard(bucket, staged);
     throw new AwsError(code, message);
@@ -508,7 +510,7 @@ async function stageVerified(
   if (crc && crc !== staged.crc32Base64) {
     fail("BadDigest", "The CRC32 you specified did not match the calculated checksum.");
   }
-  if (contentSha && /^[0-9a-f]{64}$/.test(contentSha) && contentSha !== staged.sha256Hex) {
+  if (signedSha && signedSha !== staged.sha256Hex) {
     fail(
       "XAmzContentSHA256Mismatch",
       "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -82,7 +82,8 @@ export interface StagedBody {
   size: number;
   md5Hex: string;
   crc32Base64: string;
-  sha256Hex: string;
+  /** Computed for a signed payload only. */
+  sha256Hex?: string;
 }
 
 interface BucketState {
@@ -228,12 +229,19 @@ export class ObjectStore {
     rmSync(this.dir(name), { recursive: true, force: true });
   }
 
-  /** Streams a body into a temporary file of the bucket, computing its digests on the way. */
-  async stage(bucket: string, source: Readable): Promise<StagedBody> {
+  /**
+   * Streams a body into a temporary file of the bucket, computing its digests on
+   * the way: sha256 only when asked (a signed payload's, which is checked).
+   */
+  async stage(
+    bucket: string,
+    source: Readable,
+    digests: { sha256: boolean } = { sha256: true },
+  ): Promise<StagedBody> {
     this.state(bucket);
     const file = `${uuid()}`;
     const md5 = createHash("md5");
-    const sha256 = createHash("sha256");
+    const sha256 = digests.sha256 ? createHash("sha256") : undefined;
     let crc = 0;
     let size = 0;
     const path = this.dir(bucket, "tmp", file);
@@ -243,7 +251,7 @@ export class ObjectStore {
         async function* (chunks: AsyncIterable<Buffer>) {
           for await (const chunk of chunks) {
             md5.update(chunk);
-            sha256.update(chunk);
+            sha256?.update(chunk);
             crc = crc32(chunk, crc);
             size += chunk.length;
             yield chunk;
@@ -260,7 +268,7 @@ export class ObjectStore {
       size,
       md5Hex: md5.digest("hex"),
       crc32Base64: crcBase64(crc),
-      sha256Hex: sha256.digest("hex"),
+      ...(sha256 ? { sha256Hex: sha256.digest("hex") } : {}),
     };
   }
 
