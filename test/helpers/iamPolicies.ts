@@ -27,6 +27,12 @@ export function shippedPolicy(name: "quorate-controller" | "quorate-plan-only"):
   ) as PolicyDocument;
 }
 
+/** SSE-KMS with a customer managed key, so that S3 asks KMS as quorate (EncryptBackupsWithKmsKeys). */
+export const KMS_BACKUP = {
+  bucket: "snaps",
+  encryption: { type: "SSE-KMS", kmsKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" },
+};
+
 /** quorate without --owner is owner "default"; the policies compare the owner tag with the principal's. */
 export const PRINCIPAL_TAGS = { "quorate.dev:owner": "default" };
 

@@ -23,6 +23,7 @@ import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { cli } from "../cli/run.js";
 import {
   actionsOf,
+  KMS_BACKUP,
   PRINCIPAL_TAGS,
   policyWithout,
   shippedPolicy,
@@ -35,11 +36,7 @@ import { removeDir, tempDir } from "../source/gitRepos.js";
 const ROOT = new URL("../../", import.meta.url);
 const CONTROLLER = shippedPolicy("quorate-controller");
 const PLAN_ONLY = shippedPolicy("quorate-plan-only");
-/** SSE-KMS with a customer managed key, so that S3 asks KMS as quorate (EncryptBackupsWithKmsKeys). */
-const BACKUP = {
-  bucket: "snaps",
-  encryption: { type: "SSE-KMS", kmsKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" },
-};
+const BACKUP = KMS_BACKUP;
 
 let h: Harness;
 let repo: ManifestRepo;

@@ -19,6 +19,7 @@ import type { RolloutEvent } from "../../src/reconcile/rollout/events.js";
 import { LOGICAL_ID } from "../../src/render/contract.js";
 import {
   actionsOf,
+  KMS_BACKUP,
   PRINCIPAL_TAGS,
   policyWithout,
   shippedPolicy,
@@ -30,11 +31,7 @@ import { waitFor } from "../helpers/waitFor.js";
 import { removeDir, tempDir } from "../source/gitRepos.js";
 
 const CONTROLLER = shippedPolicy("quorate-controller");
-/** SSE-KMS with a customer managed key, so that S3 asks KMS as quorate (EncryptBackupsWithKmsKeys). */
-const BACKUP = {
-  bucket: "snaps",
-  encryption: { type: "SSE-KMS", kmsKeyId: "1234abcd-12ab-34cd-56ef-1234567890ab" },
-};
+const BACKUP = KMS_BACKUP;
 
 /** Where each statement is first needed: creating a cluster, or upgrading one (after its snapshot). */
 const NEEDED_WHEN: Record<string, "create" | "upgrade"> = {

@@ -13,14 +13,12 @@ export function firstFailure(
   stackName: string,
   eventsOldestFirst: StackEvent[],
 ): string | undefined {
-  let start = -1;
-  eventsOldestFirst.forEach((e, i) => {
-    if (e.logicalId === stackName && STARTS.has(e.status)) start = i;
-  });
-  const failed = eventsOldestFirst
-    .slice(start + 1)
-    .find((e) => e.status.endsWith("_FAILED") && e.reason && !ECHOES.test(e.reason));
-  return failed && `${failed.logicalId} ${failed.status}: ${failed.reason}`;
+  // Without a start in the events read, the failure is looked for in all of them.
+  const start = newestStart(stackName, eventsOldestFirst, STARTS);
+  return failureFrom(
+    eventsOldestFirst.slice(start + 1),
+    (e) => e.status.endsWith("_FAILED") && !ECHOES.test(e.reason ?? ""),
+  );
 }
 
 const ROLLBACK_STARTS = new Set(["ROLLBACK_IN_PROGRESS", "UPDATE_ROLLBACK_IN_PROGRESS"]);
@@ -30,13 +28,24 @@ export function rollbackFailure(
   stackName: string,
   eventsOldestFirst: StackEvent[],
 ): string | undefined {
-  let start = -1;
-  eventsOldestFirst.forEach((e, i) => {
-    if (e.logicalId === stackName && ROLLBACK_STARTS.has(e.status)) start = i;
-  });
+  const start = newestStart(stackName, eventsOldestFirst, ROLLBACK_STARTS);
   if (start < 0) return undefined;
-  const failed = eventsOldestFirst
-    .slice(start + 1)
-    .find((e) => e.logicalId !== stackName && e.status.endsWith("_FAILED") && e.reason);
+  return failureFrom(
+    eventsOldestFirst.slice(start + 1),
+    (e) => e.logicalId !== stackName && e.status.endsWith("_FAILED"),
+  );
+}
+
+/** The index of the stack's newest event with one of these statuses, or -1. */
+function newestStart(stackName: string, events: StackEvent[], starts: Set<string>): number {
+  return events.findLastIndex((e) => e.logicalId === stackName && starts.has(e.status));
+}
+
+/** The first event with a reason that is a failure, as `LogicalId STATUS: reason`. */
+function failureFrom(
+  events: StackEvent[],
+  isFailure: (e: StackEvent) => boolean,
+): string | undefined {
+  const failed = events.find((e) => e.reason && isFailure(e));
   return failed && `${failed.logicalId} ${failed.status}: ${failed.reason}`;
 }
