@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { machine, median, ms } from "./machine.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -28,6 +27,8 @@ const { startLocalCloud } = await import(join(ROOT, "dist/localcloud/index.js"))
 const { createAwsClientPool } = await import(join(ROOT, "dist/aws/clients.js"));
 const { completeLifecycleAction, describeGroups } = await import(join(ROOT, "dist/aws/groups.js"));
 const { describeInstances } = await import(join(ROOT, "dist/aws/instances.js"));
+// Commands from quorate's own SDK door, so that they go through its clients as its own do.
+const { DescribeAutoScalingGroupsCommand } = await import(join(ROOT, "dist/aws/sdk.js"));
 const { createChangeSet, executeChangeSet, listStacks, waitForChangeSet } = await import(
   join(ROOT, "dist/aws/stacks.js")
 );

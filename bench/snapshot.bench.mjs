@@ -26,7 +26,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
-import { CreateBucketCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { parse, stringify } from "yaml";
 import { machine, median } from "./machine.mjs";
 
@@ -35,6 +34,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const dist = (path) => import(join(ROOT, "dist", path));
+// Commands from quorate's own SDK door, so that they go through its clients as its own do.
+const { CreateBucketCommand, GetObjectCommand } = await dist("aws/sdk.js");
 const [
   { startLocalCloud },
   { createAwsClientPool },

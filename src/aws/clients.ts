@@ -1,30 +1,25 @@
 // SDK clients per region, configured the way every AWS tool is (environment,
 // profiles, AWS_ENDPOINT_URL), plus --local for quorate's own local cloud.
-// Each client's package is loaded the first time the client is used: they
-// cost a process 5-73 MiB each (@aws-sdk/client-ec2 alone takes a bare Node
-// from 40 to 114 MiB, bench/RESULTS.md), and most commands use one or two.
-// The packages are CommonJS, so a synchronous require is the same module an
-// import of them gives.
+// Clients come from src/aws/sdk.ts, whose bundle in dist/ holds only the
+// commands quorate sends; each client is made the first time it is used.
 // A cluster with spec.account gets clients of its own, signed with the
 // credentials of the role quorate assumes for it (STS AssumeRole through the
 // SDK's fromTemporaryCredentials): one provider per role, shared by that
 // role's clients in every region, so that one AssumeRole serves them all
 // until the credentials near their expiry.
-import { createRequire } from "node:module";
-import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
-import type { EC2Client } from "@aws-sdk/client-ec2";
-import type { S3Client } from "@aws-sdk/client-s3";
-import {
-  doesIdentityRequireRefresh,
-  isIdentityExpired,
-  memoizeIdentityProvider,
-} from "@smithy/core";
 import type { FinalizeRequestMiddleware, MetadataBearer } from "@smithy/types";
 import { QuorateError } from "../errors.js";
 import { classifyAwsError } from "./awsErrors.js";
-
-const require = createRequire(import.meta.url);
+import {
+  AutoScalingClient,
+  CloudFormationClient,
+  doesIdentityRequireRefresh,
+  EC2Client,
+  fromTemporaryCredentials,
+  isIdentityExpired,
+  memoizeIdentityProvider,
+  S3Client,
+} from "./sdk.js";
 
 export const LOCAL_ENDPOINT = "http://127.0.0.1:4566";
 
@@ -80,9 +75,7 @@ export interface AwsClients {
 /** The local cloud needs no real credentials; any static keys sign requests it accepts. */
 const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
-type AwsCredentialIdentityProvider = ReturnType<
-  typeof import("@aws-sdk/credential-providers").fromTemporaryCredentials
->;
+type AwsCredentialIdentityProvider = ReturnType<typeof fromTemporaryCredentials>;
 
 /** The pool's key of a role: the same role with another externalId or session is another session. */
 export function accountRoleKey(account: AccountRole | undefined): string {
@@ -107,8 +100,7 @@ export function createAwsClientPool(
     const key = accountRoleKey(account);
     const existing = providers.get(key);
     if (existing) return existing;
-    const sdk: typeof import("@aws-sdk/credential-providers") = require("@aws-sdk/credential-providers");
-    const assume = sdk.fromTemporaryCredentials({
+    const assume = fromTemporaryCredentials({
       params: {
         RoleArn: account.roleArn,
         RoleSessionName: account.sessionName,
@@ -152,26 +144,22 @@ export function createAwsClientPool(
       region,
       ...(account ? { account } : {}),
       get cloudFormation() {
-        const sdk: typeof import("@aws-sdk/client-cloudformation") = require("@aws-sdk/client-cloudformation");
-        made.cloudFormation ??= new sdk.CloudFormationClient(config);
+        made.cloudFormation ??= new CloudFormationClient(config);
         return made.cloudFormation;
       },
       get autoScaling() {
-        const sdk: typeof import("@aws-sdk/client-auto-scaling") = require("@aws-sdk/client-auto-scaling");
-        made.autoScaling ??= new sdk.AutoScalingClient(config);
+        made.autoScaling ??= new AutoScalingClient(config);
         return made.autoScaling;
       },
       get ec2() {
-        const sdk: typeof import("@aws-sdk/client-ec2") = require("@aws-sdk/client-ec2");
-        made.ec2 ??= new sdk.EC2Client(config);
+        made.ec2 ??= new EC2Client(config);
         return made.ec2;
       },
       // Against an explicit endpoint (the local cloud, or an S3-compatible store)
       // buckets are addressed in the path, as such endpoints expect.
       get s3() {
-        const sdk: typeof import("@aws-sdk/client-s3") = require("@aws-sdk/client-s3");
         if (!made.s3) {
-          made.s3 = new sdk.S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) });
+          made.s3 = new S3Client({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) });
           if (endpoint?.startsWith("http:")) signPayloadsAsOverHttps(made.s3);
         }
         return made.s3;

@@ -1,15 +1,15 @@
 // Auto Scaling as plain data: the group's instances and their lifecycle
 // states, its tags, the two calls with which quorate holds or releases a hook,
 // and the one with which it writes a tag of its own on the group.
+import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { classifyAwsError } from "./awsErrors.js";
 import {
-  type AutoScalingClient,
   CompleteLifecycleActionCommand,
   CreateOrUpdateTagsCommand,
   DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
   SetInstanceHealthCommand,
-} from "@aws-sdk/client-auto-scaling";
-import { classifyAwsError } from "./awsErrors.js";
+} from "./sdk.js";
 
 export interface GroupInstance {
   instanceId: string;

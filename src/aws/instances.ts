@@ -1,7 +1,8 @@
 // EC2 as plain data: addresses and tags of a group's instances, and the tags
 // through which quorate hands a new member its peer list.
-import { CreateTagsCommand, DescribeInstancesCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import type { EC2Client } from "@aws-sdk/client-ec2";
 import { classifyAwsError } from "./awsErrors.js";
+import { CreateTagsCommand, DescribeInstancesCommand } from "./sdk.js";
 
 export interface LiveInstance {
   instanceId: string;

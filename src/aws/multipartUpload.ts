@@ -6,16 +6,18 @@
 // until it was cut) and took 90-100 MiB above that for a 1.26 GiB snapshot
 // (bench/RESULTS.md).
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+import type {
+  ChecksumAlgorithm,
+  CompletedPart,
+  CreateMultipartUploadCommandInput,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import {
   AbortMultipartUploadCommand,
-  type ChecksumAlgorithm,
-  type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  type CreateMultipartUploadCommandInput,
-  type S3Client,
   UploadPartCommand,
-} from "@aws-sdk/client-s3";
+} from "./sdk.js";
 
 /** S3's limits: parts of 5 MiB or more (but the last), at most 10,000 of them. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

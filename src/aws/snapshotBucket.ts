@@ -3,18 +3,17 @@
 // (multipartUpload.ts), manifests are small JSON objects, listings page through
 // ListObjectsV2. S3_PERMISSIONS says which IAM actions these calls need.
 import type { Readable } from "node:stream";
+import type { S3Client, ServerSideEncryption } from "@aws-sdk/client-s3";
+import type { BackupSpec } from "../manifest/types.js";
+import { classifyAwsError } from "./awsErrors.js";
+import { uploadInParts } from "./multipartUpload.js";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
-  type S3Client,
-  type ServerSideEncryption,
-} from "@aws-sdk/client-s3";
-import type { BackupSpec } from "../manifest/types.js";
-import { classifyAwsError } from "./awsErrors.js";
-import { uploadInParts } from "./multipartUpload.js";
+} from "./sdk.js";
 
 /**
  * The IAM actions on arn:aws:s3:::BUCKET/PREFIX* (objects) and

@@ -1,25 +1,27 @@
 // CloudFormation as plain data: live stacks, change sets, events. Every
 // function takes the SDK client and returns values the pure core can read.
 import { randomUUID } from "node:crypto";
+import type {
+  Change,
+  CloudFormationClient,
+  DescribeChangeSetCommandOutput,
+  Stack,
+} from "@aws-sdk/client-cloudformation";
+import { classifyAwsError, isNoChangeReason, isStackMissing } from "./awsErrors.js";
 import {
   CancelUpdateStackCommand,
-  type Change,
-  type CloudFormationClient,
   CreateChangeSetCommand,
   DeleteChangeSetCommand,
   DeleteStackCommand,
   DescribeChangeSetCommand,
-  type DescribeChangeSetCommandOutput,
   DescribeStackEventsCommand,
   DescribeStackResourcesCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   GetTemplateCommand,
   ListChangeSetsCommand,
-  type Stack,
   UpdateTerminationProtectionCommand,
-} from "@aws-sdk/client-cloudformation";
-import { classifyAwsError, isNoChangeReason, isStackMissing } from "./awsErrors.js";
+} from "./sdk.js";
 
 export interface LiveStack {
   stackId: string;

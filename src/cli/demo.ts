@@ -4,8 +4,8 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { type AwsClients, createAwsClientPool } from "../aws/clients.js";
+import { CreateBucketCommand } from "../aws/sdk.js";
 import { terminal } from "../errors.js";
 import { feedUrlTemplate, startLocalCloud } from "../localcloud/index.js";
 import { conditionOf } from "../reconcile/conditions.js";
