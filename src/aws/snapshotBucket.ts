@@ -30,12 +30,13 @@ export const S3_PERMISSIONS = {
 } as const;
 
 /**
- * 5 MiB parts (S3's smallest), 4 in flight: 20 MiB of a snapshot in memory,
- * and objects up to 48.8 GiB in 10,000 parts, far above the 8 GiB cap of
- * spec.etcd.quotaBackendBytes. Four 8 MiB parts peaked 201-209 MiB in the
- * snapshot bench, near its 200 MiB goal (bench/RESULTS.md).
+ * 8 MiB parts, 4 in flight: 32 MiB of a snapshot in memory, and objects up to
+ * 78 GiB in 10,000 parts, far above the 8 GiB cap of
+ * spec.etcd.quotaBackendBytes. With the SDK bundled (src/aws/sdk.ts) the
+ * snapshot bench peaked at 159-173 MiB with them, under its 200 MiB goal
+ * (bench/RESULTS.md).
  */
-export const PART_SIZE = 5 * 1024 * 1024;
+export const PART_SIZE = 8 * 1024 * 1024;
 export const PARTS_IN_FLIGHT = 4;
 
 export interface ListedObject {
